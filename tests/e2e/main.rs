@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `mattermost-notify` binary against real peers
+//! on loopback. One harness, a module per area (after ripgrep's `tests/`).
+
+mod dry_run;
+
+/// Path of the binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_mattermost-notify")
+}
