@@ -15,6 +15,7 @@
 //! - Inside a fenced code block ([`Style::Verbatim`]) text is left as is,
 //!   behind a fence longer than any backtick run in it ([`fence_len`]), so
 //!   the text cannot close the block early.
+//! - NUL becomes U+FFFD in both styles: PostgreSQL cannot store it.
 //! - [`Budgeted`] cuts text to a byte budget at a character boundary and
 //!   appends a visible marker (`… [1234 bytes cut]`).
 //!
@@ -26,6 +27,9 @@ use crate::json::{decimal_len, escaped_char_len, JsonWriter, Overflow};
 /// U+2060 WORD JOINER: invisible, and Mattermost does not treat `@` or `<`
 /// followed by it as the start of a mention or a special sequence.
 pub const WORD_JOINER: char = '\u{2060}';
+
+/// U+FFFD REPLACEMENT CHARACTER, written instead of NUL.
+pub const REPLACEMENT: char = '\u{fffd}';
 
 /// Shortest code fence Markdown accepts.
 pub const MIN_FENCE_LEN: usize = 3;
@@ -74,12 +78,15 @@ impl Piece {
 fn pieces(s: &str, style: Style) -> impl Iterator<Item = Piece> + '_ {
     let mut chars = s.char_indices().peekable();
     core::iter::from_fn(move || {
-        let (i, c) = chars.next()?;
+        let (i, input) = chars.next()?;
+        // PostgreSQL, Mattermost's usual database, cannot store NUL in
+        // text; an escaped `\u0000` would still reach it.
+        let c = if input == '\0' { REPLACEMENT } else { input };
         let joiner = style == Style::Defused
             && matches!(c, '@' | '<')
             && chars.peek().is_none_or(|&(_, next)| !next.is_whitespace());
         Some(Piece {
-            end: i + c.len_utf8(),
+            end: i + input.len_utf8(),
             c,
             joiner,
         })
@@ -88,9 +95,6 @@ fn pieces(s: &str, style: Style) -> impl Iterator<Item = Piece> + '_ {
 
 /// Writes `s` JSON-escaped in `style`, whole (no budget).
 pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), Overflow> {
-    if style == Style::Verbatim {
-        return w.escaped(s);
-    }
     pieces(s, style).try_for_each(|p| p.write(w))
 }
 
@@ -295,8 +299,15 @@ mod tests {
     }
 
     #[test]
+    fn nul_becomes_the_replacement_character_in_both_styles() {
+        assert_eq!(defused("a\u{0}b"), "a\u{fffd}b");
+        let out = render(|w| write_text(w, "\u{0}", Style::Verbatim));
+        assert_eq!(out, "\u{fffd}");
+    }
+
+    #[test]
     fn defused_text_is_json_escaped() {
-        assert_eq!(defused("a\"b\\c\nd\u{0}"), "a\\\"b\\\\c\\nd\\u0000");
+        assert_eq!(defused("a\"b\\c\nd\u{1}"), "a\\\"b\\\\c\\nd\\u0001");
     }
 
     #[test]
