@@ -167,7 +167,13 @@ impl Deliverer {
             .send(body);
         let mut resp = match result {
             Ok(r) => r,
-            Err(e) => return Err(SendError::Temporary(describe_transport_error(&e))),
+            Err(e) => {
+                return Err(SendError::Temporary(format!(
+                    "{}: {}",
+                    self.redacted,
+                    describe_transport_error(&e)
+                )))
+            }
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();

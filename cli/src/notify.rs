@@ -163,6 +163,7 @@ pub struct AlertFields {
     host_display: String,
     service_display: String,
     address: String,
+    event_time: u64,
 }
 
 /// The environment macro `NAGIOS_<name>`, else `ICINGA_<name>`.
@@ -212,6 +213,10 @@ impl AlertFields {
             host_display: pick(&mut args.hostdisplayname, "HOSTDISPLAYNAME"),
             service_display: pick(&mut args.servicedisplayname, "SERVICEDISPLAYNAME"),
             address: pick(&mut args.hostaddress, "HOSTADDRESS"),
+            // $TIMET$ is when the core saw the event; we may start later.
+            event_time: macro_value("TIMET")
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or_else(unix_now),
         };
         if fields.host.trim().is_empty() {
             return Err(Error::Usage(
@@ -242,7 +247,7 @@ impl AlertFields {
             long_output: &self.long_output,
             ack_author: &self.author,
             ack_comment: &self.comment,
-            event_time: unix_now(),
+            event_time: self.event_time,
         }
     }
 }
@@ -335,14 +340,13 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
         return Ok(());
     }
     let deliverer = Deliverer::from_config(&cfg)?;
+    let kind = match n.notification_type.as_str() {
+        "" => "alert",
+        t => t,
+    };
     let what = match n.kind {
-        Kind::Host => format!("{} {}", n.notification_type.as_str(), n.host_label()),
-        Kind::Service => format!(
-            "{} {}/{}",
-            n.notification_type.as_str(),
-            n.host_label(),
-            n.service_label()
-        ),
+        Kind::Host => format!("{kind} for {}", n.host_label()),
+        Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
     };
     match deliverer.post(payload) {
         Ok(()) => {

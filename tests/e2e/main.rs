@@ -3,7 +3,11 @@
 
 mod support;
 
+mod config;
+mod deliver;
 mod dry_run;
+mod proxy;
+mod seed;
 mod standin_selftest;
 
 /// Path of the binary under test.

@@ -155,3 +155,41 @@ pub fn assert_exit(out: &Output, code: i32) {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// A temp dir with an empty config file in it, and the `Command` for the
+/// binary pointed at that file.
+pub fn isolated() -> (TempDir, Command) {
+    let dir = TempDir::new();
+    let conf = dir.write("empty.conf", "");
+    let cmd = command(&conf);
+    (dir, cmd)
+}
+
+/// The arguments of a typical service PROBLEM, in the original module's
+/// options.
+pub const SERVICE_PROBLEM: &[&str] = &[
+    "notify",
+    "--type",
+    "Service",
+    "--notificationtype",
+    "PROBLEM",
+    "--hostuuid",
+    "web1",
+    "--serviceuuid",
+    "http",
+    "--state",
+    "2",
+    "--output",
+    "CRITICAL - connection refused",
+];
+
+/// Panics if the secret hook id shows up in any output of the run.
+pub fn assert_no_secret(out: &Output) {
+    for (name, bytes) in [("stderr", &out.stderr), ("stdout", &out.stdout)] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(
+            !text.contains(HOOK_ID),
+            "the webhook secret leaked into {name}:\n{text}"
+        );
+    }
+}
