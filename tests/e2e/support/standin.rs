@@ -448,8 +448,9 @@ fn serve_connection(shared: &Shared, tcp: TcpStream, tls: Option<Arc<rustls::Ser
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
         let behaviour = shared.request_behaviour();
+        // `answer` records the request before the client can see an answer,
+        // so a test that saw the client finish also sees the record.
         let keep_going = answer(shared, &mut stream, &mut req, behaviour);
-        shared.record(req);
         if !keep_going || close {
             return;
         }
@@ -647,12 +648,17 @@ fn answer(shared: &Shared, stream: &mut Stream, req: &mut Recorded, behaviour: B
         Behaviour::Status { status, body } => {
             (status, response(status, "text/plain", &[], body.as_bytes()))
         }
-        Behaviour::CloseImmediately => return false,
+        Behaviour::CloseImmediately => {
+            shared.record(req.clone());
+            return false;
+        }
         Behaviour::AcceptSilent | Behaviour::HangAfterRequest => {
+            shared.record(req.clone());
             shared.hold();
             return false;
         }
         Behaviour::ResetMidResponse => {
+            shared.record(req.clone());
             let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/pl");
             let _ = stream.flush();
             set_linger_zero(stream.tcp());
@@ -660,6 +666,7 @@ fn answer(shared: &Shared, stream: &mut Stream, req: &mut Recorded, behaviour: B
         }
         Behaviour::Trickle(interval) => {
             req.answered = 200;
+            shared.record(req.clone());
             for byte in response(200, "text/plain", &[], b"ok") {
                 if stream
                     .write_all(&[byte])
@@ -674,6 +681,7 @@ fn answer(shared: &Shared, stream: &mut Stream, req: &mut Recorded, behaviour: B
         }
     };
     req.answered = status;
+    shared.record(req.clone());
     stream
         .write_all(&bytes)
         .and_then(|()| stream.flush())
