@@ -15,6 +15,9 @@
 //! `cargo bench -p mattermost-notify-core --bench render [-- --quick]`
 //! prints one line per case for tests/bench/run.py:
 //! `render <case> input_bytes=.. output_bytes=.. iterations=.. median_ns=.. p99_ns=.. allocations=..`
+//!
+//! Instructions per render, reproducibly (divide by 10):
+//! `valgrind --tool=callgrind --toggle-collect='*render_payload*' target/release/deps/render-* --profile worst`
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
@@ -124,6 +127,8 @@ fn all_options<'a>(link_host: &'a str, link_service: &'a str) -> RenderOptions<'
             url: "https://mon.example.com:8443/mattermost/ack",
             context: &CONTEXT,
         }),
+        // Options added later render with their defaults.
+        ..RenderOptions::default()
     }
 }
 
@@ -208,7 +213,6 @@ fn main() {
         ack_comment: "",
         event_time: 1_764_287_000,
     };
-    bench("typical", &typical, &opts, plan);
 
     // Every text field as large and as hostile as a core can make it:
     // names of 64 KiB, outputs and comment of megabytes.
@@ -229,12 +233,41 @@ fn main() {
         ack_comment: &big,
         event_time: u64::MAX,
     };
-    bench("worst", &worst, &opts, plan);
-
     // A PROBLEM carries the button and the mention: the other worst path.
     let worst_problem = Notification {
         notification_type: NotificationType::Problem,
         ..worst
     };
-    bench("worst_problem", &worst_problem, &opts, plan);
+    let cases = [
+        ("typical", typical),
+        ("worst", worst),
+        ("worst_problem", worst_problem),
+    ];
+
+    // `--profile CASE`: just render CASE `PROFILE_RENDERS` times, for
+    // `valgrind --tool=callgrind --toggle-collect='*render_payload*'`, whose
+    // instruction counts are reproducible where timings are not.
+    if let Some(name) = profile_case() {
+        let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
+        let Some((_, n)) = cases.iter().find(|(c, _)| *c == name) else {
+            panic!("--profile: no case {name:?}");
+        };
+        for _ in 0..PROFILE_RENDERS {
+            let _ = black_box(render_payload(black_box(n), black_box(&opts), &mut buf));
+        }
+        println!("rendered {name} {PROFILE_RENDERS} times");
+        return;
+    }
+    for (name, n) in &cases {
+        bench(name, n, &opts, plan);
+    }
+}
+
+/// Renders per `--profile` run: enough to average, few enough for valgrind.
+const PROFILE_RENDERS: usize = 10;
+
+fn profile_case() -> Option<String> {
+    let mut args = std::env::args().skip_while(|a| a != "--profile");
+    args.next()?;
+    args.next()
 }
