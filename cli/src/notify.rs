@@ -309,6 +309,7 @@ pub fn render_options<'a>(
         priority: cfg.priority(key::PRIORITY)?,
         priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
         ack_button: None,
+        ..defaults
     })
 }
 
