@@ -121,6 +121,8 @@ pub struct RenderOptions<'a> {
     pub mention_states: StateSet,
     /// Priority for `priority_states`.
     pub priority: Option<Priority>,
+    /// `requested_ack` sent with the priority.
+    pub priority_requested_ack: bool,
     /// States (of PROBLEM notifications) that get `priority`.
     pub priority_states: StateSet,
     /// Acknowledge button, rendered only on PROBLEM notifications in a non-OK state.
@@ -140,6 +142,7 @@ impl Default for RenderOptions<'_> {
             mention: None,
             mention_states: StateSet::EMPTY,
             priority: None,
+            priority_requested_ack: false,
             priority_states: StateSet::EMPTY,
             ack_button: None,
         }
@@ -261,7 +264,8 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
             .filter(|_| problem && opts.mention_states.contains(n.state)),
         priority: opts
             .priority
-            .filter(|_| problem && opts.priority_states.contains(n.state)),
+            .filter(|_| problem && opts.priority_states.contains(n.state))
+            .map(|p| (p, opts.priority_requested_ack)),
         button,
         source: opts.source,
     }

@@ -57,6 +57,7 @@ pub fn full_options() -> RenderOptions<'static> {
         mention: Some(MENTION),
         mention_states: urgent,
         priority: Some(Priority::Urgent),
+        priority_requested_ack: true,
         priority_states: urgent,
         ack_button: Some(AckButton {
             url: "https://mon.example.org/mattermost/ack",

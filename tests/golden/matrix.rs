@@ -399,7 +399,7 @@ fn mention_and_priority_only_for_configured_problem_states() {
         if want {
             assert_eq!(v["text"], MENTION);
             assert_eq!(v["priority"]["priority"], "urgent");
-            assert_eq!(v["priority"]["requested_ack"], false);
+            assert_eq!(v["priority"]["requested_ack"], true);
         }
     }
 }

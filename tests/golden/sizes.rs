@@ -71,6 +71,7 @@ fn the_worst_case_fits_the_minimum_buffer() {
         mention: Some(&mention),
         mention_states: StateSet::EMPTY.with(State::Invalid),
         priority: Some(mattermost_notify_core::render::Priority::Important),
+        priority_requested_ack: false,
         priority_states: StateSet::EMPTY.with(State::Invalid),
         ack_button: Some(AckButton {
             url: &url,

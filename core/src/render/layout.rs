@@ -37,8 +37,8 @@ pub struct Plan<'a> {
     pub icon_url: Option<&'a str>,
     /// The configured mention, when this alert gets it.
     pub mention: Option<&'a str>,
-    /// Priority, when this alert gets it.
-    pub priority: Option<Priority>,
+    /// Priority, when this alert gets it, with `requested_ack`.
+    pub priority: Option<(Priority, bool)>,
     /// Validated Acknowledge button, when this alert gets it.
     pub button: Option<AckButton<'a>>,
     /// Footer source name.
@@ -91,16 +91,16 @@ pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Resul
         top.key(w, "text")?;
         w.string(mention)?;
     }
-    if let Some(priority) = p.priority {
+    if let Some((priority, requested_ack)) = p.priority {
         top.key(w, "priority")?;
         w.raw("{\"priority\":")?;
         w.string(match priority {
             Priority::Important => "important",
             Priority::Urgent => "urgent",
         })?;
-        // Mattermost's read receipts would ask every channel member to
-        // confirm; the Acknowledge button is how an alert gets owned.
-        w.raw(",\"requested_ack\":false}")?;
+        w.raw(",\"requested_ack\":")?;
+        w.bool(requested_ack)?;
+        w.raw("}")?;
     }
     top.key(w, "attachments")?;
     w.raw("[")?;
