@@ -96,7 +96,7 @@ macro_rules! settings {
 settings! {
     CONFIG "--config" false "config file (default /etc/mattermost-notify.conf); env or flag only";
     LOG_LEVEL "--log-level" false "error, warn (default), info, debug or trace";
-    SYSLOG "--syslog" false "also log to /dev/log when it exists (default 1)";
+    SYSLOG "--syslog" false "1: also log to /dev/log when it exists (default); 0: don't; or a socket path";
     WEBHOOK_URL "--webhook-url" true "the incoming webhook URL (required)";
     CA_FILE "--ca-file" false "PEM file of CAs to trust instead of the bundled roots";
     INSECURE "--insecure" false "1: do not verify the server's certificate (logged loudly)";

@@ -24,7 +24,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// error JSON).
 const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 
-/// Why a post was not accepted.
+/// Why a post was not accepted. Messages never name the URL (the caller
+/// adds [`Deliverer::redacted_url`] where it helps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
@@ -36,7 +37,8 @@ pub enum SendError {
         /// What happened, for the log.
         message: String,
     },
-    /// May pass: connect errors, timeouts, TLS failures, 5xx, 408.
+    /// May pass: connect errors, timeouts, 5xx, 408, and TLS failures (a
+    /// certificate may be fixed or renewed; a spool keeps the alert).
     Temporary(String),
     /// Refused for good: any other 4xx (and 3xx, which a webhook never sends).
     Permanent {
@@ -86,7 +88,7 @@ impl From<SendError> for Error {
             SendError::RateLimited { .. } | SendError::Temporary(_) => {
                 Error::Temporary(e.to_string())
             }
-            SendError::Permanent { .. } => Error::Unavailable(format!("Mattermost answered {e}")),
+            SendError::Permanent { .. } => Error::Unavailable(e.to_string()),
         }
     }
 }
@@ -167,13 +169,7 @@ impl Deliverer {
             .send(body);
         let mut resp = match result {
             Ok(r) => r,
-            Err(e) => {
-                return Err(SendError::Temporary(format!(
-                    "{}: {}",
-                    self.redacted,
-                    describe_transport_error(&e)
-                )))
-            }
+            Err(e) => return Err(SendError::Temporary(describe_transport_error(&e))),
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -196,7 +192,7 @@ impl Deliverer {
             return Ok(status);
         }
         let (id, message) = mattermost_error(&text);
-        let server = format!("{} answered HTTP {status}", self.redacted);
+        let server = format!("HTTP {status}");
         match status {
             429 => {
                 let header_secs = |name: &str| {
