@@ -124,7 +124,10 @@ impl Deliverer {
             .timeout_connect(Some(connect))
             .timeout_global(Some(total))
             .http_status_as_error(false)
+            // A webhook never redirects; a 3xx says the URL is wrong, and
+            // following it could carry the post somewhere else.
             .max_redirects(0)
+            .max_redirects_will_error(false)
             .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
             .build();
         if url.starts_with("http://") {
