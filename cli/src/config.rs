@@ -204,6 +204,8 @@ impl Config {
     /// or double quotes). Unknown keys and malformed lines are warned
     /// about, naming the line, and skipped.
     pub fn read_file(&mut self, path: &Path, text: &str) {
+        // Editors on other systems may leave a byte-order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -478,7 +480,7 @@ mod tests {
     #[test]
     fn file_syntax_follows_systemd_environment_files() {
         let c = from_file(
-            "# comment\n\n; also a comment\nMATTERMOST_CHANNEL=ops\n \
+            "\u{feff}# comment\n\n; also a comment\r\nMATTERMOST_CHANNEL=ops\r\n \
              MATTERMOST_USERNAME = \"Nagios \\\"bot\\\"\" \nMATTERMOST_SOURCE='mon 1' # note\n\
              MATTERMOST_ICON_URL=\"unterminated\nNOT_A_LINE\nMATTERMOST_NOPE=1\n",
         );

@@ -109,6 +109,9 @@ impl Deliverer {
         cfg.require(key::WEBHOOK_URL)?;
         let url = cfg.url(key::WEBHOOK_URL)?.unwrap_or_default().to_string();
         let redacted = redact_url(&url);
+        if url.parse::<ureq::http::Uri>().is_err() {
+            return Err(cfg.invalid(key::WEBHOOK_URL, format!("{redacted:?} is not a valid URL")));
+        }
         let connect = cfg.seconds(key::CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)?;
         let total = cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?;
         let (tls, trust) = tls_config(cfg)?;
@@ -288,6 +291,11 @@ fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
 /// direct connection.
 fn proxy(cfg: &Config, url: &str) -> Result<Option<(ureq::Proxy, &'static str)>, Error> {
     if !cfg.bool(key::USE_PROXY)? {
+        if cfg.get(key::PROXY).is_some() {
+            log::info!(
+                "MATTERMOST_PROXY is set but MATTERMOST_USE_PROXY is off: connecting directly"
+            );
+        }
         return Ok(None);
     }
     let host = url_host(url);
