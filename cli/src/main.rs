@@ -25,7 +25,7 @@ struct Cli {
     /// error, warn, info, debug or trace (MATTERMOST_LOG_LEVEL; default warn)
     #[argh(option)]
     log_level: Option<String>,
-    /// also log to syslog via /dev/log: 1 or 0 (MATTERMOST_SYSLOG; default 1)
+    /// syslog: 1 (/dev/log, the default), 0, or a socket path (MATTERMOST_SYSLOG)
     #[argh(option)]
     syslog: Option<String>,
     #[argh(subcommand)]
@@ -49,7 +49,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         .or_else(|| config::env_value(key::LOG_LEVEL))
         .and_then(|v| logger::parse_level(&v))
         .unwrap_or(log::LevelFilter::Warn);
-    logger::init(early, false);
+    logger::init(early, None);
     let mut cfg = Config::load(cli.config.as_deref())?;
     cfg.set_flag(key::LOG_LEVEL, cli.log_level);
     cfg.set_flag(key::SYSLOG, cli.syslog);
@@ -62,7 +62,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             )
         })?,
     };
-    let syslog = cfg.get(key::SYSLOG).is_none() || cfg.bool(key::SYSLOG)?;
+    let syslog = match cfg.get(key::SYSLOG) {
+        None => Some(logger::DEV_LOG),
+        Some(path) if path.starts_with('/') => Some(path),
+        Some(_) if cfg.bool(key::SYSLOG)? => Some(logger::DEV_LOG),
+        Some(_) => None,
+    };
     logger::init(level, syslog);
     for secret in cfg.secrets() {
         logger::add_secret(&secret);

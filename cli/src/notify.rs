@@ -354,10 +354,17 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
             log::info!("delivered {what} to {}", deliverer.redacted_url());
             Ok(())
         }
-        Err(e) => Err(match Error::from(e) {
-            Error::Temporary(m) => Error::Temporary(format!("{what} not delivered: {m}")),
-            Error::Unavailable(m) => Error::Unavailable(format!("{what} not delivered: {m}")),
-            other => other,
-        }),
+        Err(e) => {
+            let to = deliverer.redacted_url();
+            Err(match Error::from(e) {
+                Error::Temporary(m) => {
+                    Error::Temporary(format!("{what} not delivered to {to}: {m}"))
+                }
+                Error::Unavailable(m) => {
+                    Error::Unavailable(format!("{what} not delivered to {to}: {m}"))
+                }
+                other => other,
+            })
+        }
     }
 }

@@ -6,6 +6,7 @@ mod support;
 mod config;
 mod deliver;
 mod dry_run;
+mod logging;
 mod proxy;
 mod seed;
 mod standin_selftest;
