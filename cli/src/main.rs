@@ -4,8 +4,10 @@
 //! Shape (after ripgrep): raw flags → a resolved config → `run() -> Result`
 //! → `main` maps the result to an exit code in exactly one place.
 
+mod ack_button;
 mod error;
 mod notify;
+mod serve;
 
 use argh::FromArgs;
 use error::{code, Error};
@@ -22,11 +24,15 @@ struct Cli {
 #[argh(subcommand)]
 enum Command {
     Notify(notify::NotifyArgs),
+    Serve(serve::ServeArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Notify(args) => notify::run(args),
+        Command::Serve(args) => {
+            serve::run(args, &|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        }
     }
 }
 

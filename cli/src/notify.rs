@@ -59,6 +59,9 @@ pub struct NotifyArgs {
     /// print the payload JSON to stdout instead of sending it
     #[argh(switch)]
     pub dry_run: bool,
+    /// add an Acknowledge button to problem posts (MATTERMOST_TWO_WAY=1)
+    #[argh(switch)]
+    pub two_way: bool,
 }
 
 /// Runs `notify`.
@@ -102,8 +105,12 @@ pub fn run(args: NotifyArgs) -> Result<(), Error> {
             .map(|d| d.as_secs())
             .unwrap_or(0),
     };
+    let env = |k: &'static str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let ack = crate::ack_button::for_notify(args.two_way, &n, &env)?;
+    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
     let opts = RenderOptions {
         emoji: !args.no_emoji,
+        ack_button: ack.as_ref().map(|b| b.render(&ack_pairs)),
         ..RenderOptions::default()
     };
     let mut buf = [0u8; PAYLOAD_BUF_LEN];
