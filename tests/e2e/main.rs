@@ -2,6 +2,8 @@
 //! on loopback. One harness, a module per area (after ripgrep's `tests/`).
 
 mod dry_run;
+mod security;
+mod serve;
 
 /// Path of the binary under test.
 pub fn bin() -> &'static str {
