@@ -11,6 +11,7 @@
 //! The secret itself is never in a URL, a post or on a command line: only
 //! the file name is configured, and only the tag leaves this process.
 
+use crate::config::{key, Config};
 use crate::error::Error;
 use mattermost_notify_core::ack::{encode_sig_hex, AckContext, AckKind, ACK_ACTION, ACK_VERSION};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
@@ -23,29 +24,8 @@ use ring::hmac;
 use std::path::Path;
 use std::time::Duration;
 
-/// Settings this module reads.
-pub mod keys {
-    /// `1` turns the button on (flag `--two-way`).
-    pub const TWO_WAY: &str = "MATTERMOST_TWO_WAY";
-    /// `receiver` (default) or `openitcockpit`.
-    pub const ACK_MODE: &str = "MATTERMOST_ACK_MODE";
-    /// The receiver's public URL.
-    pub const ACK_URL: &str = "MATTERMOST_ACK_URL";
-    /// File with the HMAC secret.
-    pub const ACK_SECRET_FILE: &str = "MATTERMOST_ACK_SECRET_FILE";
-    /// How long a button stays valid: seconds, or with `s`/`m`/`h`/`d`.
-    pub const ACK_TTL: &str = "MATTERMOST_ACK_TTL";
-    /// openITCOCKPIT master's base URL (mode `openitcockpit`).
-    pub const OITC_URL: &str = "MATTERMOST_OITC_URL";
-    /// openITCOCKPIT API key (mode `openitcockpit`).
-    pub const OITC_API_KEY: &str = "MATTERMOST_OITC_API_KEY";
-}
-
 /// A button stays valid this long unless `MATTERMOST_ACK_TTL` says otherwise.
 pub const DEFAULT_ACK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// A settings lookup: `Some(value)` when the key is set and not empty.
-pub type Lookup<'a> = &'a dyn Fn(&'static str) -> Option<String>;
 
 /// Where buttons point.
 pub enum AckMode {
@@ -109,13 +89,9 @@ impl Button {
 }
 
 /// The button for the alert `notify` is sending, or `None` (two-way off,
-/// not a problem, or an OK state). `two_way_flag` is `--two-way`.
-pub fn for_notify(
-    two_way_flag: bool,
-    n: &Notification<'_>,
-    lookup: Lookup<'_>,
-) -> Result<Option<Button>, Error> {
-    let Some(mode) = settings(two_way_flag, lookup)? else {
+/// not a problem, or an OK state).
+pub fn for_notify(cfg: &Config, n: &Notification<'_>) -> Result<Option<Button>, Error> {
+    let Some(mode) = settings(cfg)? else {
         return Ok(None);
     };
     let now = std::time::SystemTime::now()
@@ -125,83 +101,54 @@ pub fn for_notify(
     Ok(button(&mode, n, now))
 }
 
-/// Reads the two-way settings; `None` when two-way is off. `two_way_flag`
-/// is `--two-way`.
-pub fn settings(two_way_flag: bool, lookup: Lookup<'_>) -> Result<Option<AckMode>, Error> {
-    let on = two_way_flag
-        || match lookup(keys::TWO_WAY).as_deref().map(str::trim) {
-            None | Some("0") | Some("false") | Some("no") => false,
-            Some("1") | Some("true") | Some("yes") => true,
-            Some(v) => {
-                return Err(Error::config(
-                    keys::TWO_WAY,
-                    format!("must be 0 or 1, not {v:?}"),
-                ))
-            }
-        };
-    if !on {
+/// Reads the two-way settings; `None` when two-way is off
+/// (`MATTERMOST_TWO_WAY`, flag `--two-way`).
+pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
+    if !cfg.bool(key::TWO_WAY)? {
         return Ok(None);
     }
-    let mode = lookup(keys::ACK_MODE).unwrap_or_else(|| "receiver".into());
-    match mode.trim() {
+    match cfg.get(key::ACK_MODE).unwrap_or("receiver") {
         "receiver" => {
-            let url = lookup(keys::ACK_URL).ok_or_else(|| {
-                Error::config(
-                    keys::ACK_URL,
-                    "is required with two-way on: the public URL of `mattermost-notify serve`",
+            let url = cfg
+                .url(key::ACK_URL)?
+                .ok_or_else(|| {
+                    cfg.invalid(
+                        key::ACK_URL,
+                        "required with two-way on: the public URL of `mattermost-notify serve`",
+                    )
+                })?
+                .to_string();
+            let file = cfg.get(key::ACK_SECRET_FILE).ok_or_else(|| {
+                cfg.invalid(
+                    key::ACK_SECRET_FILE,
+                    "required with two-way on: a file with at least 32 random bytes",
                 )
             })?;
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(Error::config(
-                    keys::ACK_URL,
-                    format!("must be an http:// or https:// URL, not {url:?}"),
-                ));
-            }
-            let file = lookup(keys::ACK_SECRET_FILE).ok_or_else(|| {
-                Error::config(
-                    keys::ACK_SECRET_FILE,
-                    "is required with two-way on: a file with at least 32 random bytes",
-                )
-            })?;
-            let key = load_key(Path::new(&file))?;
-            let ttl = match lookup(keys::ACK_TTL) {
+            let key = load_key(Path::new(file))?;
+            let ttl = match cfg.get(key::ACK_TTL) {
                 None => DEFAULT_ACK_TTL,
-                Some(v) => parse_ttl(&v).ok_or_else(|| {
-                    Error::config(
-                        keys::ACK_TTL,
-                        format!("must be seconds or a number with s, m, h or d, not {v:?}"),
+                Some(v) => parse_ttl(v).ok_or_else(|| {
+                    cfg.invalid(
+                        key::ACK_TTL,
+                        format!("{v:?} is not seconds or a number with s, m, h or d"),
                     )
                 })?,
             };
             Ok(Some(AckMode::Receiver { url, key, ttl }))
         }
         "openitcockpit" => {
-            let base = lookup(keys::OITC_URL).ok_or_else(|| {
-                Error::config(
-                    keys::OITC_URL,
-                    "is required with MATTERMOST_ACK_MODE=openitcockpit",
-                )
+            let base = cfg.url(key::OITC_URL)?.ok_or_else(|| {
+                cfg.invalid(key::OITC_URL, "required with MATTERMOST_ACK_MODE=openitcockpit")
             })?;
-            if !(base.starts_with("https://") || base.starts_with("http://")) {
-                return Err(Error::config(
-                    keys::OITC_URL,
-                    format!("must be an http:// or https:// URL, not {base:?}"),
-                ));
-            }
-            let api_key = lookup(keys::OITC_API_KEY).ok_or_else(|| {
-                Error::config(
-                    keys::OITC_API_KEY,
-                    "is required with MATTERMOST_ACK_MODE=openitcockpit",
-                )
-            })?;
+            let api_key = cfg.require(key::OITC_API_KEY)?;
             Ok(Some(AckMode::OpenItcockpit {
                 base: base.trim_end_matches('/').to_string(),
-                api_key,
+                api_key: api_key.to_string(),
             }))
         }
-        other => Err(Error::config(
-            keys::ACK_MODE,
-            format!("must be receiver or openitcockpit, not {other:?}"),
+        other => Err(cfg.invalid(
+            key::ACK_MODE,
+            format!("{other:?} is not receiver or openitcockpit"),
         )),
     }
 }
@@ -356,7 +303,7 @@ fn parse_ttl(v: &str) -> Option<Duration> {
 /// after one trailing newline is dropped (so `openssl rand -hex 32 > f`
 /// and `head -c 32 /dev/urandom > f` both work, the same on both sides).
 pub fn load_key(path: &Path) -> Result<hmac::Key, Error> {
-    let key_name = keys::ACK_SECRET_FILE;
+    let key_name = key::ACK_SECRET_FILE;
     let bytes = std::fs::read(path)
         .map_err(|e| Error::config(key_name, format!("cannot read {}: {e}", path.display())))?;
     let secret = bytes

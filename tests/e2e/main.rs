@@ -1,9 +1,16 @@
 //! End-to-end tests: the real `mattermost-notify` binary against real peers
 //! on loopback. One harness, a module per area (after ripgrep's `tests/`).
 
+mod support;
+
+mod config;
+mod deliver;
 mod dry_run;
+mod proxy;
 mod security;
+mod seed;
 mod serve;
+mod standin_selftest;
 
 /// Path of the binary under test.
 pub fn bin() -> &'static str {

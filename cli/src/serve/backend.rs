@@ -4,6 +4,7 @@
 //! A backend failure is an expected condition (core restarting, pipe full,
 //! API down): the clicker gets an explanation and the post stays as it is.
 
+use crate::config::{key, Config};
 use crate::error::Error;
 use mattermost_notify_core::command::{write_command_line, write_oitc_body, AckCommand};
 use mattermost_notify_core::limits::{COMMAND_LINE_MAX, OITC_BODY_BUF_LEN};
@@ -145,24 +146,21 @@ impl std::fmt::Debug for Oitc {
 }
 
 impl Oitc {
-    /// A backend for the openITCOCKPIT at `base` (http or https).
-    pub fn new(base: &str, api_key: String) -> Result<Oitc, Error> {
-        if !(base.starts_with("https://") || base.starts_with("http://")) {
-            return Err(Error::Usage(format!(
-                "--oitc-url must be an http:// or https:// URL, not {base:?}"
-            )));
-        }
+    /// A backend for the openITCOCKPIT at `base` (http or https). TLS
+    /// trust follows the delivery settings (`MATTERMOST_CA_FILE`,
+    /// `MATTERMOST_INSECURE`); no proxy: the API is on the local network.
+    pub fn new(cfg: &Config, base: &str, api_key: &str) -> Result<Oitc, Error> {
         if api_key.chars().any(|c| c.is_control()) {
-            return Err(Error::config(
-                super::keys::OITC_API_KEY,
-                "must not contain control characters",
-            ));
+            return Err(cfg.invalid(key::OITC_API_KEY, "contains control characters"));
         }
+        let (tls, _) = crate::deliver::tls_config(cfg)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .proxy(None)
             .timeout_global(Some(OITC_TIMEOUT))
             .http_status_as_error(false)
             .max_redirects(0)
-            .proxy(ureq::Proxy::try_from_env())
+            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
         Ok(Oitc {

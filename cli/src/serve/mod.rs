@@ -14,10 +14,11 @@ pub mod http;
 pub mod tls;
 
 use crate::ack_button;
+use crate::config::{key, Config};
 use crate::error::Error;
 use argh::FromArgs;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// Receive Acknowledge-button clicks from Mattermost and acknowledge the
@@ -34,43 +35,36 @@ pub struct ServeArgs {
     /// PEM private key for HTTPS (with --tls-cert)
     #[argh(option)]
     pub tls_key: Option<PathBuf>,
-    /// external command file (named pipe) of Naemon, Nagios or openITCOCKPIT
+    /// external command file (named pipe) of Naemon, Nagios or
+    /// openITCOCKPIT (MATTERMOST_COMMAND_FILE)
     #[argh(option)]
     pub command_file: Option<PathBuf>,
     /// openITCOCKPIT base URL; acknowledges through its API with
-    /// MATTERMOST_OITC_API_KEY
+    /// MATTERMOST_OITC_API_KEY (MATTERMOST_OITC_URL)
     #[argh(option)]
     pub oitc_url: Option<String>,
 }
 
-/// Settings `serve` reads (config file < environment, by the caller's
-/// lookup): every key is named in the errors.
-pub mod keys {
-    /// Public URL of this receiver; its path is the one answered.
-    pub const ACK_URL: &str = "MATTERMOST_ACK_URL";
-    /// File holding the HMAC secret (at least 32 bytes).
-    pub const ACK_SECRET_FILE: &str = "MATTERMOST_ACK_SECRET_FILE";
-    /// `1` to let the acknowledgement send notifications.
-    pub const ACK_NOTIFY: &str = "MATTERMOST_ACK_NOTIFY";
-    /// Comma-separated Mattermost user names allowed to acknowledge.
-    pub const ALLOWED_USERS: &str = "MATTERMOST_ALLOWED_USERS";
-    /// Comma-separated Mattermost team ids allowed.
-    pub const ALLOWED_TEAMS: &str = "MATTERMOST_ALLOWED_TEAMS";
-    /// Comma-separated Mattermost channel ids allowed.
-    pub const ALLOWED_CHANNELS: &str = "MATTERMOST_ALLOWED_CHANNELS";
-    /// openITCOCKPIT API key (for `--oitc-url`).
-    pub const OITC_API_KEY: &str = "MATTERMOST_OITC_API_KEY";
-    /// openITCOCKPIT base URL (instead of `--oitc-url`).
-    pub const OITC_URL: &str = "MATTERMOST_OITC_URL";
-    /// Command file path (instead of `--command-file`).
-    pub const COMMAND_FILE: &str = "MATTERMOST_COMMAND_FILE";
+impl ServeArgs {
+    /// Lays this subcommand's setting flags over `cfg`.
+    fn apply_flags(&mut self, cfg: &mut Config) {
+        cfg.set_flag(
+            key::COMMAND_FILE,
+            self.command_file
+                .take()
+                .map(|p| p.to_string_lossy().into_owned()),
+        );
+        cfg.set_flag(key::OITC_URL, self.oitc_url.take());
+    }
 }
 
-/// A settings lookup: `Some(value)` when the key is set and not empty.
-pub type Lookup<'a> = &'a dyn Fn(&'static str) -> Option<String>;
-
 /// Runs `serve` until the process is stopped.
-pub fn run(args: ServeArgs, lookup: Lookup<'_>) -> Result<(), Error> {
+pub fn run(mut args: ServeArgs, mut cfg: Config) -> Result<(), Error> {
+    args.apply_flags(&mut cfg);
+    // A daemon logs each request; `warn`, the notify default, would hide them.
+    if cfg.get(key::LOG_LEVEL).is_none() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
     let listen = args
         .listen
         .as_deref()
@@ -86,77 +80,64 @@ pub fn run(args: ServeArgs, lookup: Lookup<'_>) -> Result<(), Error> {
         (Some(_), None) => return Err(Error::Usage("--tls-cert needs --tls-key".into())),
         (None, Some(_)) => return Err(Error::Usage("--tls-key needs --tls-cert".into())),
     };
-    let receiver = Arc::new(resolve_receiver(&args, lookup)?);
+    let receiver = Arc::new(resolve_receiver(&cfg)?);
     http::serve(addr, tls, receiver)
 }
 
 /// Resolves everything the handler needs; each error names its setting.
-pub fn resolve_receiver(args: &ServeArgs, lookup: Lookup<'_>) -> Result<handler::Receiver, Error> {
-    let ack_url = lookup(keys::ACK_URL).ok_or_else(|| {
-        Error::config(
-            keys::ACK_URL,
-            "is required: the public URL of this receiver (its path is the one served)",
+pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
+    let ack_url = cfg.url(key::ACK_URL)?.ok_or_else(|| {
+        cfg.invalid(
+            key::ACK_URL,
+            "required: the public URL of this receiver (its path is the one served)",
         )
     })?;
-    let ack_path = url_path(&ack_url).ok_or_else(|| {
-        Error::config(
-            keys::ACK_URL,
-            format!("must be an http:// or https:// URL, not {ack_url:?}"),
+    let ack_path = url_path(ack_url)
+        .ok_or_else(|| cfg.invalid(key::ACK_URL, "is not an http:// or https:// URL"))?;
+    let secret_file = cfg.get(key::ACK_SECRET_FILE).ok_or_else(|| {
+        cfg.invalid(
+            key::ACK_SECRET_FILE,
+            "required: a file with at least 32 random bytes, shared with the notify side",
         )
     })?;
-    let secret_file = lookup(keys::ACK_SECRET_FILE).ok_or_else(|| {
-        Error::config(
-            keys::ACK_SECRET_FILE,
-            "is required: a file with at least 32 random bytes, shared with the notify side",
-        )
-    })?;
-    let key = ack_button::load_key(&PathBuf::from(secret_file))?;
-    let notify = match lookup(keys::ACK_NOTIFY).as_deref().map(str::trim) {
-        None | Some("0") | Some("false") | Some("no") => false,
-        Some("1") | Some("true") | Some("yes") => true,
-        Some(other) => {
-            return Err(Error::config(
-                keys::ACK_NOTIFY,
-                format!("must be 0 or 1, not {other:?}"),
-            ))
-        }
-    };
-    let command_file = args
-        .command_file
-        .clone()
-        .or_else(|| lookup(keys::COMMAND_FILE).map(PathBuf::from));
-    let oitc_url = args.oitc_url.clone().or_else(|| lookup(keys::OITC_URL));
-    let backend: Box<dyn backend::Backend> = match (command_file, oitc_url) {
-        (Some(path), None) => Box::new(backend::CommandFile::new(path)),
-        (None, Some(url)) => {
-            let key = lookup(keys::OITC_API_KEY)
-                .ok_or_else(|| Error::config(keys::OITC_API_KEY, "is required with --oitc-url"))?;
-            Box::new(backend::Oitc::new(&url, key)?)
-        }
-        (Some(_), Some(_)) => {
-            return Err(Error::Usage(
-                "use either --command-file or --oitc-url, not both".into(),
-            ))
-        }
-        (None, None) => {
-            return Err(Error::Usage(
-                "a backend is required: --command-file PATH or --oitc-url URL".into(),
-            ))
-        }
-    };
+    let key = ack_button::load_key(Path::new(secret_file))?;
+    let notify = cfg.bool(key::ACK_NOTIFY)?;
+    let backend: Box<dyn backend::Backend> =
+        match (cfg.get(key::COMMAND_FILE), cfg.get(key::OITC_URL)) {
+            (Some(path), None) => Box::new(backend::CommandFile::new(PathBuf::from(path))),
+            (None, Some(_)) => {
+                let url = cfg.url(key::OITC_URL)?.unwrap_or_default();
+                let api_key = cfg.require(key::OITC_API_KEY)?;
+                Box::new(backend::Oitc::new(cfg, url, api_key)?)
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::Usage(
+                    "use either --command-file (MATTERMOST_COMMAND_FILE) or --oitc-url \
+                     (MATTERMOST_OITC_URL), not both"
+                        .into(),
+                ))
+            }
+            (None, None) => {
+                return Err(Error::Usage(
+                    "a backend is required: --command-file PATH (MATTERMOST_COMMAND_FILE) \
+                     or --oitc-url URL (MATTERMOST_OITC_URL)"
+                        .into(),
+                ))
+            }
+        };
     Ok(handler::Receiver {
         ack_path,
         key,
-        allowed_users: list(lookup(keys::ALLOWED_USERS)),
-        allowed_teams: list(lookup(keys::ALLOWED_TEAMS)),
-        allowed_channels: list(lookup(keys::ALLOWED_CHANNELS)),
+        allowed_users: list(cfg.get(key::ALLOWED_USERS)),
+        allowed_teams: list(cfg.get(key::ALLOWED_TEAMS)),
+        allowed_channels: list(cfg.get(key::ALLOWED_CHANNELS)),
         notify,
         backend,
     })
 }
 
 /// A comma-separated allowlist; `None` (everyone) when unset or empty.
-fn list(value: Option<String>) -> Option<Vec<String>> {
+fn list(value: Option<&str>) -> Option<Vec<String>> {
     let items: Vec<String> = value?
         .split(',')
         .map(str::trim)
@@ -206,10 +187,10 @@ mod tests {
     #[test]
     fn allowlists_ignore_blanks() {
         assert_eq!(
-            list(Some(" a, ,b ".into())),
+            list(Some(" a, ,b ")),
             Some(vec!["a".into(), "b".into()])
         );
-        assert_eq!(list(Some(" , ".into())), None);
+        assert_eq!(list(Some(" , ")), None);
         assert_eq!(list(None), None);
     }
 }
