@@ -138,7 +138,10 @@ pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
         }
         "openitcockpit" => {
             let base = cfg.url(key::OITC_URL)?.ok_or_else(|| {
-                cfg.invalid(key::OITC_URL, "required with MATTERMOST_ACK_MODE=openitcockpit")
+                cfg.invalid(
+                    key::OITC_URL,
+                    "required with MATTERMOST_ACK_MODE=openitcockpit",
+                )
             })?;
             let api_key = cfg.require(key::OITC_API_KEY)?;
             Ok(Some(AckMode::OpenItcockpit {

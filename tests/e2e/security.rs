@@ -304,6 +304,18 @@ fn hostile_callbacks_are_refused_and_nothing_is_written() {
         check(name, serve.post(&b), want);
     }
     assert_nothing_written_and_still_serving(&mut serve, &fifo);
+    // One log line per request, naming the refusal.
+    let log = serve.wait_stderr("sentinel");
+    assert!(log.contains("-> 403 user=\"alice\""), "{log}");
+    assert!(
+        log.contains("refused: ack context signature does not verify"),
+        "{log}"
+    );
+    assert!(log.contains("refused: button expired"), "{log}");
+    assert!(
+        !log.contains('\u{0}'),
+        "raw control characters reached the log"
+    );
 }
 
 #[test]

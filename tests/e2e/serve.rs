@@ -83,17 +83,19 @@ pub mod kit {
             let dir = Dir::new("serve");
             let secret = dir.join("ack.secret");
             std::fs::write(&secret, format!("{SECRET}\n")).expect("secret");
-            let mut cmd = Command::new(crate::bin());
-            cmd.env_clear()
-                .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-                .env("MATTERMOST_CONFIG", dir.join("none.conf"))
-                .env("MATTERMOST_SYSLOG", "0")
-                .env(
-                    "MATTERMOST_ACK_URL",
-                    format!("https://mon.example{ACK_PATH}"),
-                )
-                .env("MATTERMOST_ACK_SECRET_FILE", &secret)
-                .args(["serve", "--listen", "127.0.0.1:0"]);
+            // The settings come from a config file, as in production.
+            let conf = dir.join("serve.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "MATTERMOST_ACK_URL=https://mon.example{ACK_PATH}\n\
+                     MATTERMOST_ACK_SECRET_FILE={}\n",
+                    secret.display()
+                ),
+            )
+            .expect("config");
+            let mut cmd = crate::support::command(&conf);
+            cmd.args(["serve", "--listen", "127.0.0.1:0"]);
             if let Some(p) = opts.command_file {
                 cmd.arg("--command-file").arg(p);
             }
@@ -146,6 +148,18 @@ pub mod kit {
         /// Everything `serve` wrote to stderr so far.
         pub fn stderr(&self) -> String {
             self.stderr.lock().unwrap().clone()
+        }
+
+        /// Waits (bounded) until stderr contains `needle`; returns stderr.
+        pub fn wait_stderr(&self, needle: &str) -> String {
+            for _ in 0..400 {
+                let s = self.stderr();
+                if s.contains(needle) {
+                    return s;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            panic!("serve never logged {needle:?}:\n{}", self.stderr());
         }
 
         /// Whether the process is still running.
@@ -405,6 +419,12 @@ fn service_click_writes_one_line_to_the_fifo_and_updates_the_post() {
             "Acknowledged via Mattermost by @alice"
         ]
     );
+    let log = serve.wait_stderr("acknowledged via command file");
+    assert!(
+        log.contains(r#"POST "/mattermost/ack" -> 200 user="alice" target="HTTP on web1""#),
+        "{log}"
+    );
+    assert!(!log.contains(SECRET), "secret in the log");
     // Exactly one line: a second click's line is the next one read.
     let (status, _) = serve.post(&click_body("web2", "DNS"));
     assert_eq!(status, 200);

@@ -54,7 +54,7 @@ pub fn serve(
     // Printed, not logged: scripts (and the tests) read the bound port here.
     eprintln!("mattermost-notify serve: listening on {scheme}://{local}");
     log::info!(
-        "serve: listening on {scheme}://{local}, answering POST {} via {}",
+        "serve: answering POST {} via {}",
         receiver.ack_path,
         receiver.backend.describe()
     );

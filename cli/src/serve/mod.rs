@@ -186,10 +186,7 @@ mod tests {
 
     #[test]
     fn allowlists_ignore_blanks() {
-        assert_eq!(
-            list(Some(" a, ,b ")),
-            Some(vec!["a".into(), "b".into()])
-        );
+        assert_eq!(list(Some(" a, ,b ")), Some(vec!["a".into(), "b".into()]));
         assert_eq!(list(Some(" , ")), None);
         assert_eq!(list(None), None);
     }
