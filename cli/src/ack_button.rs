@@ -16,9 +16,10 @@ use crate::error::Error;
 use mattermost_notify_core::ack::{encode_sig_hex, AckContext, AckKind, ACK_ACTION, ACK_VERSION};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
 use mattermost_notify_core::limits::{
-    ACK_CANONICAL_BUF_LEN, ACK_LABEL_MAX, ACK_SECRET_MIN, ACK_SIG_HEX_LEN,
+    ACK_CANONICAL_BUF_LEN, ACK_LABEL_MAX, ACK_SECRET_MIN, ACK_SIG_HEX_LEN, ACK_TEXT_MAX,
+    MENTION_MAX_LEN,
 };
-use mattermost_notify_core::render::AckButton;
+use mattermost_notify_core::render::{AckButton, RenderOptions};
 use mattermost_notify_core::{Kind, Notification, NotificationType};
 use ring::hmac;
 use std::path::Path;
@@ -90,7 +91,14 @@ impl Button {
 
 /// The button for the alert `notify` is sending, or `None` (two-way off,
 /// not a problem, or an OK state).
-pub fn for_notify(cfg: &Config, n: &Notification<'_>) -> Result<Option<Button>, Error> {
+/// `opts` are the post's render options: the button's context carries the
+/// post's top-level message (the configured mention, when the renderer puts
+/// it there) so the update after the click keeps it.
+pub fn for_notify(
+    cfg: &Config,
+    n: &Notification<'_>,
+    opts: &RenderOptions<'_>,
+) -> Result<Option<Button>, Error> {
     let Some(mode) = settings(cfg)? else {
         return Ok(None);
     };
@@ -98,7 +106,14 @@ pub fn for_notify(cfg: &Config, n: &Notification<'_>) -> Result<Option<Button>, 
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    Ok(button(&mode, n, now))
+    // The renderer's rule for `text`: the mention, when set, not blank, not
+    // over its limit, and the state is one of the mention states.
+    let text = opts
+        .mention
+        .filter(|m| !m.trim().is_empty() && m.len() <= MENTION_MAX_LEN)
+        .filter(|_| opts.mention_states.contains(n.state))
+        .unwrap_or("");
+    Ok(button(&mode, n, text, now))
 }
 
 /// Reads the two-way settings; `None` when two-way is off
@@ -159,7 +174,7 @@ pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
 /// The button for `n`, or `None` when it gets none: only PROBLEM posts in
 /// a non-OK state do, and only when host and service could be acknowledged
 /// (a name the command line would refuse gets no button, with a warning).
-pub fn button(mode: &AckMode, n: &Notification<'_>, now: u64) -> Option<Button> {
+pub fn button(mode: &AckMode, n: &Notification<'_>, text: &str, now: u64) -> Option<Button> {
     if n.notification_type != NotificationType::Problem || n.state.is_ok() {
         return None;
     }
@@ -182,7 +197,7 @@ pub fn button(mode: &AckMode, n: &Notification<'_>, now: u64) -> Option<Button> 
         return None;
     }
     match mode {
-        AckMode::Receiver { url, key, ttl } => signed_button(url, key, *ttl, n, now),
+        AckMode::Receiver { url, key, ttl } => signed_button(url, key, *ttl, n, text, now),
         AckMode::OpenItcockpit { base, api_key } => Some(Button {
             url: oitc_url(base, api_key, n),
             context: Vec::new(),
@@ -195,6 +210,7 @@ fn signed_button(
     key: &hmac::Key,
     ttl: Duration,
     n: &Notification<'_>,
+    text: &str,
     now: u64,
 ) -> Option<Button> {
     let (kind, service) = match n.kind {
@@ -214,9 +230,7 @@ fn signed_button(
         host: n.host_uuid,
         service,
         label,
-        // The renderer keeps everything in the attachment; an empty message
-        // is what the post has, and what the update keeps.
-        text: "",
+        text: cut(text, ACK_TEXT_MAX),
         exp: &exp,
     };
     let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
@@ -372,7 +386,13 @@ mod tests {
 
     #[test]
     fn signed_context_verifies_with_the_same_key() {
-        let b = button(&receiver(), &problem(Kind::Service, State::Critical), 1000).unwrap();
+        let b = button(
+            &receiver(),
+            &problem(Kind::Service, State::Critical),
+            "",
+            1000,
+        )
+        .unwrap();
         let get = |k: &str| {
             b.context
                 .iter()
@@ -404,15 +424,15 @@ mod tests {
     #[test]
     fn only_problems_in_bad_states_get_a_button() {
         let m = receiver();
-        assert!(button(&m, &problem(Kind::Host, State::Down), 0).is_some());
-        assert!(button(&m, &problem(Kind::Host, State::Up), 0).is_none());
-        assert!(button(&m, &problem(Kind::Service, State::Ok), 0).is_none());
+        assert!(button(&m, &problem(Kind::Host, State::Down), "", 0).is_some());
+        assert!(button(&m, &problem(Kind::Host, State::Up), "", 0).is_none());
+        assert!(button(&m, &problem(Kind::Service, State::Ok), "", 0).is_none());
         let mut r = problem(Kind::Service, State::Critical);
         r.notification_type = NotificationType::Recovery;
-        assert!(button(&m, &r, 0).is_none());
+        assert!(button(&m, &r, "", 0).is_none());
         let mut bad = problem(Kind::Service, State::Critical);
         bad.service_uuid = "a;b";
-        assert!(button(&m, &bad, 0).is_none());
+        assert!(button(&m, &bad, "", 0).is_none());
     }
 
     #[test]
@@ -421,14 +441,14 @@ mod tests {
             base: "https://oitc.example".into(),
             api_key: "k&y=1".into(),
         };
-        let b = button(&m, &problem(Kind::Service, State::Warning), 0).unwrap();
+        let b = button(&m, &problem(Kind::Service, State::Warning), "", 0).unwrap();
         assert_eq!(
             b.url,
             "https://oitc.example/mattermost_module/acknowledge/service.json\
              ?hostuuid=web%201&serviceuuid=HTTP%2Fs&apikey=k%26y%3D1"
         );
         assert!(b.context.is_empty());
-        let b = button(&m, &problem(Kind::Host, State::Down), 0).unwrap();
+        let b = button(&m, &problem(Kind::Host, State::Down), "", 0).unwrap();
         assert_eq!(
             b.url,
             "https://oitc.example/mattermost_module/acknowledge/host.json\

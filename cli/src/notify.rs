@@ -334,9 +334,9 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     let fields = AlertFields::gather(&mut args)?;
     let n = fields.notification();
     let links = LinkTemplates::from_config(&cfg)?;
-    let ack = crate::ack_button::for_notify(&cfg, &n)?;
-    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
     let mut opts = render_options(&cfg, &links)?;
+    let ack = crate::ack_button::for_notify(&cfg, &n, &opts)?;
+    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
     opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
     let payload = render(&n, &opts, &mut buf)?;

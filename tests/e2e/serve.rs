@@ -61,6 +61,8 @@ pub mod kit {
         /// The port it listens on.
         pub port: u16,
         stderr: Arc<Mutex<String>>,
+        /// The secret file `serve` reads (the notify side can share it).
+        pub secret_file: PathBuf,
         /// Keeps the secret file alive.
         _dir: Dir,
     }
@@ -141,6 +143,7 @@ pub mod kit {
                 child,
                 port,
                 stderr,
+                secret_file: secret,
                 _dir: dir,
             }
         }
@@ -644,4 +647,262 @@ fn serve_without_secret_file_or_backend_names_the_setting() {
         .unwrap();
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--command-file"));
+}
+
+fn standin_base(standin: &crate::support::MattermostStandIn, scheme: &str) -> String {
+    let host = if scheme == "https" {
+        "localhost"
+    } else {
+        "127.0.0.1"
+    };
+    format!("{scheme}://{host}:{}", standin.port())
+}
+
+#[test]
+fn openitcockpit_backend_sends_the_api_call_with_the_key_in_the_header() {
+    use crate::support::{Behaviour, MattermostStandIn, TestPki};
+    let pki = TestPki::new();
+    let oitc = MattermostStandIn::https(&pki);
+    oitc.set_default(Behaviour::Status {
+        status: 200,
+        body: r#"{"message":"Command added successfully to queue"}"#.into(),
+    });
+    let base = standin_base(&oitc, "https");
+    let mut serve = kit::Serve::start(kit::Options {
+        command_file: None,
+        oitc_url: Some(&base),
+        env: vec![
+            ("MATTERMOST_OITC_API_KEY", "f3c1d2e4a5b6oitcapikey".into()),
+            ("MATTERMOST_CA_FILE", pki.ca_file.display().to_string()),
+        ],
+        tls: None,
+    });
+    let (status, body) = serve.post(&click_body(
+        "c36b8048-93ce-4385-ac19-ab5c90574b77",
+        "74f14950-a58f-4f18-b6c3-5cfa9dffef4e",
+    ));
+    assert_eq!(status, 200, "{body}");
+    assert!(json(&body).get("update").is_some(), "{body}");
+    let reqs = oitc.wait_for_requests(1, Duration::from_secs(20));
+    assert_eq!(reqs.len(), 1);
+    let r = &reqs[0];
+    assert_eq!(r.method, "POST");
+    assert_eq!(r.path, "/nagios_module/cmd/submit.json");
+    assert_eq!(
+        r.header("authorization"),
+        Some("X-OITC-API f3c1d2e4a5b6oitcapikey")
+    );
+    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(
+        r.json(),
+        serde_json::json!({
+            "command": "ACKNOWLEDGE_SVC_PROBLEM",
+            "hostUuid": "c36b8048-93ce-4385-ac19-ab5c90574b77",
+            "serviceUuid": "74f14950-a58f-4f18-b6c3-5cfa9dffef4e",
+            "sticky": 2, "notify": 0, "persistent": 1,
+            "author": "alice",
+            "comment": "Acknowledged via Mattermost by @alice"
+        })
+    );
+    // The key stays on the receiver: not in the reply, not in the log.
+    assert!(!body.contains("oitcapikey"));
+    let log = serve.wait_stderr("acknowledged via openITCOCKPIT");
+    assert!(!log.contains("oitcapikey"), "{log}");
+    assert!(serve.alive());
+}
+
+#[test]
+fn openitcockpit_refusal_leaves_the_post_and_explains() {
+    use crate::support::{Behaviour, MattermostStandIn};
+    let oitc = MattermostStandIn::http();
+    oitc.set_default(Behaviour::Status {
+        status: 403,
+        body: "forbidden".into(),
+    });
+    let base = standin_base(&oitc, "http");
+    let serve = kit::Serve::start(kit::Options {
+        command_file: None,
+        oitc_url: Some(&base),
+        env: vec![("MATTERMOST_OITC_API_KEY", "wrongkey".into())],
+        tls: None,
+    });
+    let (status, body) = serve.post(&click_body("h", "s"));
+    assert_eq!(status, 200);
+    let v = json(&body);
+    assert!(v.get("update").is_none(), "{body}");
+    assert!(
+        v["ephemeral_text"].as_str().unwrap().contains("HTTP 403"),
+        "{body}"
+    );
+}
+
+#[test]
+fn https_receiver_answers_with_the_given_certificate() {
+    use crate::support::TestPki;
+    let pki = TestPki::new();
+    let fifo = Fifo::with_reader();
+    let mut serve = kit::Serve::start(kit::Options {
+        command_file: Some(&fifo.path),
+        oitc_url: None,
+        env: vec![],
+        tls: Some((&pki.leaf_cert_file, &pki.leaf_key_file)),
+    });
+    // Plain HTTP to the TLS port: refused without harm.
+    let (status, _) = serve.raw(b"GET / HTTP/1.1\r\n\r\n");
+    assert_eq!(status, 0);
+    let pem = std::fs::read(&pki.ca_file).unwrap();
+    let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+        .filter_map(|i| match i {
+            Ok(ureq::tls::PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
+        .build();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(tls)
+        .proxy(None)
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .build()
+        .into();
+    let url = format!("https://localhost:{}{}", serve.port, kit::ACK_PATH);
+    let mut resp = agent
+        .post(&url)
+        .header("Content-Type", "application/json")
+        .send(&click_body("tls-host", "tls-svc")[..])
+        .expect("HTTPS request");
+    assert_eq!(resp.status().as_u16(), 200);
+    let body = resp.body_mut().read_to_string().unwrap();
+    assert!(json(&body).get("update").is_some(), "{body}");
+    assert!(fifo.next_line().contains(";tls-host;tls-svc;"));
+    assert!(serve.alive());
+}
+
+/// Runs `notify --dry-run` with `conf` lines; returns the payload JSON.
+fn notify_dry_run(conf: &str, args: &[&str]) -> std::process::Output {
+    let dir = kit::Dir::new("notify");
+    let path = dir.join("notify.conf");
+    std::fs::write(&path, conf).unwrap();
+    let mut cmd = crate::support::command(&path);
+    cmd.args(["notify", "--dry-run"]).args(args);
+    cmd.output().expect("run notify")
+}
+
+const SERVICE_PROBLEM: [&str; 10] = [
+    "--type",
+    "Service",
+    "--notificationtype",
+    "PROBLEM",
+    "--hostuuid",
+    "web1",
+    "--serviceuuid",
+    "HTTP",
+    "--state",
+    "2",
+];
+
+#[test]
+fn notify_button_round_trips_through_serve_and_keeps_the_mention() {
+    let fifo = Fifo::with_reader();
+    let serve = kit::serve_on(&fifo.path, vec![]);
+    let ack_url = format!("http://127.0.0.1:{}{}", serve.port, kit::ACK_PATH);
+    let conf = format!(
+        "MATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_URL={ack_url}\nMATTERMOST_ACK_SECRET_FILE={}\n\
+         MATTERMOST_ACK_TTL=1h\nMATTERMOST_MENTION=@oncall\n",
+        serve.secret_file.display()
+    );
+    let out = notify_dry_run(&conf, &SERVICE_PROBLEM);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let post: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(post["text"], "@oncall");
+    let action = &post["attachments"][0]["actions"][0];
+    assert_eq!(action["integration"]["url"], ack_url.as_str());
+    let context = action["integration"]["context"].clone();
+    let exp: u64 = context["exp"].as_str().unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(exp > now && exp <= now + 3600 + 5, "exp {exp} now {now}");
+    // The secret is nowhere in the post.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains(SECRET));
+    let cb = callback("mm.carol", context.as_object().unwrap().clone());
+    let (status, reply) = serve.post(&serde_json::to_vec(&cb).unwrap());
+    assert_eq!(status, 200, "{reply}");
+    let v = json(&reply);
+    assert_eq!(v["update"]["message"], "@oncall");
+    assert_eq!(
+        v["update"]["props"]["attachments"][0]["title"],
+        "Acknowledged: HTTP on web1"
+    );
+    assert_eq!(
+        command_fields(&fifo.next_line()),
+        [
+            "ACKNOWLEDGE_SVC_PROBLEM",
+            "web1",
+            "HTTP",
+            "2",
+            "0",
+            "1",
+            "mm.carol",
+            "Acknowledged via Mattermost by @mm.carol"
+        ]
+    );
+}
+
+#[test]
+fn notify_openitcockpit_mode_uses_the_original_url_and_no_context() {
+    let conf = "MATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_MODE=openitcockpit\n\
+                MATTERMOST_OITC_URL=https://oitc.example/\nMATTERMOST_OITC_API_KEY=abc123\n";
+    let out = notify_dry_run(conf, &SERVICE_PROBLEM);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let post: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let integration = &post["attachments"][0]["actions"][0]["integration"];
+    assert_eq!(
+        integration["url"],
+        "https://oitc.example/mattermost_module/acknowledge/service.json?hostuuid=web1&serviceuuid=HTTP&apikey=abc123"
+    );
+    assert!(
+        integration.get("context").is_none() || integration["context"] == serde_json::json!({})
+    );
+    // Recovery posts get no button.
+    let mut recovery = SERVICE_PROBLEM;
+    recovery[3] = "RECOVERY";
+    recovery[9] = "0";
+    let out = notify_dry_run(conf, &recovery);
+    let post: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(post["attachments"][0].get("actions").is_none());
+}
+
+#[test]
+fn notify_two_way_misconfiguration_names_the_setting() {
+    let out = notify_dry_run("MATTERMOST_TWO_WAY=1\n", &SERVICE_PROBLEM);
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MATTERMOST_ACK_URL"));
+    let dir = kit::Dir::new("weak");
+    let weak = dir.join("weak.secret");
+    std::fs::write(&weak, "hunter2\n").unwrap();
+    let conf = format!(
+        "MATTERMOST_ACK_URL=https://mon.example/ack\nMATTERMOST_ACK_SECRET_FILE={}\n",
+        weak.display()
+    );
+    let out = notify_dry_run(&conf, &[&SERVICE_PROBLEM[..], &["--two-way"]].concat());
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MATTERMOST_ACK_SECRET_FILE") && err.contains("at least 32"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"));
 }
