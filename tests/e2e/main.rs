@@ -6,6 +6,7 @@ mod support;
 mod config;
 mod deliver;
 mod dry_run;
+mod nagios;
 mod proxy;
 mod security;
 mod seed;
