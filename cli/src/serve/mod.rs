@@ -43,6 +43,26 @@ pub struct ServeArgs {
     /// MATTERMOST_OITC_API_KEY (MATTERMOST_OITC_URL)
     #[argh(option)]
     pub oitc_url: Option<String>,
+    /// public URL of this receiver; its path is the one answered
+    /// (MATTERMOST_ACK_URL)
+    #[argh(option)]
+    pub ack_url: Option<String>,
+    /// file holding the button-signing secret (MATTERMOST_ACK_SECRET_FILE)
+    #[argh(option)]
+    pub ack_secret_file: Option<String>,
+    /// acknowledgements notify contacts (MATTERMOST_ACK_NOTIFY)
+    #[argh(switch)]
+    pub ack_notify: bool,
+    /// comma-separated user names allowed to acknowledge
+    /// (MATTERMOST_ALLOWED_USERS)
+    #[argh(option)]
+    pub allowed_users: Option<String>,
+    /// comma-separated team ids allowed (MATTERMOST_ALLOWED_TEAMS)
+    #[argh(option)]
+    pub allowed_teams: Option<String>,
+    /// comma-separated channel ids allowed (MATTERMOST_ALLOWED_CHANNELS)
+    #[argh(option)]
+    pub allowed_channels: Option<String>,
 }
 
 impl ServeArgs {
@@ -55,6 +75,12 @@ impl ServeArgs {
                 .map(|p| p.to_string_lossy().into_owned()),
         );
         cfg.set_flag(key::OITC_URL, self.oitc_url.take());
+        cfg.set_flag(key::ACK_URL, self.ack_url.take());
+        cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
+        cfg.set_switch(key::ACK_NOTIFY, self.ack_notify);
+        cfg.set_flag(key::ALLOWED_USERS, self.allowed_users.take());
+        cfg.set_flag(key::ALLOWED_TEAMS, self.allowed_teams.take());
+        cfg.set_flag(key::ALLOWED_CHANNELS, self.allowed_channels.take());
     }
 }
 
