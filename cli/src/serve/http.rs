@@ -38,6 +38,10 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// Most headers in a request.
 pub const MAX_HEADERS: usize = 32;
+/// How long a closing connection keeps reading (and dropping) input.
+pub const LINGER: Duration = Duration::from_secs(1);
+/// How much input a closing connection reads and drops at most.
+pub const LINGER_MAX_BYTES: usize = 256 * 1024;
 
 /// Binds `addr` and serves until the process ends.
 pub fn serve(
@@ -142,10 +146,11 @@ fn serve_connection(
         return;
     }
     let _ = stream.set_nodelay(true);
-    match tls {
+    let stream = match tls {
         None => {
             let mut stream = stream;
             serve_requests(&mut stream, &peer, receiver);
+            stream
         }
         Some(cfg) => {
             let conn = match rustls::ServerConnection::new(cfg) {
@@ -159,6 +164,28 @@ fn serve_connection(
             serve_requests(&mut tls_stream, &peer, receiver);
             tls_stream.conn.send_close_notify();
             let _ = tls_stream.flush();
+            tls_stream.sock
+        }
+    };
+    linger_close(stream);
+}
+
+/// Closes without destroying the last answer: closing a socket with unread
+/// input makes the kernel send a reset, which can overtake a refusal (413)
+/// still on its way. So: stop writing, then read and drop what the peer is
+/// still sending, for a bounded time and amount.
+fn linger_close(mut stream: TcpStream) {
+    if stream.shutdown(std::net::Shutdown::Write).is_err() {
+        return;
+    }
+    let _ = stream.set_read_timeout(Some(LINGER));
+    let deadline = Instant::now() + LINGER;
+    let mut sink = [0u8; 16 * 1024];
+    let mut drained = 0usize;
+    while drained < LINGER_MAX_BYTES && Instant::now() < deadline {
+        match stream.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
         }
     }
 }
