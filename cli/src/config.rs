@@ -117,10 +117,10 @@ settings! {
     SOURCE "--source" false "footer source name";
     NO_EMOJI "--no-emoji" false "1: no emoji in titles";
     TWO_WAY "--two-way" false "1: Acknowledge buttons on problem posts";
-    ACK_MODE "--ack-mode" false "how a click acknowledges: command-file or oitc";
+    ACK_MODE "--ack-mode" false "where buttons point: receiver (our serve, signed; default) or openitcockpit";
     ACK_URL "--ack-url" false "URL Mattermost posts button clicks to (the serve receiver)";
     ACK_SECRET_FILE "--ack-secret-file" false "file holding the key that signs button contexts";
-    ACK_TTL "--ack-ttl" false "seconds a button stays valid";
+    ACK_TTL "--ack-ttl" false "how long a button stays valid: seconds or 30m, 12h, 7d (default 7d)";
     ACK_NOTIFY "--ack-notify" false "1: acknowledgements notify contacts";
     ALLOWED_USERS "--allowed-users" false "Mattermost users allowed to acknowledge (comma-separated)";
     ALLOWED_TEAMS "--allowed-teams" false "Mattermost teams allowed to acknowledge";

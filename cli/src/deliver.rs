@@ -249,7 +249,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// The TLS settings and a description of what is trusted.
-fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
+pub(crate) fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
     let tls = TlsConfig::builder();
     if cfg.bool(key::INSECURE)? {
         log::warn!(

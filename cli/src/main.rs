@@ -4,11 +4,13 @@
 //! Shape (after ripgrep): raw flags → a resolved config → `run() -> Result`
 //! → `main` maps the result to an exit code in exactly one place.
 
+mod ack_button;
 mod config;
 mod deliver;
 mod error;
 mod logger;
 mod notify;
+mod serve;
 mod test_post;
 
 use argh::FromArgs;
@@ -38,6 +40,7 @@ struct Cli {
 enum Command {
     Notify(notify::NotifyArgs),
     Test(test_post::TestArgs),
+    Serve(serve::ServeArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -75,6 +78,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Notify(args) => notify::run(args, cfg),
         Command::Test(args) => test_post::run(args, cfg),
+        Command::Serve(args) => serve::run(args, cfg),
     }
 }
 

@@ -7,8 +7,11 @@ mod config;
 mod deliver;
 mod dry_run;
 mod logging;
+mod nagios;
 mod proxy;
+mod security;
 mod seed;
+mod serve;
 mod standin_selftest;
 
 /// Path of the binary under test.
