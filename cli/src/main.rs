@@ -4,8 +4,12 @@
 //! Shape (after ripgrep): raw flags → a resolved config → `run() -> Result`
 //! → `main` maps the result to an exit code in exactly one place.
 
+mod deliver;
 mod error;
+mod flush;
 mod notify;
+mod retry;
+mod spool;
 
 use argh::FromArgs;
 use error::{code, Error};

@@ -1,0 +1,414 @@
+//! Getting every alert to Mattermost: [`deliver_or_spool`] for a fresh
+//! alert (notify's path) and [`flush_spool`] for the ones waiting in the
+//! spool (`mattermost-notify flush`, and a bounded share after each direct
+//! delivery).
+//!
+//! The rule is "deliver it or keep it": an alert leaves the process only as
+//! a 2xx from the server, a complete spool entry, an entry in `failed/`
+//! beside the server's refusal, or — when even the spool cannot take it — a
+//! loud error line carrying the payload and an exit code of its own.
+//!
+//! | outcome | exit |
+//! |---|---|
+//! | delivered | 0 |
+//! | refused for good (4xx), kept in `failed/` | 69 |
+//! | not kept: the spool is at its bounds | 73 |
+//! | not kept: the spool directory cannot be written | 74 |
+//! | not confirmed in time, kept in the spool | 75 |
+
+use crate::deliver::SendError;
+use crate::error::Error;
+use crate::retry::{
+    describe, send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, RetryPolicy,
+    SystemClock, MIN_ATTEMPT_TIMEOUT,
+};
+use crate::spool::{Spool, StoreError};
+use std::io;
+use std::time::{Duration, Instant};
+
+/// How many spooled alerts `notify` sends after a successful direct
+/// delivery, if no flush is running. Small, so a notification command
+/// stays short; the timer-driven `flush` does the rest.
+pub const NOTIFY_FLUSH_LIMIT: usize = 10;
+
+/// The settings this module needs, resolved from the configuration.
+#[derive(Debug, Clone)]
+pub struct Reliability {
+    /// Total time for one alert's attempts (`MATTERMOST_RETRY_BUDGET`).
+    pub budget: Duration,
+    /// Where alerts wait (`MATTERMOST_SPOOL_DIR` and its bounds).
+    pub spool: Spool,
+}
+
+/// Sends a fresh alert with retries; keeps it in the spool if it is not
+/// confirmed within the budget, in `failed/` if it is refused. After a
+/// direct delivery, sends up to [`NOTIFY_FLUSH_LIMIT`] spooled alerts.
+pub fn deliver_or_spool(poster: &dyn Post, rel: &Reliability, payload: &[u8]) -> Result<(), Error> {
+    let clock = SystemClock;
+    let jitter = Jitter::from_time_and_pid();
+    let deadline = clock.now() + rel.budget;
+    match send_with_retries(
+        poster,
+        &clock,
+        &jitter,
+        &RetryPolicy::new(rel.budget),
+        payload,
+    ) {
+        Outcome::Delivered { attempts } => {
+            log::info!("delivered after {attempts} attempt(s)");
+            flush_after_delivery(poster, &clock, &jitter, rel, deadline);
+            Ok(())
+        }
+        Outcome::NotConfirmed { attempts, last } => keep_for_later(rel, payload, attempts, &last),
+        Outcome::Refused { answer, .. } => keep_refused(rel, payload, &answer),
+    }
+}
+
+fn keep_for_later(
+    rel: &Reliability,
+    payload: &[u8],
+    attempts: u32,
+    last: &SendError,
+) -> Result<(), Error> {
+    let why = format!(
+        "not confirmed within the {} s retry budget after {attempts} attempt(s), last: {}",
+        rel.budget.as_secs(),
+        describe(last)
+    );
+    match rel.spool.store(payload) {
+        Ok(path) => {
+            log::warn!(
+                "{why}; spooled as {}; `mattermost-notify flush` will send it",
+                path.display()
+            );
+            Err(Error::Temporary(format!(
+                "{why}; kept in the spool as {}",
+                path.display()
+            )))
+        }
+        Err(e) => Err(not_kept(rel, &why, &e, payload)),
+    }
+}
+
+fn keep_refused(rel: &Reliability, payload: &[u8], answer: &SendError) -> Result<(), Error> {
+    let why = format!("the server refused the alert: {}", describe(answer));
+    match rel.spool.store_failed(payload, &answer_text(answer)) {
+        Ok(path) => Err(Error::Unavailable(format!(
+            "{why}; kept with the answer as {} for an admin to fix and resend",
+            path.display()
+        ))),
+        Err(e) => Err(not_kept(rel, &why, &e, payload)),
+    }
+}
+
+/// The last resort: the alert is neither delivered nor kept. The error
+/// line carries the payload, so the core's log still holds the alert, and
+/// the exit code says which bound or fault stopped us.
+fn not_kept(rel: &Reliability, why: &str, e: &StoreError, payload: &[u8]) -> Error {
+    let dir = rel.spool.dir().display();
+    let payload = String::from_utf8_lossy(payload);
+    match e {
+        StoreError::Full { .. } => Error::SpoolFull(format!(
+            "ALERT NOT KEPT: {why}, and the spool MATTERMOST_SPOOL_DIR={dir} is at its bounds \
+             ({e}; raise MATTERMOST_SPOOL_MAX_FILES / MATTERMOST_SPOOL_MAX_BYTES or run \
+             `mattermost-notify flush`); payload: {payload}"
+        )),
+        StoreError::Io(io) => Error::Io(format!(
+            "ALERT NOT KEPT: {why}, and the spool MATTERMOST_SPOOL_DIR={dir} cannot be \
+             written ({io}); payload: {payload}"
+        )),
+    }
+}
+
+/// What an admin reads beside a refused alert in `failed/`. Never the URL.
+pub fn answer_text(answer: &SendError) -> String {
+    match answer {
+        SendError::Permanent {
+            status,
+            id,
+            message,
+            body,
+        } => format!("status: {status}\nid: {id}\nmessage: {message}\nbody:\n{body}\n"),
+        other => format!("{}\n", describe(other)),
+    }
+}
+
+/// The bounded flush after a direct delivery: only if a spool exists, has
+/// entries, and nobody else is flushing; never changes the exit code.
+fn flush_after_delivery(
+    poster: &dyn Post,
+    clock: &dyn Clock,
+    jitter: &Jitter,
+    rel: &Reliability,
+    deadline: Instant,
+) {
+    if !rel.spool.dir().is_dir() || rel.spool.entries().map_or(true, |e| e.is_empty()) {
+        return;
+    }
+    let lock = match rel.spool.lock(false) {
+        Ok(Some(lock)) => lock,
+        Ok(None) => return,
+        Err(e) => {
+            log::warn!("not flushing the spool: {e}");
+            return;
+        }
+    };
+    match flush_spool(
+        poster,
+        clock,
+        jitter,
+        &rel.spool,
+        rel.budget,
+        Some(NOTIFY_FLUSH_LIMIT),
+        Some(deadline),
+    ) {
+        Ok(report) => log::info!("flushed after delivery: {report}"),
+        Err(e) => log::warn!("flushing after delivery: {e}"),
+    }
+    drop(lock);
+}
+
+/// What a flush did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FlushReport {
+    /// Entries delivered and removed.
+    pub sent: usize,
+    /// Entries refused for good and moved to `failed/`.
+    pub refused: usize,
+    /// Entries still in the spool afterwards.
+    pub left: usize,
+    /// Why the flush stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+impl std::fmt::Display for FlushReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} sent, {} refused (moved to failed/), {} left",
+            self.sent, self.refused, self.left
+        )?;
+        if let Some(why) = &self.stopped {
+            write!(f, "; stopped: {why}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Sends spooled alerts oldest first, removing each only after a 2xx.
+/// The caller holds the spool lock. Stops at the first 429, at the first
+/// alert not confirmed within `budget`, after `limit` alerts, or at
+/// `deadline`.
+pub fn flush_spool(
+    poster: &dyn Post,
+    clock: &dyn Clock,
+    jitter: &Jitter,
+    spool: &Spool,
+    budget: Duration,
+    limit: Option<usize>,
+    deadline: Option<Instant>,
+) -> io::Result<FlushReport> {
+    let removed = spool.remove_stale_temps();
+    if removed > 0 {
+        log::warn!("removed {removed} stale temporary file(s) left by killed writers");
+    }
+    let entries = spool.entries()?;
+    let mut report = FlushReport::default();
+    let mut done = 0;
+    for entry in &entries {
+        if limit.is_some_and(|l| done >= l) {
+            break;
+        }
+        let entry_budget = match deadline {
+            Some(d) => budget.min(d.saturating_duration_since(clock.now())),
+            None => budget,
+        };
+        if entry_budget < MIN_ATTEMPT_TIMEOUT {
+            report.stopped = Some("out of time".into());
+            break;
+        }
+        let payload = match std::fs::read(&entry.path) {
+            Ok(p) => p,
+            // Sent and removed by a flusher that did not hold the lock
+            // before this listing; nothing to do.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let policy = RetryPolicy {
+            on_rate_limit: OnRateLimit::GiveUp,
+            ..RetryPolicy::new(entry_budget)
+        };
+        done += 1;
+        match send_with_retries(poster, clock, jitter, &policy, &payload) {
+            Outcome::Delivered { .. } => {
+                spool.remove(entry)?;
+                report.sent += 1;
+            }
+            Outcome::Refused { answer, .. } => {
+                let to = spool.move_to_failed(entry, &answer_text(&answer))?;
+                log::error!(
+                    "spooled alert refused ({}); moved to {}",
+                    describe(&answer),
+                    to.display()
+                );
+                report.refused += 1;
+            }
+            Outcome::NotConfirmed { last, .. } => {
+                report.stopped = Some(describe(&last));
+                break;
+            }
+        }
+    }
+    if report.sent > 0 {
+        spool.sync()?;
+    }
+    report.left = spool.entries()?.len();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use std::path::PathBuf;
+
+    /// A fake server: answers from a script, records bodies it accepted.
+    struct Server {
+        answers: RefCell<Vec<Result<(), SendError>>>,
+        accepted: RefCell<Vec<Vec<u8>>>,
+    }
+
+    impl Server {
+        fn new(mut answers: Vec<Result<(), SendError>>) -> Self {
+            answers.reverse();
+            Server {
+                answers: RefCell::new(answers),
+                accepted: RefCell::new(Vec::new()),
+            }
+        }
+    }
+
+    impl Post for Server {
+        fn post(&self, body: &[u8], _timeout: Duration) -> Result<(), SendError> {
+            let answer = self.answers.borrow_mut().pop().unwrap_or(Ok(()));
+            if answer.is_ok() {
+                self.accepted.borrow_mut().push(body.to_vec());
+            }
+            answer
+        }
+    }
+
+    struct NoSleep(RefCell<Instant>);
+    impl Clock for NoSleep {
+        fn now(&self) -> Instant {
+            *self.0.borrow()
+        }
+        fn sleep(&self, d: Duration) {
+            *self.0.borrow_mut() += d;
+        }
+    }
+
+    fn spool_with(tag: &str, n: usize) -> (PathBuf, Spool) {
+        let dir = std::env::temp_dir().join(format!(
+            "mn-flush-{tag}-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        let spool = Spool::new(&dir, 1000, 1 << 20);
+        for i in 0..n {
+            spool
+                .store(format!("{{\"n\":{i}}}").as_bytes())
+                .expect("store");
+        }
+        (dir, spool)
+    }
+
+    fn flush(server: &Server, spool: &Spool, limit: Option<usize>) -> FlushReport {
+        let clock = NoSleep(RefCell::new(Instant::now()));
+        flush_spool(
+            server,
+            &clock,
+            &Jitter::with_seed(3),
+            spool,
+            Duration::from_secs(5),
+            limit,
+            None,
+        )
+        .expect("flush")
+    }
+
+    #[test]
+    fn sends_oldest_first_and_removes_each() {
+        let (dir, spool) = spool_with("order", 3);
+        let server = Server::new(vec![]);
+        let report = flush(&server, &spool, None);
+        assert_eq!((report.sent, report.left), (3, 0));
+        let bodies: Vec<String> = server
+            .accepted
+            .borrow()
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect();
+        assert_eq!(bodies, ["{\"n\":0}", "{\"n\":1}", "{\"n\":2}"]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn stops_at_rate_limit_and_keeps_the_rest() {
+        let (dir, spool) = spool_with("429", 3);
+        let server = Server::new(vec![
+            Ok(()),
+            Err(SendError::RateLimited {
+                retry_after: Some(Duration::from_secs(1)),
+                message: "limit exceeded".into(),
+            }),
+        ]);
+        let report = flush(&server, &spool, None);
+        assert_eq!((report.sent, report.left), (1, 2));
+        assert!(report.stopped.is_some());
+        let first_left = std::fs::read(&spool.entries().expect("list")[0].path).expect("read");
+        assert_eq!(first_left, b"{\"n\":1}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn refused_entries_move_to_failed_and_the_rest_go_on() {
+        let (dir, spool) = spool_with("refused", 2);
+        let server = Server::new(vec![Err(SendError::Permanent {
+            status: 400,
+            id: "api.webhook.incoming.parse".into(),
+            message: "Unable to parse incoming data".into(),
+            body: "{\"id\":\"api.webhook.incoming.parse\"}".into(),
+        })]);
+        let report = flush(&server, &spool, None);
+        assert_eq!((report.sent, report.refused, report.left), (1, 1, 0));
+        let failed: Vec<String> = std::fs::read_dir(spool.failed_dir())
+            .expect("failed/")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(failed.len(), 2, "the alert and its answer: {failed:?}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn limit_bounds_the_work() {
+        let (dir, spool) = spool_with("limit", 5);
+        let report = flush(&Server::new(vec![]), &spool, Some(2));
+        assert_eq!((report.sent, report.left), (2, 3));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn answer_text_has_status_id_and_body() {
+        let t = answer_text(&SendError::Permanent {
+            status: 403,
+            id: "web.incoming_webhook.channel_locked.app_error".into(),
+            message: "locked".into(),
+            body: "{\"status_code\":403}".into(),
+        });
+        assert!(t.contains("status: 403"));
+        assert!(t.contains("web.incoming_webhook.channel_locked.app_error"));
+        assert!(t.contains("{\"status_code\":403}"));
+    }
+}
