@@ -1,28 +1,475 @@
-//! Placeholder until the delivery issue lands (replaced on merge).
+//! Delivery: one POST of a rendered payload to the incoming webhook, over
+//! ureq + rustls (ring), and the classification of what came back.
+//!
+//! Trust is explicit: the bundled webpki roots by default, or only the
+//! certificates of `MATTERMOST_CA_FILE` (the bundled store is then never
+//! built — start-up time matters when a core forks us for every alert), or
+//! no verification at all with `MATTERMOST_INSECURE`, logged loudly on every
+//! run. Proxies are off unless `MATTERMOST_USE_PROXY` is on; ureq is never
+//! allowed to read proxy variables by itself. Timeouts are always set: a
+//! monitoring core kills a notification command after 30 s.
 
+use crate::config::{env_value, key, Config};
+use crate::error::Error;
+use crate::logger::redact;
+use std::fmt;
 use std::time::Duration;
+use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
-/// Why one delivery attempt failed.
-#[derive(Debug, Clone)]
+/// Connect timeout when `MATTERMOST_CONNECT_TIMEOUT` is unset.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Whole-request timeout when `MATTERMOST_TIMEOUT` is unset.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
+/// Most bytes of a response body read (Mattermost answers `ok` or a small
+/// error JSON).
+const MAX_RESPONSE_BODY: u64 = 64 * 1024;
+
+/// Why a post was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SendError {
-    /// HTTP 429.
+    /// 429: Mattermost's rate limit; try again after `retry_after` (from
+    /// `Retry-After` or `X-RateLimit-Reset`).
     RateLimited {
-        /// Retry-After / X-RateLimit-Reset.
+        /// How long the server asked us to wait, if it said.
         retry_after: Option<Duration>,
-        /// Server text.
+        /// What happened, for the log.
         message: String,
     },
-    /// Connect errors, timeouts, 5xx, 408.
+    /// May pass: connect errors, timeouts, TLS failures, 5xx, 408.
     Temporary(String),
-    /// Other 4xx.
+    /// Refused for good: any other 4xx (and 3xx, which a webhook never sends).
     Permanent {
         /// HTTP status.
         status: u16,
-        /// Mattermost error id.
+        /// Mattermost's error id (`web.incoming_webhook.invalid.app_error`), or empty.
         id: String,
-        /// Mattermost error message.
+        /// Mattermost's error message, or empty.
         message: String,
-        /// Raw answer body.
+        /// The response body (capped, control characters removed).
         body: String,
     },
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::RateLimited {
+                retry_after,
+                message,
+            } => match retry_after {
+                Some(d) => write!(f, "{message} (retry after {} s)", d.as_secs()),
+                None => f.write_str(message),
+            },
+            SendError::Temporary(m) => f.write_str(m),
+            SendError::Permanent {
+                status,
+                id,
+                message,
+                body,
+            } => {
+                if id.is_empty() {
+                    write!(f, "HTTP {status}: {body}")
+                } else {
+                    write!(f, "HTTP {status} {id}: {message}")
+                }
+            }
+        }
+    }
+}
+
+impl std::error::Error for SendError {}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Error {
+        match e {
+            SendError::RateLimited { .. } | SendError::Temporary(_) => {
+                Error::Temporary(e.to_string())
+            }
+            SendError::Permanent { .. } => Error::Unavailable(format!("Mattermost answered {e}")),
+        }
+    }
+}
+
+/// A configured webhook client.
+#[derive(Debug)]
+pub struct Deliverer {
+    agent: ureq::Agent,
+    url: String,
+    redacted: String,
+    trust: String,
+    route: String,
+}
+
+impl Deliverer {
+    /// Builds the client from the webhook, TLS, proxy and timeout settings.
+    pub fn from_config(cfg: &Config) -> Result<Self, Error> {
+        cfg.require(key::WEBHOOK_URL)?;
+        let url = cfg.url(key::WEBHOOK_URL)?.unwrap_or_default().to_string();
+        let redacted = redact_url(&url);
+        let connect = cfg.seconds(key::CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)?;
+        let total = cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?;
+        let (tls, trust) = tls_config(cfg)?;
+        let proxy = proxy(cfg, &url)?;
+        let route = match &proxy {
+            Some((p, source)) => format!("through proxy {}:{} (from {source})", p.host(), p.port()),
+            None => "direct".to_string(),
+        };
+        let config = ureq::Agent::config_builder()
+            .tls_config(tls)
+            // Always explicit: `None` stops ureq from reading proxy variables.
+            .proxy(proxy.map(|(p, _)| p))
+            .timeout_connect(Some(connect))
+            .timeout_global(Some(total))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
+            .build();
+        if url.starts_with("http://") {
+            log::warn!("{redacted} is plain http: the webhook secret travels unencrypted");
+        }
+        Ok(Deliverer {
+            agent: config.new_agent(),
+            url,
+            redacted,
+            trust,
+            route,
+        })
+    }
+
+    /// Which certificates are trusted, in words.
+    pub fn trust(&self) -> &str {
+        &self.trust
+    }
+
+    /// Direct or through which proxy, in words.
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// The webhook URL with its secret path hidden: `https://host/hooks/***`.
+    pub fn redacted_url(&self) -> &str {
+        &self.redacted
+    }
+
+    /// POSTs `body` (JSON) to the webhook; `Ok` on a 2xx answer.
+    pub fn post(&self, body: &[u8]) -> Result<(), SendError> {
+        self.post_with_status(body).map(|_| ())
+    }
+
+    /// [`Deliverer::post`], also telling the 2xx status.
+    pub fn post_with_status(&self, body: &[u8]) -> Result<u16, SendError> {
+        let started = std::time::Instant::now();
+        let result = self
+            .agent
+            .post(&self.url)
+            .header("Content-Type", "application/json")
+            .send(body);
+        let mut resp = match result {
+            Ok(r) => r,
+            Err(e) => {
+                return Err(SendError::Temporary(format!(
+                    "{}: {}",
+                    self.redacted,
+                    describe_transport_error(&e)
+                )))
+            }
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let text = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BODY)
+            .read_to_vec()
+            .map(|b| printable(&b))
+            .unwrap_or_default();
+        log::debug!(
+            "{} answered {status} in {} ms",
+            self.redacted,
+            started.elapsed().as_millis()
+        );
+        if (200..300).contains(&status) {
+            if text.trim() != "ok" {
+                log::debug!("unexpected success body {text:?}");
+            }
+            return Ok(status);
+        }
+        let (id, message) = mattermost_error(&text);
+        let server = format!("{} answered HTTP {status}", self.redacted);
+        match status {
+            429 => {
+                let header_secs = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                };
+                let retry_after = header_secs("retry-after")
+                    .or_else(|| header_secs("x-ratelimit-reset"))
+                    .map(Duration::from_secs);
+                Err(SendError::RateLimited {
+                    retry_after,
+                    message: format!("{server}: rate limited ({})", text.trim()),
+                })
+            }
+            408 | 500..=599 => Err(SendError::Temporary(if id.is_empty() {
+                format!("{server}: {}", text.trim())
+            } else {
+                format!("{server} {id}: {message}")
+            })),
+            _ => Err(SendError::Permanent {
+                status,
+                id,
+                message,
+                body: text,
+            }),
+        }
+    }
+}
+
+/// `https://user@host:8065/hooks/abc?x` → `https://host:8065/hooks/***`.
+pub fn redact_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    let host = authority.rsplit('@').next().unwrap_or(authority);
+    let hidden = if path.starts_with("/hooks/") {
+        "/hooks/***"
+    } else if path.is_empty() || path == "/" {
+        ""
+    } else {
+        "/***"
+    };
+    format!("{scheme}://{host}{hidden}")
+}
+
+/// The TLS settings and a description of what is trusted.
+fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
+    let tls = TlsConfig::builder();
+    if cfg.bool(key::INSECURE)? {
+        log::warn!(
+            "MATTERMOST_INSECURE is on: the server's certificate is NOT verified; \
+             anyone on the network path can read the webhook secret and fake answers"
+        );
+        let trust = "NOTHING: certificate verification is off (MATTERMOST_INSECURE)";
+        return Ok((tls.disable_verification(true).build(), trust.to_string()));
+    }
+    if let Some(path) = cfg.get(key::CA_FILE) {
+        let pem = std::fs::read(path)
+            .map_err(|e| cfg.invalid(key::CA_FILE, format!("cannot read {path}: {e}")))?;
+        let mut certs = Vec::new();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(PemItem::Certificate(c)) => certs.push(c),
+                Ok(_) => {}
+                Err(e) => {
+                    return Err(cfg.invalid(key::CA_FILE, format!("{path} is not valid PEM: {e}")))
+                }
+            }
+        }
+        if certs.is_empty() {
+            return Err(cfg.invalid(key::CA_FILE, format!("{path} holds no certificate")));
+        }
+        let trust = format!("only the {} certificate(s) in {path}", certs.len());
+        return Ok((
+            tls.root_certs(RootCerts::new_with_certs(&certs)).build(),
+            trust,
+        ));
+    }
+    Ok((
+        tls.build(),
+        "the bundled webpki (Mozilla) roots".to_string(),
+    ))
+}
+
+/// The proxy to use for `url` and where it was set, or `None` for a
+/// direct connection.
+fn proxy(cfg: &Config, url: &str) -> Result<Option<(ureq::Proxy, &'static str)>, Error> {
+    if !cfg.bool(key::USE_PROXY)? {
+        return Ok(None);
+    }
+    let host = url_host(url);
+    if let Some(no_proxy) = env_value("NO_PROXY").or_else(|| env_value("no_proxy")) {
+        if no_proxy_matches(&no_proxy, host) {
+            log::debug!("{host} is in NO_PROXY: connecting directly");
+            return Ok(None);
+        }
+    }
+    let (value, source) = match cfg.get(key::PROXY) {
+        Some(p) => (p.to_string(), key::PROXY),
+        None => {
+            let names: &[&'static str] = if url.starts_with("https://") {
+                &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+            } else {
+                &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+            };
+            let found = names.iter().find_map(|n| {
+                env_value(n)
+                    .filter(|v| !v.trim().is_empty())
+                    .map(|v| (v, *n))
+            });
+            match found {
+                Some(f) => f,
+                None => {
+                    log::warn!(
+                        "MATTERMOST_USE_PROXY is on but neither MATTERMOST_PROXY nor \
+                         HTTPS_PROXY/ALL_PROXY/HTTP_PROXY is set: connecting directly"
+                    );
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    let proxy = ureq::Proxy::new(value.trim()).map_err(|e| {
+        cfg.invalid(
+            key::PROXY,
+            format!("proxy from {source} is not a proxy URL: {e}"),
+        )
+    })?;
+    log::debug!(
+        "connecting through proxy {}:{} (from {source})",
+        proxy.host(),
+        proxy.port()
+    );
+    Ok(Some((proxy, source)))
+}
+
+/// The host of an http(s) URL, without brackets, user info or port.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or(authority);
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    host_port.split(':').next().unwrap_or(host_port)
+}
+
+/// curl's NO_PROXY rules: `*` matches all; an entry matches the host and
+/// its subdomains; a leading `.` or `*.` is ignored; ports are ignored.
+fn no_proxy_matches(list: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            if entry == "*" {
+                return true;
+            }
+            let entry = entry.trim_start_matches('*').trim_start_matches('.');
+            let entry = match entry.strip_prefix('[') {
+                Some(v6) => v6.split(']').next().unwrap_or(v6),
+                None if entry.matches(':').count() == 1 => entry.split(':').next().unwrap_or(entry),
+                None => entry,
+            };
+            let entry = entry.to_ascii_lowercase();
+            host == entry || host.ends_with(&format!(".{entry}"))
+        })
+}
+
+/// A transport failure, said so that the fix is clear.
+fn describe_transport_error(e: &ureq::Error) -> String {
+    let rustls_error = match e {
+        ureq::Error::Rustls(r) => Some(r.clone()),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            .cloned(),
+        _ => None,
+    };
+    let text = match rustls_error {
+        Some(rustls::Error::InvalidCertificate(why)) => format!(
+            "TLS: the server's certificate is not trusted ({why:?}); set MATTERMOST_CA_FILE \
+             to the PEM of the CA that signed it (or, at your own risk, MATTERMOST_INSECURE=1)"
+        ),
+        Some(other) => format!("TLS: {other}"),
+        None => match e {
+            ureq::Error::Timeout(t) => {
+                format!("timed out ({t}); see MATTERMOST_TIMEOUT and MATTERMOST_CONNECT_TIMEOUT")
+            }
+            ureq::Error::HostNotFound => "host not found (DNS)".to_string(),
+            ureq::Error::ConnectProxyFailed(m) => format!("proxy refused CONNECT: {m}"),
+            other => other.to_string(),
+        },
+    };
+    redact(&text)
+}
+
+/// Mattermost's error JSON `{"id","message",...}`; empty strings otherwise.
+fn mattermost_error(body: &str) -> (String, String) {
+    #[derive(serde::Deserialize)]
+    struct MattermostError {
+        #[serde(default)]
+        id: String,
+        #[serde(default)]
+        message: String,
+    }
+    let mut scratch = [0u8; 1024];
+    match serde_json_core::from_slice_escaped::<MattermostError>(body.as_bytes(), &mut scratch) {
+        Ok((e, _)) => (printable(e.id.as_bytes()), printable(e.message.as_bytes())),
+        Err(_) => (String::new(), String::new()),
+    }
+}
+
+/// Text safe to print: lossy UTF-8, control characters replaced, capped.
+fn printable(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(500)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_lose_their_secret() {
+        assert_eq!(
+            redact_url("https://mm.example:8065/hooks/1nmqus1wsfr988e81sr8whqrte"),
+            "https://mm.example:8065/hooks/***"
+        );
+        assert_eq!(
+            redact_url("http://u:p@192.168.122.1/other/x"),
+            "http://192.168.122.1/***"
+        );
+    }
+
+    #[test]
+    fn no_proxy_follows_curl() {
+        assert!(no_proxy_matches("localhost, 127.0.0.1", "127.0.0.1"));
+        assert!(no_proxy_matches(".example.com", "mm.example.com"));
+        assert!(no_proxy_matches("example.com:443", "example.com"));
+        assert!(no_proxy_matches("*", "anything"));
+        assert!(!no_proxy_matches("example.com", "badexample.com"));
+        assert!(!no_proxy_matches("", "example.com"));
+        assert!(no_proxy_matches("[::1]", "::1"));
+    }
+
+    #[test]
+    fn hosts_are_taken_from_urls() {
+        assert_eq!(url_host("https://u@Mm.Example:8065/hooks/x"), "Mm.Example");
+        assert_eq!(url_host("https://[::1]:8065/hooks/x"), "::1");
+        assert_eq!(url_host("http://127.0.0.1/hooks/x"), "127.0.0.1");
+    }
+
+    #[test]
+    fn mattermost_errors_are_read() {
+        let body = r#"{"id":"web.incoming_webhook.invalid.app_error","message":"Invalid \"webhook\"","detailed_error":"","request_id":"x","status_code":400}"#;
+        assert_eq!(
+            mattermost_error(body),
+            (
+                "web.incoming_webhook.invalid.app_error".to_string(),
+                "Invalid \"webhook\"".to_string()
+            )
+        );
+        assert_eq!(
+            mattermost_error("limit exceeded"),
+            (String::new(), String::new())
+        );
+    }
 }

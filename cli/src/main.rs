@@ -4,33 +4,75 @@
 //! Shape (after ripgrep): raw flags → a resolved config → `run() -> Result`
 //! → `main` maps the result to an exit code in exactly one place.
 
+mod config;
 mod deliver;
 mod error;
 mod flush;
+mod logger;
 mod notify;
 mod retry;
 mod spool;
+mod test_post;
 
 use argh::FromArgs;
+use config::{key, Config};
 use error::{code, Error};
 
 /// Mattermost notifications and Acknowledge buttons for Naemon, Nagios 4,
 /// openITCOCKPIT and Icinga.
 #[derive(FromArgs, Debug)]
 struct Cli {
+    /// config file (MATTERMOST_CONFIG; default /etc/mattermost-notify.conf)
+    #[argh(option)]
+    config: Option<String>,
+    /// error, warn, info, debug or trace (MATTERMOST_LOG_LEVEL; default warn)
+    #[argh(option)]
+    log_level: Option<String>,
+    /// also log to syslog via /dev/log: 1 or 0 (MATTERMOST_SYSLOG; default 1)
+    #[argh(option)]
+    syslog: Option<String>,
     #[argh(subcommand)]
     command: Command,
 }
 
 #[derive(FromArgs, Debug)]
 #[argh(subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 enum Command {
     Notify(notify::NotifyArgs),
+    Test(test_post::TestArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
+    // Log to stderr from the start (config warnings), at the level the flag
+    // or environment asks for; the file may change it below.
+    let early = cli
+        .log_level
+        .clone()
+        .or_else(|| config::env_value(key::LOG_LEVEL))
+        .and_then(|v| logger::parse_level(&v))
+        .unwrap_or(log::LevelFilter::Warn);
+    logger::init(early, false);
+    let mut cfg = Config::load(cli.config.as_deref())?;
+    cfg.set_flag(key::LOG_LEVEL, cli.log_level);
+    cfg.set_flag(key::SYSLOG, cli.syslog);
+    let level = match cfg.get(key::LOG_LEVEL) {
+        None => log::LevelFilter::Warn,
+        Some(v) => logger::parse_level(v).ok_or_else(|| {
+            cfg.invalid(
+                key::LOG_LEVEL,
+                format!("{v:?} is not error, warn, info, debug or trace"),
+            )
+        })?,
+    };
+    let syslog = cfg.get(key::SYSLOG).is_none() || cfg.bool(key::SYSLOG)?;
+    logger::init(level, syslog);
+    for secret in cfg.secrets() {
+        logger::add_secret(&secret);
+    }
     match cli.command {
-        Command::Notify(args) => notify::run(args),
+        Command::Notify(args) => notify::run(args, cfg),
+        Command::Test(args) => test_post::run(args, cfg),
     }
 }
 
@@ -66,7 +108,8 @@ fn main() {
     let exit = match run(cli) {
         Ok(()) => code::OK,
         Err(e) => {
-            eprintln!("mattermost-notify: {e}");
+            // Through the logger: redacted, and in syslog too.
+            log::error!("{e}");
             e.exit_code()
         }
     };

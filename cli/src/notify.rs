@@ -3,10 +3,16 @@
 //! Accepts the openITCOCKPIT module's options unchanged (`--type`,
 //! `--notificationtype`, `--hostuuid`, `--serviceuuid`, `--state`,
 //! `--output`, `--ackauthor`, `--ackcomment`, `--no-emoji`). Empty values are
-//! fine: a core passes unset macros as empty strings.
+//! fine: a core passes unset macros as empty strings. An option that is
+//! absent falls back to the core's environment macro (`NAGIOS_HOSTNAME`, ...,
+//! or Icinga 1's `ICINGA_HOSTNAME`), so a bare `mattermost-notify notify`
+//! works as a Naemon command with environment macros on.
 
+use crate::config::{env_value, key, Config};
+use crate::deliver::Deliverer;
 use crate::error::Error;
 use argh::FromArgs;
+use mattermost_notify_core::render::StateSet;
 use mattermost_notify_core::{
     limits::PAYLOAD_BUF_LEN, render_payload, Kind, Notification, NotificationType, RenderOptions,
     State,
@@ -17,7 +23,8 @@ use std::io::Write;
 #[derive(FromArgs, Debug, Default)]
 #[argh(subcommand, name = "notify")]
 pub struct NotifyArgs {
-    /// host or service alert: Host or Service
+    /// host or service alert: Host or Service (default: Service when
+    /// NAGIOS_SERVICEDESC is set, else Host)
     #[argh(option, long = "type")]
     pub kind: Option<String>,
     /// $NOTIFICATIONTYPE$: PROBLEM, RECOVERY, ACKNOWLEDGEMENT, ...
@@ -41,7 +48,7 @@ pub struct NotifyArgs {
     /// $NOTIFICATIONCOMMENT$
     #[argh(option)]
     pub ackcomment: Option<String>,
-    /// no emoji in the post
+    /// no emoji in the post (MATTERMOST_NO_EMOJI)
     #[argh(switch)]
     pub no_emoji: bool,
     /// $HOSTDISPLAYNAME$
@@ -59,57 +66,273 @@ pub struct NotifyArgs {
     /// print the payload JSON to stdout instead of sending it
     #[argh(switch)]
     pub dry_run: bool,
+
+    /// incoming webhook URL (MATTERMOST_WEBHOOK_URL)
+    #[argh(option)]
+    pub webhook_url: Option<String>,
+    /// PEM file of CAs to trust instead of the bundled roots (MATTERMOST_CA_FILE)
+    #[argh(option)]
+    pub ca_file: Option<String>,
+    /// do not verify the server's certificate (MATTERMOST_INSECURE)
+    #[argh(switch)]
+    pub insecure: bool,
+    /// connect through a proxy (MATTERMOST_USE_PROXY)
+    #[argh(switch)]
+    pub use_proxy: bool,
+    /// proxy URL (MATTERMOST_PROXY; default HTTPS_PROXY/ALL_PROXY)
+    #[argh(option)]
+    pub proxy: Option<String>,
+    /// seconds to connect (MATTERMOST_CONNECT_TIMEOUT, default 5)
+    #[argh(option)]
+    pub connect_timeout: Option<String>,
+    /// seconds for the whole request (MATTERMOST_TIMEOUT, default 15)
+    #[argh(option)]
+    pub timeout: Option<String>,
+    /// channel override (MATTERMOST_CHANNEL)
+    #[argh(option)]
+    pub channel: Option<String>,
+    /// username override (MATTERMOST_USERNAME)
+    #[argh(option)]
+    pub username: Option<String>,
+    /// icon URL override (MATTERMOST_ICON_URL)
+    #[argh(option)]
+    pub icon_url: Option<String>,
+    /// mention for problem posts, e.g. @oncall (MATTERMOST_MENTION)
+    #[argh(option)]
+    pub mention: Option<String>,
+    /// states that get the mention (MATTERMOST_MENTION_STATES)
+    #[argh(option)]
+    pub mention_states: Option<String>,
+    /// priority for problem posts: important or urgent (MATTERMOST_PRIORITY)
+    #[argh(option)]
+    pub priority: Option<String>,
+    /// states that get the priority (MATTERMOST_PRIORITY_STATES)
+    #[argh(option)]
+    pub priority_states: Option<String>,
+    /// title link template for hosts (MATTERMOST_HOST_URL)
+    #[argh(option)]
+    pub host_url: Option<String>,
+    /// title link template for services (MATTERMOST_SERVICE_URL)
+    #[argh(option)]
+    pub service_url: Option<String>,
+    /// openITCOCKPIT base URL for title links (MATTERMOST_UI_BASE_URL)
+    #[argh(option)]
+    pub ui_base_url: Option<String>,
+    /// footer source name (MATTERMOST_SOURCE)
+    #[argh(option)]
+    pub source: Option<String>,
+}
+
+impl NotifyArgs {
+    /// Lays this subcommand's setting flags over `cfg`.
+    fn apply_flags(&mut self, cfg: &mut Config) {
+        cfg.set_flag(key::WEBHOOK_URL, self.webhook_url.take());
+        cfg.set_flag(key::CA_FILE, self.ca_file.take());
+        cfg.set_switch(key::INSECURE, self.insecure);
+        cfg.set_switch(key::USE_PROXY, self.use_proxy);
+        cfg.set_flag(key::PROXY, self.proxy.take());
+        cfg.set_flag(key::CONNECT_TIMEOUT, self.connect_timeout.take());
+        cfg.set_flag(key::TIMEOUT, self.timeout.take());
+        cfg.set_flag(key::CHANNEL, self.channel.take());
+        cfg.set_flag(key::USERNAME, self.username.take());
+        cfg.set_flag(key::ICON_URL, self.icon_url.take());
+        cfg.set_flag(key::MENTION, self.mention.take());
+        cfg.set_flag(key::MENTION_STATES, self.mention_states.take());
+        cfg.set_flag(key::PRIORITY, self.priority.take());
+        cfg.set_flag(key::PRIORITY_STATES, self.priority_states.take());
+        cfg.set_flag(key::HOST_URL, self.host_url.take());
+        cfg.set_flag(key::SERVICE_URL, self.service_url.take());
+        cfg.set_flag(key::UI_BASE_URL, self.ui_base_url.take());
+        cfg.set_flag(key::SOURCE, self.source.take());
+        cfg.set_switch(key::NO_EMOJI, self.no_emoji);
+    }
+}
+
+/// The alert's fields, each from its option or else its environment macro.
+#[derive(Debug)]
+pub struct AlertFields {
+    kind: Kind,
+    notification_type: String,
+    host: String,
+    service: String,
+    state: String,
+    output: String,
+    long_output: String,
+    author: String,
+    comment: String,
+    host_display: String,
+    service_display: String,
+    address: String,
+    event_time: u64,
+}
+
+/// The environment macro `NAGIOS_<name>`, else `ICINGA_<name>`.
+fn macro_value(name: &str) -> Option<String> {
+    env_value(&format!("NAGIOS_{name}")).or_else(|| env_value(&format!("ICINGA_{name}")))
+}
+
+impl AlertFields {
+    /// Options first, environment macros for what is absent.
+    pub fn gather(args: &mut NotifyArgs) -> Result<AlertFields, Error> {
+        let kind = match args.kind.as_deref().map(str::trim) {
+            Some(k) if k.eq_ignore_ascii_case("host") => Kind::Host,
+            Some(k) if k.eq_ignore_ascii_case("service") => Kind::Service,
+            Some(k) => {
+                return Err(Error::Usage(format!(
+                    "--type must be Host or Service, not {k:?}"
+                )))
+            }
+            None if args.serviceuuid.is_some()
+                || macro_value("SERVICEDESC").is_some_and(|s| !s.trim().is_empty()) =>
+            {
+                Kind::Service
+            }
+            None if args.hostuuid.is_some() || macro_value("HOSTNAME").is_some() => Kind::Host,
+            None => return Err(Error::Usage("--type Host|Service is required".into())),
+        };
+        let hs = match kind {
+            Kind::Host => "HOST",
+            Kind::Service => "SERVICE",
+        };
+        let pick = |opt: &mut Option<String>, name: &str| -> String {
+            opt.take().or_else(|| macro_value(name)).unwrap_or_default()
+        };
+        let fields = AlertFields {
+            kind,
+            notification_type: pick(&mut args.notificationtype, "NOTIFICATIONTYPE"),
+            host: pick(&mut args.hostuuid, "HOSTNAME"),
+            service: match kind {
+                Kind::Service => pick(&mut args.serviceuuid, "SERVICEDESC"),
+                Kind::Host => args.serviceuuid.take().unwrap_or_default(),
+            },
+            state: pick(&mut args.state, &format!("{hs}STATEID")),
+            output: pick(&mut args.output, &format!("{hs}OUTPUT")),
+            long_output: pick(&mut args.longoutput, &format!("LONG{hs}OUTPUT")),
+            author: pick(&mut args.ackauthor, "NOTIFICATIONAUTHOR"),
+            comment: pick(&mut args.ackcomment, "NOTIFICATIONCOMMENT"),
+            host_display: pick(&mut args.hostdisplayname, "HOSTDISPLAYNAME"),
+            service_display: pick(&mut args.servicedisplayname, "SERVICEDISPLAYNAME"),
+            address: pick(&mut args.hostaddress, "HOSTADDRESS"),
+            // $TIMET$ is when the core saw the event; we may start later.
+            event_time: macro_value("TIMET")
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or_else(unix_now),
+        };
+        if fields.host.trim().is_empty() {
+            return Err(Error::Usage(
+                "--hostuuid is required ($HOSTNAME$ or NAGIOS_HOSTNAME)".into(),
+            ));
+        }
+        if kind == Kind::Service && fields.service.trim().is_empty() {
+            return Err(Error::Usage(
+                "--serviceuuid is required with --type Service ($SERVICEDESC$ or NAGIOS_SERVICEDESC)"
+                    .into(),
+            ));
+        }
+        Ok(fields)
+    }
+
+    /// The notification, borrowing these fields.
+    pub fn notification(&self) -> Notification<'_> {
+        Notification {
+            kind: self.kind,
+            notification_type: NotificationType::parse(&self.notification_type),
+            state: State::from_id(self.kind, &self.state),
+            host_uuid: &self.host,
+            host_name: &self.host_display,
+            host_address: &self.address,
+            service_uuid: &self.service,
+            service_name: &self.service_display,
+            output: &self.output,
+            long_output: &self.long_output,
+            ack_author: &self.author,
+            ack_comment: &self.comment,
+            event_time: self.event_time,
+        }
+    }
+}
+
+/// Seconds since the epoch (0 if the clock is before it).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Title-link templates: the explicit ones, else derived from the
+/// openITCOCKPIT base URL.
+#[derive(Debug, Default)]
+pub struct LinkTemplates {
+    host: Option<String>,
+    service: Option<String>,
+}
+
+impl LinkTemplates {
+    /// Reads `MATTERMOST_HOST_URL`, `MATTERMOST_SERVICE_URL` and `MATTERMOST_UI_BASE_URL`.
+    pub fn from_config(cfg: &Config) -> Result<LinkTemplates, Error> {
+        let base = cfg.url(key::UI_BASE_URL)?.map(|b| b.trim_end_matches('/'));
+        let host = cfg
+            .url(key::HOST_URL)?
+            .map(str::to_string)
+            .or_else(|| base.map(|b| format!("{b}/a/hosts/browser/{{hostuuid}}")));
+        let service = cfg
+            .url(key::SERVICE_URL)?
+            .map(str::to_string)
+            .or_else(|| base.map(|b| format!("{b}/a/services/browser/{{serviceuuid}}")));
+        Ok(LinkTemplates { host, service })
+    }
+}
+
+/// Render options from configuration (everything but the Acknowledge
+/// button, which the two-way settings add).
+pub fn render_options<'a>(
+    cfg: &'a Config,
+    links: &'a LinkTemplates,
+) -> Result<RenderOptions<'a>, Error> {
+    let defaults = RenderOptions::default();
+    let mention_default = StateSet::EMPTY
+        .with(State::Down)
+        .with(State::Unreachable)
+        .with(State::Critical);
+    let priority_default = StateSet::EMPTY.with(State::Down).with(State::Critical);
+    Ok(RenderOptions {
+        emoji: !cfg.bool(key::NO_EMOJI)?,
+        channel: cfg.get(key::CHANNEL),
+        username: cfg.get(key::USERNAME),
+        icon_url: cfg.url(key::ICON_URL)?,
+        source: cfg.get(key::SOURCE).unwrap_or(defaults.source),
+        host_link: links.host.as_deref(),
+        service_link: links.service.as_deref(),
+        mention: cfg.get(key::MENTION),
+        mention_states: cfg.states(key::MENTION_STATES, mention_default)?,
+        priority: cfg.priority(key::PRIORITY)?,
+        priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
+        ack_button: None,
+        ..defaults
+    })
+}
+
+/// Renders `n` into `buf`; returns the JSON bytes.
+pub fn render<'b>(
+    n: &Notification<'_>,
+    opts: &RenderOptions<'_>,
+    buf: &'b mut [u8],
+) -> Result<&'b [u8], Error> {
+    let len = render_payload(n, opts, buf)
+        .map_err(|e| Error::Software(format!("rendering the payload: {e}")))?;
+    Ok(buf.get(..len).unwrap_or_default())
 }
 
 /// Runs `notify`.
-pub fn run(args: NotifyArgs) -> Result<(), Error> {
-    let kind = match args.kind.as_deref().map(str::trim) {
-        Some(k) if k.eq_ignore_ascii_case("host") => Kind::Host,
-        Some(k) if k.eq_ignore_ascii_case("service") => Kind::Service,
-        Some(k) => {
-            return Err(Error::Usage(format!(
-                "--type must be Host or Service, not {k:?}"
-            )))
-        }
-        None => return Err(Error::Usage("--type Host|Service is required".into())),
-    };
-    let empty = String::new();
-    let host_uuid = args.hostuuid.as_ref().unwrap_or(&empty);
-    if host_uuid.trim().is_empty() {
-        return Err(Error::Usage("--hostuuid is required ($HOSTNAME$)".into()));
-    }
-    let service_uuid = args.serviceuuid.as_ref().unwrap_or(&empty);
-    if kind == Kind::Service && service_uuid.trim().is_empty() {
-        return Err(Error::Usage(
-            "--serviceuuid is required with --type Service ($SERVICEDESC$)".into(),
-        ));
-    }
-    let n = Notification {
-        kind,
-        notification_type: NotificationType::parse(args.notificationtype.as_deref().unwrap_or("")),
-        state: State::from_id(kind, args.state.as_deref().unwrap_or("")),
-        host_uuid,
-        host_name: args.hostdisplayname.as_deref().unwrap_or(""),
-        host_address: args.hostaddress.as_deref().unwrap_or(""),
-        service_uuid,
-        service_name: args.servicedisplayname.as_deref().unwrap_or(""),
-        output: args.output.as_deref().unwrap_or(""),
-        long_output: args.longoutput.as_deref().unwrap_or(""),
-        ack_author: args.ackauthor.as_deref().unwrap_or(""),
-        ack_comment: args.ackcomment.as_deref().unwrap_or(""),
-        event_time: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
-    };
-    let opts = RenderOptions {
-        emoji: !args.no_emoji,
-        ..RenderOptions::default()
-    };
-    let mut buf = [0u8; PAYLOAD_BUF_LEN];
-    let len = render_payload(&n, &opts, &mut buf)
-        .map_err(|e| Error::Software(format!("rendering the payload: {e}")))?;
-    let payload = buf.get(..len).unwrap_or_default();
+pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
+    args.apply_flags(&mut cfg);
+    let fields = AlertFields::gather(&mut args)?;
+    let n = fields.notification();
+    let links = LinkTemplates::from_config(&cfg)?;
+    let opts = render_options(&cfg, &links)?;
+    let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
+    let payload = render(&n, &opts, &mut buf)?;
     if args.dry_run {
         let mut out = std::io::stdout().lock();
         out.write_all(payload)
@@ -117,8 +340,24 @@ pub fn run(args: NotifyArgs) -> Result<(), Error> {
             .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
         return Ok(());
     }
-    Err(Error::config(
-        "MATTERMOST_WEBHOOK_URL",
-        "delivery is not built yet; use --dry-run",
-    ))
+    let deliverer = Deliverer::from_config(&cfg)?;
+    let kind = match n.notification_type.as_str() {
+        "" => "alert",
+        t => t,
+    };
+    let what = match n.kind {
+        Kind::Host => format!("{kind} for {}", n.host_label()),
+        Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
+    };
+    match deliverer.post(payload) {
+        Ok(()) => {
+            log::info!("delivered {what} to {}", deliverer.redacted_url());
+            Ok(())
+        }
+        Err(e) => Err(match Error::from(e) {
+            Error::Temporary(m) => Error::Temporary(format!("{what} not delivered: {m}")),
+            Error::Unavailable(m) => Error::Unavailable(format!("{what} not delivered: {m}")),
+            other => other,
+        }),
+    }
 }

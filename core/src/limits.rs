@@ -1,6 +1,16 @@
 //! Every size the core uses, in one place.
 //!
 //! The README's "Limits" table lists these; change them here only.
+//!
+//! Text limits count *written* bytes: JSON escapes (`\u0007` is six bytes),
+//! mention-defusing word joiners and the cut marker (`… [1234 bytes cut]`)
+//! included. The renderer starts every untrusted text at its `*_MAX_LEN`
+//! and, only when the payload would not fit the buffer, shrinks them in
+//! order — long output, output, comment, fallback output, author, address,
+//! unknown type, service name, host name — never below their `*_MIN_LEN`;
+//! then it drops the decorations (title link, icon, Acknowledge button) and
+//! finally the fields. With the default [`PAYLOAD_BUF_LEN`] the floors are
+//! never reached in practice.
 
 /// Default size of the buffer the payload JSON is written into (16 KiB).
 ///
@@ -10,6 +20,73 @@
 pub const PAYLOAD_BUF_LEN: usize = 16 * 1024;
 
 /// Smallest buffer [`crate::render_payload`] accepts; below it the renderer
-/// cannot guarantee even a title and fallback and returns
-/// [`crate::RenderError::BufferTooSmall`].
-pub const MIN_PAYLOAD_BUF_LEN: usize = 1024;
+/// cannot guarantee a full message with every text at its floor and
+/// returns [`crate::RenderError::BufferTooSmall`]. A test renders the
+/// worst case (every configurable text at its cap, every alert text huge
+/// and escape-heavy) into exactly this many bytes.
+pub const MIN_PAYLOAD_BUF_LEN: usize = 2048;
+
+/// Host or service name, per place it appears (title, fallback, field).
+pub const NAME_MAX_LEN: usize = 256;
+/// Floor for [`NAME_MAX_LEN`].
+pub const NAME_MIN_LEN: usize = 64;
+
+/// Host address field.
+pub const ADDRESS_MAX_LEN: usize = 256;
+/// Floor for [`ADDRESS_MAX_LEN`].
+pub const ADDRESS_MIN_LEN: usize = 64;
+
+/// An unknown notification type's text (known types are short words).
+pub const TYPE_MAX_LEN: usize = 64;
+/// Floor for [`TYPE_MAX_LEN`].
+pub const TYPE_MIN_LEN: usize = 40;
+
+/// Ack/downtime author.
+pub const AUTHOR_MAX_LEN: usize = 256;
+/// Floor for [`AUTHOR_MAX_LEN`].
+pub const AUTHOR_MIN_LEN: usize = 64;
+
+/// Ack/downtime comment.
+pub const COMMENT_MAX_LEN: usize = 2048;
+/// Floor for [`COMMENT_MAX_LEN`].
+pub const COMMENT_MIN_LEN: usize = 128;
+
+/// Plugin output (`$SERVICEOUTPUT$`) in the code block.
+pub const OUTPUT_MAX_LEN: usize = 4096;
+/// Floor for [`OUTPUT_MAX_LEN`]. Small because the code fence around it
+/// grows with the longest backtick run in it.
+pub const OUTPUT_MIN_LEN: usize = 128;
+
+/// Long plugin output (`$LONGSERVICEOUTPUT$`) in the code block: takes
+/// what the buffer has left, so it is shrunk first.
+pub const LONG_OUTPUT_MAX_LEN: usize = PAYLOAD_BUF_LEN;
+/// Floor for [`LONG_OUTPUT_MAX_LEN`]: at 0 only the cut marker remains.
+pub const LONG_OUTPUT_MIN_LEN: usize = 0;
+
+/// Plugin output appended to the attachment `fallback` (the push
+/// notification text), which should stay short.
+pub const FALLBACK_OUTPUT_MAX_LEN: usize = 160;
+/// Floor for [`FALLBACK_OUTPUT_MAX_LEN`]: at 0 the fallback is the title only.
+pub const FALLBACK_OUTPUT_MIN_LEN: usize = 0;
+
+/// Footer source name; longer names are cut with a marker. Keeps the
+/// footer under Mattermost's 300-character cut.
+pub const SOURCE_MAX_LEN: usize = 120;
+
+/// Channel override; a longer one is not rendered (Mattermost channel
+/// names have at most 64 characters).
+pub const CHANNEL_MAX_LEN: usize = 80;
+
+/// Username override; a longer one is not rendered.
+pub const USERNAME_MAX_LEN: usize = 80;
+
+/// The deliberate mention (`@oncall`); a longer one is not rendered.
+pub const MENTION_MAX_LEN: usize = 80;
+
+/// Icon URL, title link and Acknowledge-button URL, each; a longer one is
+/// not rendered.
+pub const URL_MAX_LEN: usize = 1024;
+
+/// The Acknowledge button's `integration.context` object, as written
+/// (`{"k":"v",...}`); with a larger context the button is not rendered.
+pub const ACK_CONTEXT_MAX_LEN: usize = 2048;

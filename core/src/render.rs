@@ -1,7 +1,42 @@
 //! The payload renderer: one [`Notification`] in, Mattermost incoming-webhook
 //! JSON out, written into the caller's buffer.
 //!
-//! (Skeleton: the full renderer lands with the core issue.)
+//! A post is one attachment: `fallback` (short plain text for push
+//! notifications), `color`, `title` worded as the original openITCOCKPIT
+//! module words it (+ `title_link` from a URL template), `text` holding the
+//! plugin output in a code block, `fields` (host, service, state, type,
+//! address, and the author and comment for acknowledgements, downtimes and
+//! custom notifications), a `footer` with the source and the event time in
+//! UTC, and for problems an optional Acknowledge button. The top-level
+//! `text` is left out unless a mention is configured for the alert's state:
+//! then it is exactly that mention, the only one that can reach Mattermost.
+//!
+//! Panic and size rule: [`render_payload`] never panics and never
+//! allocates. Any input fits any buffer of at least
+//! [`MIN_PAYLOAD_BUF_LEN`](crate::limits::MIN_PAYLOAD_BUF_LEN) bytes:
+//! untrusted text is cut with a visible marker, in the order
+//! [`crate::limits`] documents. The payload is measured with a counting
+//! writer, budgets shrink until it fits, and only then is it written.
+
+mod fit;
+mod layout;
+mod link;
+mod look;
+mod time;
+
+pub use layout::write_context;
+pub use link::{is_http_url, write_percent_encoded};
+pub use look::{GREEN, GREY, INFO_COLOR, ORANGE, RED};
+pub use time::UtcTime;
+
+use crate::json::JsonWriter;
+use crate::limits::{
+    ACK_CONTEXT_MAX_LEN, CHANNEL_MAX_LEN, MENTION_MAX_LEN, MIN_PAYLOAD_BUF_LEN, URL_MAX_LEN,
+    USERNAME_MAX_LEN,
+};
+use crate::model::NotificationType;
+use fit::Budgets;
+use layout::Plan;
 
 use crate::model::{Notification, State};
 
@@ -28,7 +63,7 @@ impl StateSet {
     }
 }
 
-/// Mattermost message priority (`props.priority`).
+/// Mattermost message priority (the body's `priority.priority`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Priority {
     /// `"important"`
@@ -38,7 +73,17 @@ pub enum Priority {
 }
 
 /// An Acknowledge button: where Mattermost posts the click, and the context
-/// it echoes back. Keys and values are written as JSON strings, escaped.
+/// it echoes back. Keys and values are written as JSON strings, escaped
+/// (Mattermost turns context numbers into floats, so everything is a string).
+///
+/// The button is rendered only on PROBLEM notifications whose state is not
+/// UP/OK — an unparsable state id included, because a PROBLEM is by
+/// definition not OK and the monitoring core refuses an ack that does not
+/// apply. An `url` that is not plain http(s) ([`is_http_url`]), longer than
+/// [`URL_MAX_LEN`], or a context longer than [`ACK_CONTEXT_MAX_LEN`] when
+/// written, leaves the button out and the rest of the post as it is: a
+/// misconfigured button must not cost the alert. The CLI validates its
+/// configuration up front so this does not happen silently.
 #[derive(Debug, Clone, Copy)]
 pub struct AckButton<'a> {
     /// `integration.url`; must be http(s).
@@ -52,26 +97,35 @@ pub struct AckButton<'a> {
 pub struct RenderOptions<'a> {
     /// Put the state/type emoji in titles (`--no-emoji` turns it off).
     pub emoji: bool,
-    /// Channel override (`town-square`, `#name`, `@user`); `None` keeps the hook's.
+    /// Channel override (`town-square`, `#name`, `@user`); `None` keeps the
+    /// hook's. Not rendered when empty or longer than [`CHANNEL_MAX_LEN`].
     pub channel: Option<&'a str>,
-    /// Username override.
+    /// Username override; not rendered when empty or longer than
+    /// [`USERNAME_MAX_LEN`].
     pub username: Option<&'a str>,
-    /// Icon URL override.
+    /// Icon URL override; not rendered unless http(s) and at most
+    /// [`URL_MAX_LEN`] bytes.
     pub icon_url: Option<&'a str>,
-    /// Footer source name, e.g. `"Naemon on mon1"`.
+    /// Footer source name, e.g. `"Naemon on mon1"`; cut at
+    /// [`crate::limits::SOURCE_MAX_LEN`].
     pub source: &'a str,
     /// Title-link template for host alerts; placeholders `{hostuuid}`,
-    /// `{hostname}` (percent-encoded when substituted).
+    /// `{hostname}` (percent-encoded when substituted). A template that is
+    /// not http(s), or a link longer than [`URL_MAX_LEN`], is left out.
     pub host_link: Option<&'a str>,
     /// Title-link template for service alerts; also `{serviceuuid}`,
     /// `{servicename}`.
     pub service_link: Option<&'a str>,
-    /// A deliberate mention such as `@oncall`, put in `text` for `mention_states`.
+    /// A deliberate mention such as `@oncall`, put verbatim in the top-level
+    /// `text` of PROBLEM notifications in `mention_states`; not rendered
+    /// when longer than [`MENTION_MAX_LEN`].
     pub mention: Option<&'a str>,
     /// States (of PROBLEM notifications) that get `mention`.
     pub mention_states: StateSet,
     /// Priority for `priority_states`.
     pub priority: Option<Priority>,
+    /// `requested_ack` sent with the priority.
+    pub priority_requested_ack: bool,
     /// States (of PROBLEM notifications) that get `priority`.
     pub priority_states: StateSet,
     /// Acknowledge button, rendered only on PROBLEM notifications in a non-OK state.
@@ -91,6 +145,7 @@ impl Default for RenderOptions<'_> {
             mention: None,
             mention_states: StateSet::EMPTY,
             priority: None,
+            priority_requested_ack: false,
             priority_states: StateSet::EMPTY,
             ack_button: None,
         }
@@ -115,18 +170,123 @@ impl core::fmt::Display for RenderError {
     }
 }
 
-/// Renders `n` as webhook JSON into `buf`; returns the number of bytes used.
+/// Renders `n` as webhook JSON into `buf`; returns the number of bytes used
+/// (the payload is `&buf[..len]`, valid UTF-8 JSON).
+///
+/// Never panics and never allocates. Fails only when `buf` is shorter than
+/// [`MIN_PAYLOAD_BUF_LEN`]; any alert, however large its texts, fits a
+/// buffer of that size, its texts cut with a visible `… [N bytes cut]`.
+///
+/// ```
+/// use mattermost_notify_core::limits::PAYLOAD_BUF_LEN;
+/// use mattermost_notify_core::{render_payload, Kind, Notification, NotificationType};
+/// use mattermost_notify_core::{RenderError, RenderOptions, State};
+/// let alert = Notification {
+///     kind: Kind::Service,
+///     notification_type: NotificationType::Problem,
+///     state: State::Critical,
+///     host_uuid: "web1",
+///     host_name: "",
+///     host_address: "192.0.2.10",
+///     service_uuid: "http",
+///     service_name: "HTTP",
+///     output: "CRITICAL - connection refused",
+///     long_output: "",
+///     ack_author: "",
+///     ack_comment: "",
+///     event_time: 1_764_284_280,
+/// };
+/// let mut buf = [0u8; PAYLOAD_BUF_LEN];
+/// let len = render_payload(&alert, &RenderOptions::default(), &mut buf)?;
+/// let json = core::str::from_utf8(&buf[..len]).unwrap_or_default();
+/// assert!(json.contains("PROBLEM: HTTP on web1 is Critical!"));
+/// # Ok::<(), RenderError>(())
+/// ```
 pub fn render_payload(
     n: &Notification<'_>,
     opts: &RenderOptions<'_>,
     buf: &mut [u8],
 ) -> Result<usize, RenderError> {
-    let _ = (n, opts);
-    if buf.len() < crate::limits::MIN_PAYLOAD_BUF_LEN {
+    if buf.len() < MIN_PAYLOAD_BUF_LEN {
         return Err(RenderError::BufferTooSmall);
     }
-    let s = br#"{"text":"skeleton"}"#;
-    let out = buf.get_mut(..s.len()).ok_or(RenderError::BufferTooSmall)?;
-    out.copy_from_slice(s);
-    Ok(s.len())
+    let plan = plan(n, opts);
+    let mut budgets = Budgets::default();
+    // Each round either fits or gives up bytes; the ladder has far fewer
+    // steps than this bound (see `fit`).
+    for _ in 0..MAX_FIT_ROUNDS {
+        let mut counter = JsonWriter::counting();
+        // A counting writer never overflows.
+        let _ = layout::write_payload(&mut counter, &plan, &budgets);
+        let needed = counter.len();
+        if needed <= buf.len() {
+            let mut w = JsonWriter::new(buf);
+            layout::write_payload(&mut w, &plan, &budgets)
+                .map_err(|_| RenderError::BufferTooSmall)?;
+            return Ok(w.len());
+        }
+        if !budgets.shrink(n, needed - buf.len()) {
+            break;
+        }
+    }
+    Err(RenderError::BufferTooSmall)
+}
+
+/// Upper bound on measure-and-shrink rounds: two per ladder step, two for
+/// the drops, and slack.
+const MAX_FIT_ROUNDS: usize = 32;
+
+/// Decides everything that does not depend on budgets.
+fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
+    let t = n.notification_type;
+    let problem = t == NotificationType::Problem;
+    let link_template = match n.kind {
+        crate::model::Kind::Host => opts.host_link,
+        crate::model::Kind::Service => opts.service_link,
+    };
+    let link = link_template.filter(|t| is_http_url(t) && link::link_len(t, n) <= URL_MAX_LEN);
+    let button = opts.ack_button.filter(|b| {
+        problem
+            && !n.state.is_ok()
+            && is_http_url(b.url)
+            && escaped_len(b.url) <= URL_MAX_LEN
+            && context_len(b.context) <= ACK_CONTEXT_MAX_LEN
+    });
+    Plan {
+        n: *n,
+        emoji: look::emoji(t, n.state).filter(|_| opts.emoji),
+        color: look::color(t, n.state),
+        title: look::title(t, n.kind),
+        link,
+        channel: capped(opts.channel, CHANNEL_MAX_LEN),
+        username: capped(opts.username, USERNAME_MAX_LEN),
+        icon_url: opts
+            .icon_url
+            .filter(|u| is_http_url(u) && escaped_len(u) <= URL_MAX_LEN),
+        mention: capped(opts.mention, MENTION_MAX_LEN)
+            .filter(|_| problem && opts.mention_states.contains(n.state)),
+        priority: opts
+            .priority
+            .filter(|_| problem && opts.priority_states.contains(n.state))
+            .map(|p| (p, opts.priority_requested_ack)),
+        button,
+        source: opts.source,
+    }
+}
+
+/// `value` if present, non-blank and at most `max` bytes when written.
+fn capped(value: Option<&str>, max: usize) -> Option<&str> {
+    value.filter(|v| !v.trim().is_empty() && escaped_len(v) <= max)
+}
+
+fn escaped_len(s: &str) -> usize {
+    let mut counter = JsonWriter::counting();
+    let _ = counter.escaped(s);
+    counter.len()
+}
+
+fn context_len(context: &[(&str, &str)]) -> usize {
+    let mut counter = JsonWriter::counting();
+    let _ = write_context(&mut counter, context);
+    counter.len()
 }

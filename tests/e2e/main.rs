@@ -1,7 +1,14 @@
 //! End-to-end tests: the real `mattermost-notify` binary against real peers
 //! on loopback. One harness, a module per area (after ripgrep's `tests/`).
 
+mod support;
+
+mod config;
+mod deliver;
 mod dry_run;
+mod proxy;
+mod seed;
+mod standin_selftest;
 
 /// Path of the binary under test.
 pub fn bin() -> &'static str {

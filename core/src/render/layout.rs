@@ -1,0 +1,299 @@
+//! The webhook JSON itself: which keys, in which order, holding what.
+//!
+//! Written once into a counting writer to measure and once into the
+//! caller's buffer, from the same code, so the measurement is exact.
+//! Every untrusted text goes through [`Budgeted`]; only the attachment
+//! `text` holds a code block, so no untrusted text outside code shares a
+//! Markdown document with it (a stray fence in a comment cannot open or
+//! close the output's block).
+
+use crate::json::{JsonWriter, Overflow};
+use crate::limits::SOURCE_MAX_LEN;
+use crate::model::{Kind, Notification};
+use crate::render::fit::Budgets;
+use crate::render::look::{self, Part};
+use crate::render::time::UtcTime;
+use crate::render::{link, AckButton, Priority};
+use crate::text::{fence_len, write_fence, Budgeted, Style};
+
+/// Everything decided about a post before any budget is applied.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    /// The alert.
+    pub n: Notification<'a>,
+    /// Emoji before the title, if any and enabled.
+    pub emoji: Option<&'static str>,
+    /// Attachment colour.
+    pub color: &'static str,
+    /// Title wording.
+    pub title: &'static [Part],
+    /// Validated title-link template.
+    pub link: Option<&'a str>,
+    /// Validated overrides.
+    pub channel: Option<&'a str>,
+    /// Validated username override.
+    pub username: Option<&'a str>,
+    /// Validated icon URL.
+    pub icon_url: Option<&'a str>,
+    /// The configured mention, when this alert gets it.
+    pub mention: Option<&'a str>,
+    /// Priority, when this alert gets it, with `requested_ack`.
+    pub priority: Option<(Priority, bool)>,
+    /// Validated Acknowledge button, when this alert gets it.
+    pub button: Option<AckButton<'a>>,
+    /// Footer source name.
+    pub source: &'a str,
+}
+
+/// Writes `{` ... `}` members, putting commas between them.
+struct Members {
+    first: bool,
+}
+
+impl Members {
+    fn open(w: &mut JsonWriter<'_>) -> Result<Self, Overflow> {
+        w.raw("{")?;
+        Ok(Members { first: true })
+    }
+
+    fn key(&mut self, w: &mut JsonWriter<'_>, key: &str) -> Result<(), Overflow> {
+        if !self.first {
+            w.raw(",")?;
+        }
+        self.first = false;
+        w.raw("\"")?;
+        w.raw(key)?;
+        w.raw("\":")
+    }
+
+    fn close(self, w: &mut JsonWriter<'_>) -> Result<(), Overflow> {
+        w.raw("}")
+    }
+}
+
+/// Writes the whole payload.
+pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+    let mut top = Members::open(w)?;
+    if let Some(channel) = p.channel {
+        top.key(w, "channel")?;
+        w.string(channel)?;
+    }
+    if let Some(username) = p.username {
+        top.key(w, "username")?;
+        w.string(username)?;
+    }
+    if let (Some(icon), true) = (p.icon_url, b.decorations) {
+        top.key(w, "icon_url")?;
+        w.string(icon)?;
+    }
+    if let Some(mention) = p.mention {
+        // The one place a mention may reach Mattermost: configured, verbatim.
+        top.key(w, "text")?;
+        w.string(mention)?;
+    }
+    if let Some((priority, requested_ack)) = p.priority {
+        top.key(w, "priority")?;
+        w.raw("{\"priority\":")?;
+        w.string(match priority {
+            Priority::Important => "important",
+            Priority::Urgent => "urgent",
+        })?;
+        w.raw(",\"requested_ack\":")?;
+        w.bool(requested_ack)?;
+        w.raw("}")?;
+    }
+    top.key(w, "attachments")?;
+    w.raw("[")?;
+    write_attachment(w, p, b)?;
+    w.raw("]")?;
+    top.close(w)
+}
+
+fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+    let n = &p.n;
+    let mut a = Members::open(w)?;
+    a.key(w, "fallback")?;
+    w.raw("\"")?;
+    write_title(w, p, b)?;
+    if !n.output.is_empty() && b.fallback_output > 0 {
+        w.raw(" — ")?;
+        Budgeted::plan(n.output, Style::Defused, b.fallback_output).write(w)?;
+    }
+    w.raw("\"")?;
+
+    a.key(w, "color")?;
+    w.string(p.color)?;
+
+    a.key(w, "title")?;
+    w.raw("\"")?;
+    write_title(w, p, b)?;
+    w.raw("\"")?;
+
+    if let (Some(template), true) = (p.link, b.decorations) {
+        a.key(w, "title_link")?;
+        w.raw("\"")?;
+        link::write_link(w, template, n)?;
+        w.raw("\"")?;
+    }
+
+    if !n.output.is_empty() || !n.long_output.is_empty() {
+        a.key(w, "text")?;
+        w.raw("\"")?;
+        write_code_block(w, n, b)?;
+        w.raw("\"")?;
+    }
+
+    if b.fields {
+        a.key(w, "fields")?;
+        write_fields(w, p, b)?;
+    }
+
+    a.key(w, "footer")?;
+    w.raw("\"")?;
+    if !p.source.is_empty() {
+        Budgeted::plan(p.source, Style::Defused, SOURCE_MAX_LEN).write(w)?;
+        w.raw(" · ")?;
+    }
+    UtcTime::from_unix(n.event_time).write(w)?;
+    w.raw("\"")?;
+
+    if let (Some(button), true) = (p.button, b.decorations) {
+        a.key(w, "actions")?;
+        w.raw("[")?;
+        write_button(w, &button)?;
+        w.raw("]")?;
+    }
+    a.close(w)
+}
+
+/// Title text (JSON string content): emoji, then the original's wording.
+fn write_title(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+    let n = &p.n;
+    if let Some(emoji) = p.emoji {
+        w.raw(emoji)?;
+        w.raw(" ")?;
+    }
+    for part in p.title {
+        match *part {
+            Part::Words(words) => w.escaped(words)?,
+            Part::Host => Budgeted::plan(n.host_label(), Style::Defused, b.host).write(w)?,
+            Part::Service => {
+                Budgeted::plan(n.service_label(), Style::Defused, b.service).write(w)?
+            }
+            Part::Type => {
+                let text = look::type_text(n.notification_type);
+                Budgeted::plan(text, Style::Defused, b.type_text).write(w)?
+            }
+            Part::State => w.escaped(n.state.name())?,
+        }
+    }
+    Ok(())
+}
+
+/// Output and long output in one fenced code block (JSON string content).
+fn write_code_block(
+    w: &mut JsonWriter<'_>,
+    n: &Notification<'_>,
+    b: &Budgets,
+) -> Result<(), Overflow> {
+    let output = Budgeted::plan(n.output, Style::Verbatim, b.output);
+    let long = Budgeted::plan(n.long_output, Style::Verbatim, b.long_output);
+    // The fence only has to beat the backtick runs actually written.
+    let fence = fence_len(&[output.kept, long.kept]);
+    write_fence(w, fence)?;
+    w.raw("\\n")?;
+    if !n.output.is_empty() {
+        output.write(w)?;
+        w.raw("\\n")?;
+    }
+    if !n.long_output.is_empty() {
+        long.write(w)?;
+        w.raw("\\n")?;
+    }
+    write_fence(w, fence)
+}
+
+fn write_fields(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+    let n = &p.n;
+    w.raw("[")?;
+    field(w, "Host", true, true, |w| {
+        Budgeted::plan(n.host_label(), Style::Defused, b.host).write(w)
+    })?;
+    if n.kind == Kind::Service {
+        field(w, "Service", true, false, |w| {
+            Budgeted::plan(n.service_label(), Style::Defused, b.service).write(w)
+        })?;
+    }
+    field(w, "State", true, false, |w| w.escaped(n.state.name()))?;
+    field(w, "Type", true, false, |w| {
+        let text = look::type_text(n.notification_type);
+        Budgeted::plan(text, Style::Defused, b.type_text).write(w)
+    })?;
+    if !n.host_address.is_empty() {
+        field(w, "Address", true, false, |w| {
+            Budgeted::plan(n.host_address, Style::Defused, b.address).write(w)
+        })?;
+    }
+    if look::shows_author(n.notification_type) {
+        if !n.ack_author.is_empty() {
+            field(w, "Author", true, false, |w| {
+                Budgeted::plan(n.ack_author, Style::Defused, b.author).write(w)
+            })?;
+        }
+        if !n.ack_comment.is_empty() {
+            field(w, "Comment", false, false, |w| {
+                Budgeted::plan(n.ack_comment, Style::Defused, b.comment).write(w)
+            })?;
+        }
+    }
+    w.raw("]")
+}
+
+/// One `{"title","value","short"}` field; `value` writes the string content.
+fn field(
+    w: &mut JsonWriter<'_>,
+    title: &str,
+    short: bool,
+    first: bool,
+    value: impl FnOnce(&mut JsonWriter<'_>) -> Result<(), Overflow>,
+) -> Result<(), Overflow> {
+    if !first {
+        w.raw(",")?;
+    }
+    w.raw("{\"title\":")?;
+    w.string(title)?;
+    w.raw(",\"value\":\"")?;
+    value(w)?;
+    w.raw("\",\"short\":")?;
+    w.bool(short)?;
+    w.raw("}")
+}
+
+/// The Acknowledge button. The label stays one short word so the button
+/// fits a phone screen; the id is alphanumeric because older servers 404 on
+/// `-` and `_` in action ids.
+fn write_button(w: &mut JsonWriter<'_>, button: &AckButton<'_>) -> Result<(), Overflow> {
+    w.raw(concat!(
+        "{\"id\":\"ack\",\"type\":\"button\",\"name\":\"Acknowledge\",",
+        "\"style\":\"primary\",\"integration\":{\"url\":"
+    ))?;
+    w.string(button.url)?;
+    w.raw(",\"context\":")?;
+    write_context(w, button.context)?;
+    w.raw("}}")
+}
+
+/// `integration.context` as an object of strings, in the given order.
+/// Keys and values are escaped: the caller may pass alert text (UUIDs).
+pub fn write_context(w: &mut JsonWriter<'_>, context: &[(&str, &str)]) -> Result<(), Overflow> {
+    w.raw("{")?;
+    for (i, (key, value)) in context.iter().enumerate() {
+        if i > 0 {
+            w.raw(",")?;
+        }
+        w.string(key)?;
+        w.raw(":")?;
+        w.string(value)?;
+    }
+    w.raw("}")
+}
