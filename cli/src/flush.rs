@@ -16,13 +16,15 @@
 //! | not kept: the spool directory cannot be written | 74 |
 //! | not confirmed in time, kept in the spool | 75 |
 
-use crate::deliver::SendError;
+use crate::config::{key, Config};
+use crate::deliver::{Deliverer, SendError, DEFAULT_TIMEOUT};
 use crate::error::Error;
 use crate::retry::{
-    describe, send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, RetryPolicy,
-    SystemClock, MIN_ATTEMPT_TIMEOUT,
+    send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, RetryPolicy, SystemClock,
+    DEFAULT_BUDGET_SECS, MIN_ATTEMPT_TIMEOUT,
 };
-use crate::spool::{Spool, StoreError};
+use crate::spool::{Spool, StoreError, DEFAULT_DIR, DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES};
+use argh::FromArgs;
 use std::io;
 use std::time::{Duration, Instant};
 
@@ -31,49 +33,91 @@ use std::time::{Duration, Instant};
 /// stays short; the timer-driven `flush` does the rest.
 pub const NOTIFY_FLUSH_LIMIT: usize = 10;
 
+/// A budget above this leaves too little of the core's 30 s for the spool.
+const BUDGET_WARN_ABOVE: Duration = Duration::from_secs(25);
+
 /// The settings this module needs, resolved from the configuration.
 #[derive(Debug, Clone)]
 pub struct Reliability {
     /// Total time for one alert's attempts (`MATTERMOST_RETRY_BUDGET`).
     pub budget: Duration,
+    /// Upper bound for one attempt (`MATTERMOST_TIMEOUT`).
+    pub attempt_timeout: Duration,
     /// Where alerts wait (`MATTERMOST_SPOOL_DIR` and its bounds).
     pub spool: Spool,
 }
 
-/// Sends a fresh alert with retries; keeps it in the spool if it is not
-/// confirmed within the budget, in `failed/` if it is refused. After a
-/// direct delivery, sends up to [`NOTIFY_FLUSH_LIMIT`] spooled alerts.
-pub fn deliver_or_spool(poster: &dyn Post, rel: &Reliability, payload: &[u8]) -> Result<(), Error> {
+impl Reliability {
+    /// Reads `MATTERMOST_RETRY_BUDGET`, `MATTERMOST_TIMEOUT`,
+    /// `MATTERMOST_SPOOL_DIR`, `MATTERMOST_SPOOL_MAX_FILES` and
+    /// `MATTERMOST_SPOOL_MAX_BYTES`.
+    pub fn from_config(cfg: &Config) -> Result<Self, Error> {
+        let budget = cfg.seconds(key::RETRY_BUDGET, Duration::from_secs(DEFAULT_BUDGET_SECS))?;
+        if budget > BUDGET_WARN_ABOVE {
+            log::warn!(
+                "MATTERMOST_RETRY_BUDGET is {} s: monitoring cores kill notification commands \
+                 after 30 s, which could lose an alert before it is spooled",
+                budget.as_secs()
+            );
+        }
+        Ok(Reliability {
+            budget,
+            attempt_timeout: cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?,
+            spool: Spool::new(
+                cfg.get(key::SPOOL_DIR).unwrap_or(DEFAULT_DIR),
+                cfg.u64(key::SPOOL_MAX_FILES, DEFAULT_MAX_FILES)?,
+                cfg.u64(key::SPOOL_MAX_BYTES, DEFAULT_MAX_BYTES)?,
+            ),
+        })
+    }
+
+    fn policy(&self, budget: Duration, on_rate_limit: OnRateLimit) -> RetryPolicy {
+        RetryPolicy {
+            budget,
+            max_attempt_timeout: self.attempt_timeout,
+            on_rate_limit,
+        }
+    }
+}
+
+/// Sends a fresh alert (`what` names it in log lines) with retries; keeps
+/// it in the spool if it is not confirmed within the budget, in `failed/`
+/// if it is refused. After a direct delivery, sends up to
+/// [`NOTIFY_FLUSH_LIMIT`] spooled alerts.
+pub fn deliver_or_spool(
+    poster: &dyn Post,
+    rel: &Reliability,
+    what: &str,
+    payload: &[u8],
+) -> Result<(), Error> {
     let clock = SystemClock;
     let jitter = Jitter::from_time_and_pid();
     let deadline = clock.now() + rel.budget;
-    match send_with_retries(
-        poster,
-        &clock,
-        &jitter,
-        &RetryPolicy::new(rel.budget),
-        payload,
-    ) {
+    let policy = rel.policy(rel.budget, OnRateLimit::Wait);
+    match send_with_retries(poster, &clock, &jitter, &policy, payload) {
         Outcome::Delivered { attempts } => {
-            log::info!("delivered after {attempts} attempt(s)");
+            log::info!("delivered {what} after {attempts} attempt(s)");
             flush_after_delivery(poster, &clock, &jitter, rel, deadline);
             Ok(())
         }
-        Outcome::NotConfirmed { attempts, last } => keep_for_later(rel, payload, attempts, &last),
-        Outcome::Refused { answer, .. } => keep_refused(rel, payload, &answer),
+        Outcome::NotConfirmed { attempts, last } => {
+            keep_for_later(rel, what, payload, attempts, &last)
+        }
+        Outcome::Refused { answer } => keep_refused(rel, what, payload, &answer),
     }
 }
 
 fn keep_for_later(
     rel: &Reliability,
+    what: &str,
     payload: &[u8],
     attempts: u32,
     last: &SendError,
 ) -> Result<(), Error> {
     let why = format!(
-        "not confirmed within the {} s retry budget after {attempts} attempt(s), last: {}",
-        rel.budget.as_secs(),
-        describe(last)
+        "{what} not confirmed within the {:.1} s retry budget after {attempts} attempt(s), \
+         last: {last}",
+        rel.budget.as_secs_f64()
     );
     match rel.spool.store(payload) {
         Ok(path) => {
@@ -90,8 +134,13 @@ fn keep_for_later(
     }
 }
 
-fn keep_refused(rel: &Reliability, payload: &[u8], answer: &SendError) -> Result<(), Error> {
-    let why = format!("the server refused the alert: {}", describe(answer));
+fn keep_refused(
+    rel: &Reliability,
+    what: &str,
+    payload: &[u8],
+    answer: &SendError,
+) -> Result<(), Error> {
+    let why = format!("the server refused {what}: {answer}");
     match rel.spool.store_failed(payload, &answer_text(answer)) {
         Ok(path) => Err(Error::Unavailable(format!(
             "{why}; kept with the answer as {} for an admin to fix and resend",
@@ -129,7 +178,7 @@ pub fn answer_text(answer: &SendError) -> String {
             message,
             body,
         } => format!("status: {status}\nid: {id}\nmessage: {message}\nbody:\n{body}\n"),
-        other => format!("{}\n", describe(other)),
+        other => format!("{}\n", other),
     }
 }
 
@@ -157,8 +206,7 @@ fn flush_after_delivery(
         poster,
         clock,
         jitter,
-        &rel.spool,
-        rel.budget,
+        rel,
         Some(NOTIFY_FLUSH_LIMIT),
         Some(deadline),
     ) {
@@ -203,11 +251,12 @@ pub fn flush_spool(
     poster: &dyn Post,
     clock: &dyn Clock,
     jitter: &Jitter,
-    spool: &Spool,
-    budget: Duration,
+    rel: &Reliability,
     limit: Option<usize>,
     deadline: Option<Instant>,
 ) -> io::Result<FlushReport> {
+    let spool = &rel.spool;
+    let budget = rel.budget;
     let removed = spool.remove_stale_temps();
     if removed > 0 {
         log::warn!("removed {removed} stale temporary file(s) left by killed writers");
@@ -234,27 +283,24 @@ pub fn flush_spool(
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        let policy = RetryPolicy {
-            on_rate_limit: OnRateLimit::GiveUp,
-            ..RetryPolicy::new(entry_budget)
-        };
+        let policy = rel.policy(entry_budget, OnRateLimit::GiveUp);
         done += 1;
         match send_with_retries(poster, clock, jitter, &policy, &payload) {
             Outcome::Delivered { .. } => {
                 spool.remove(entry)?;
                 report.sent += 1;
             }
-            Outcome::Refused { answer, .. } => {
+            Outcome::Refused { answer } => {
                 let to = spool.move_to_failed(entry, &answer_text(&answer))?;
                 log::error!(
                     "spooled alert refused ({}); moved to {}",
-                    describe(&answer),
+                    answer,
                     to.display()
                 );
                 report.refused += 1;
             }
             Outcome::NotConfirmed { last, .. } => {
-                report.stopped = Some(describe(&last));
+                report.stopped = Some(last.to_string());
                 break;
             }
         }
@@ -264,6 +310,67 @@ pub fn flush_spool(
     }
     report.left = spool.entries()?.len();
     Ok(report)
+}
+
+/// Send spooled alerts to Mattermost, oldest first; run it from a timer.
+/// Exit 0 when the spool is empty afterwards, 75 when alerts are left.
+#[derive(FromArgs, Debug, Default)]
+#[argh(subcommand, name = "flush")]
+pub struct FlushArgs {
+    /// spool directory (MATTERMOST_SPOOL_DIR; default /var/spool/mattermost-notify)
+    #[argh(option)]
+    pub spool_dir: Option<String>,
+    /// seconds each alert may spend retrying (MATTERMOST_RETRY_BUDGET; default 20)
+    #[argh(option)]
+    pub retry_budget: Option<String>,
+    /// incoming webhook URL (MATTERMOST_WEBHOOK_URL)
+    #[argh(option)]
+    pub webhook_url: Option<String>,
+    /// send at most this many alerts (default: all)
+    #[argh(option)]
+    pub limit: Option<usize>,
+}
+
+/// Runs `flush`.
+pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
+    cfg.set_flag(key::SPOOL_DIR, args.spool_dir);
+    cfg.set_flag(key::RETRY_BUDGET, args.retry_budget);
+    cfg.set_flag(key::WEBHOOK_URL, args.webhook_url);
+    let rel = Reliability::from_config(&cfg)?;
+    let dir = rel.spool.dir().display().to_string();
+    let spool_error = |what: &str, e: io::Error| {
+        Error::Io(format!(
+            "{what} the spool MATTERMOST_SPOOL_DIR={dir}: {e} (--spool-dir)"
+        ))
+    };
+    let waiting = rel.spool.entries().map_err(|e| spool_error("reading", e))?;
+    if waiting.is_empty() {
+        log::info!("flush: the spool {dir} is empty");
+        return Ok(());
+    }
+    let deliverer = Deliverer::from_config(&cfg)?;
+    let lock = rel
+        .spool
+        .lock(true)
+        .map_err(|e| spool_error("locking", e))?;
+    let report = flush_spool(
+        &deliverer,
+        &SystemClock,
+        &Jitter::from_time_and_pid(),
+        &rel,
+        args.limit,
+        None,
+    )
+    .map_err(|e| spool_error("flushing", e))?;
+    drop(lock);
+    if report.left == 0 {
+        log::info!("flush: {report}");
+        Ok(())
+    } else {
+        Err(Error::Temporary(format!(
+            "flush: {report}; the rest waits for the next flush"
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -326,16 +433,12 @@ mod tests {
 
     fn flush(server: &Server, spool: &Spool, limit: Option<usize>) -> FlushReport {
         let clock = NoSleep(RefCell::new(Instant::now()));
-        flush_spool(
-            server,
-            &clock,
-            &Jitter::with_seed(3),
-            spool,
-            Duration::from_secs(5),
-            limit,
-            None,
-        )
-        .expect("flush")
+        let rel = Reliability {
+            budget: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(2),
+            spool: spool.clone(),
+        };
+        flush_spool(server, &clock, &Jitter::with_seed(3), &rel, limit, None).expect("flush")
     }
 
     #[test]

@@ -41,6 +41,7 @@ struct Cli {
 enum Command {
     Notify(notify::NotifyArgs),
     Test(test_post::TestArgs),
+    Flush(flush::FlushArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -73,6 +74,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Notify(args) => notify::run(args, cfg),
         Command::Test(args) => test_post::run(args, cfg),
+        Command::Flush(args) => flush::run(args, cfg),
     }
 }
 

@@ -11,6 +11,7 @@
 use crate::config::{env_value, key, Config};
 use crate::deliver::Deliverer;
 use crate::error::Error;
+use crate::flush::{deliver_or_spool, Reliability};
 use argh::FromArgs;
 use mattermost_notify_core::render::StateSet;
 use mattermost_notify_core::{
@@ -121,6 +122,12 @@ pub struct NotifyArgs {
     /// footer source name (MATTERMOST_SOURCE)
     #[argh(option)]
     pub source: Option<String>,
+    /// seconds to keep retrying before spooling (MATTERMOST_RETRY_BUDGET, default 20)
+    #[argh(option)]
+    pub retry_budget: Option<String>,
+    /// directory keeping undelivered alerts (MATTERMOST_SPOOL_DIR)
+    #[argh(option)]
+    pub spool_dir: Option<String>,
 }
 
 impl NotifyArgs {
@@ -145,6 +152,8 @@ impl NotifyArgs {
         cfg.set_flag(key::UI_BASE_URL, self.ui_base_url.take());
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
+        cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
+        cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
     }
 }
 
@@ -349,15 +358,6 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
         Kind::Host => format!("{kind} for {}", n.host_label()),
         Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
     };
-    match deliverer.post(payload) {
-        Ok(()) => {
-            log::info!("delivered {what} to {}", deliverer.redacted_url());
-            Ok(())
-        }
-        Err(e) => Err(match Error::from(e) {
-            Error::Temporary(m) => Error::Temporary(format!("{what} not delivered: {m}")),
-            Error::Unavailable(m) => Error::Unavailable(format!("{what} not delivered: {m}")),
-            other => other,
-        }),
-    }
+    let reliability = Reliability::from_config(&cfg)?;
+    deliver_or_spool(&deliverer, &reliability, &what, payload)
 }

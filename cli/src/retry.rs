@@ -13,16 +13,13 @@
 //! The loop is written against two small traits, [`Post`] and [`Clock`], so
 //! its decisions are unit-tested with a fake server and a fake clock.
 
-use crate::deliver::SendError;
+use crate::deliver::{Deliverer, SendError};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 /// Default total budget for one alert (`MATTERMOST_RETRY_BUDGET`), seconds.
 /// Leaves 10 s of the core's 30 s for writing the spool and exiting.
 pub const DEFAULT_BUDGET_SECS: u64 = 20;
-
-/// Longest single attempt: a silent server must not eat the whole budget.
-pub const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 
 /// An attempt with less time than this left is not started.
 pub const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
@@ -40,6 +37,12 @@ pub const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(1);
 pub trait Post {
     /// Posts `body` once, giving up after `timeout`.
     fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError>;
+}
+
+impl Post for Deliverer {
+    fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError> {
+        self.post_within(body, Some(timeout)).map(|_status| ())
+    }
 }
 
 /// Time, swappable so tests never sleep.
@@ -124,17 +127,6 @@ pub struct RetryPolicy {
     pub on_rate_limit: OnRateLimit,
 }
 
-impl RetryPolicy {
-    /// A policy for a fresh alert with `budget`.
-    pub fn new(budget: Duration) -> Self {
-        RetryPolicy {
-            budget,
-            max_attempt_timeout: MAX_ATTEMPT_TIMEOUT,
-            on_rate_limit: OnRateLimit::Wait,
-        }
-    }
-}
-
 /// How the attempts ended.
 #[derive(Debug)]
 pub enum Outcome {
@@ -152,8 +144,6 @@ pub enum Outcome {
     },
     /// The server refused the alert for good (a 4xx other than 408/429).
     Refused {
-        /// Attempts made.
-        attempts: u32,
         /// The refusal as the deliverer reported it.
         answer: SendError,
     },
@@ -178,12 +168,7 @@ pub fn send_with_retries(
         attempts += 1;
         let failure = match poster.post(body, timeout) {
             Ok(()) => return Outcome::Delivered { attempts },
-            Err(e @ SendError::Permanent { .. }) => {
-                return Outcome::Refused {
-                    attempts,
-                    answer: e,
-                }
-            }
+            Err(e @ SendError::Permanent { .. }) => return Outcome::Refused { answer: e },
             Err(e) => e,
         };
         let wait = match &failure {
@@ -203,18 +188,14 @@ pub fn send_with_retries(
         // Waiting until the budget is spent and then not trying is pointless:
         // a 429 asking for longer than we have left ends the loop now.
         if wait + MIN_ATTEMPT_TIMEOUT > remaining {
-            log::info!(
-                "attempt {attempts} failed ({}); no time left in the retry budget",
-                describe(&failure)
-            );
+            log::info!("attempt {attempts} failed ({failure}); no time left in the retry budget");
             return Outcome::NotConfirmed {
                 attempts,
                 last: failure,
             };
         }
         log::info!(
-            "attempt {attempts} failed ({}); retrying in {} ms",
-            describe(&failure),
+            "attempt {attempts} failed ({failure}); retrying in {} ms",
             wait.as_millis()
         );
         clock.sleep(wait);
@@ -227,30 +208,13 @@ fn backoff_ceiling(attempts: u32) -> Duration {
     BACKOFF_BASE.saturating_mul(1 << shift).min(BACKOFF_CAP)
 }
 
-/// A short description of a failure for log lines: never the URL.
-pub fn describe(e: &SendError) -> String {
-    match e {
-        SendError::RateLimited {
-            retry_after,
-            message,
-        } => match retry_after {
-            Some(d) => format!("429 rate limited, retry after {} s: {message}", d.as_secs()),
-            None => format!("429 rate limited: {message}"),
-        },
-        SendError::Temporary(m) => m.clone(),
-        SendError::Permanent {
-            status,
-            id,
-            message,
-            ..
-        } => format!("HTTP {status} {id}: {message}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::cell::RefCell;
+
+    /// An attempt cap shorter than the test budgets, as MATTERMOST_TIMEOUT would be.
+    const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
 
     /// A fake clock: `sleep` moves time forward instantly.
     struct FakeClock {
@@ -342,8 +306,9 @@ mod tests {
         on_rate_limit: OnRateLimit,
     ) -> Outcome {
         let policy = RetryPolicy {
+            budget: Duration::from_secs(budget),
+            max_attempt_timeout: MAX_ATTEMPT_TIMEOUT,
             on_rate_limit,
-            ..RetryPolicy::new(Duration::from_secs(budget))
         };
         send_with_retries(script, clock, &Jitter::with_seed(7), &policy, b"{}")
     }
@@ -374,7 +339,6 @@ mod tests {
         assert!(matches!(
             out,
             Outcome::Refused {
-                attempts: 1,
                 answer: SendError::Permanent { status: 400, .. }
             }
         ));

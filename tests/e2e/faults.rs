@@ -6,7 +6,9 @@
 //! test's own clock, are the evidence.
 
 use crate::spool::{alert_id, dead_url, delivered_ids, exit, json_files, Rig};
-use crate::support::{assert_exit, stderr, tinyproxy::free_port, Behaviour, MattermostStandIn, TestPki};
+use crate::support::{
+    assert_exit, stderr, tinyproxy::free_port, Behaviour, MattermostStandIn, TestPki,
+};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
@@ -31,7 +33,10 @@ fn connection_refused_is_retried_then_spooled() {
     let out = rig.notify("refused");
     assert_exit(&out, exit::SPOOLED);
     let err = stderr(&out);
-    assert!(err.contains("spool"), "the log line says where it went: {err}");
+    assert!(
+        err.contains("spool"),
+        "the log line says where it went: {err}"
+    );
     assert!(
         !err.contains("deadhook"),
         "the webhook secret never appears: {err}"
@@ -117,7 +122,11 @@ fn rate_limit_longer_than_the_budget_spools_at_once() {
     }]);
     let rig = Rig::new(&mm.url(), &[]);
     assert_exit(&rig.notify("longwait"), exit::SPOOLED);
-    assert_eq!(mm.requests().len(), 1, "no retry that would be refused again");
+    assert_eq!(
+        mm.requests().len(),
+        1,
+        "no retry that would be refused again"
+    );
     flush_delivers(&rig, "longwait");
 }
 
@@ -153,7 +162,10 @@ fn tls_failure_spools_and_sends_nothing() {
     );
     assert_exit(&rig.notify("tls"), exit::SPOOLED);
     assert!(mm.connections() >= 1, "it did try");
-    assert!(mm.requests().is_empty(), "no request over an unverified TLS");
+    assert!(
+        mm.requests().is_empty(),
+        "no request over an unverified TLS"
+    );
     flush_delivers(&rig, "tls");
 }
 
@@ -180,7 +192,10 @@ fn unwritable_spool_is_a_loud_error_with_the_payload() {
     assert_exit(&out, exit::SPOOL_UNWRITABLE);
     let err = stderr(&out);
     assert!(err.contains("MATTERMOST_SPOOL_DIR"), "{err}");
-    assert!(err.contains("alert unwritable end"), "payload in the log: {err}");
+    assert!(
+        err.contains("alert unwritable end"),
+        "payload in the log: {err}"
+    );
 }
 
 /// A small tmpfs mounted for one test; unmounted when dropped.
@@ -248,7 +263,10 @@ fn full_file_system_is_a_loud_error_with_the_payload_and_no_partial_file() {
     assert_exit(&out, exit::SPOOL_UNWRITABLE);
     let err = stderr(&out);
     assert!(err.contains("MATTERMOST_SPOOL_DIR"), "{err}");
-    assert!(err.contains("alert diskfull end"), "payload in the log: {err}");
+    assert!(
+        err.contains("alert diskfull end"),
+        "payload in the log: {err}"
+    );
     let names: Vec<String> = std::fs::read_dir(&rig.spool)
         .expect("spool")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -319,7 +337,10 @@ fn sigkill_at_random_moments_never_leaves_a_partial_entry() {
         .unwrap_or_default();
     let temps: Vec<PathBuf> = temps
         .into_iter()
-        .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with(".tmp-")))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".tmp-"))
+        })
         .collect();
     eprintln!(
         "sigkill: {} processes, {killed} killed, {} complete entries, {} temp files left",
@@ -341,9 +362,16 @@ fn sigkill_at_random_moments_never_leaves_a_partial_entry() {
     rig.configure(&mm.url(), &[]);
     assert_exit(&rig.flush(), exit::OK);
     let reqs = mm.requests();
-    assert_eq!(reqs.len(), entries.len(), "flush sent exactly the complete entries");
+    assert_eq!(
+        reqs.len(),
+        entries.len(),
+        "flush sent exactly the complete entries"
+    );
     for r in &reqs {
-        assert_eq!(r.answered, 200, "every flushed body was a whole, valid post");
+        assert_eq!(
+            r.answered, 200,
+            "every flushed body was a whole, valid post"
+        );
     }
     assert!(json_files(&rig.spool).is_empty());
     let left = std::fs::read_dir(&rig.spool)

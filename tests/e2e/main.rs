@@ -6,9 +6,12 @@ mod support;
 mod config;
 mod deliver;
 mod dry_run;
+mod faults;
 mod proxy;
 mod seed;
+mod spool;
 mod standin_selftest;
+mod storm;
 
 /// Path of the binary under test.
 pub fn bin() -> &'static str {

@@ -57,9 +57,22 @@ impl Rig {
     /// `notify` for one service alert whose output carries `id`.
     pub fn notify_cmd(&self, id: &str) -> Command {
         let mut cmd = command(&self.config);
-        cmd.args(["notify", "--type", "Service", "--notificationtype", "PROBLEM"])
-            .args(["--hostuuid", "web1", "--serviceuuid", "http", "--state", "2"])
-            .args(["--output", &format!("CRITICAL - alert {id} end")]);
+        cmd.args([
+            "notify",
+            "--type",
+            "Service",
+            "--notificationtype",
+            "PROBLEM",
+        ])
+        .args([
+            "--hostuuid",
+            "web1",
+            "--serviceuuid",
+            "http",
+            "--state",
+            "2",
+        ])
+        .args(["--output", &format!("CRITICAL - alert {id} end")]);
         cmd
     }
 
@@ -170,7 +183,12 @@ fn flush_stops_at_429_and_keeps_the_rest() {
     let rig = Rig::new(&dead_url(), &[]);
     let ids = spool_alerts(&rig, "ratelimited", 3);
     let mm = MattermostStandIn::http();
-    mm.script([Behaviour::Ok, Behaviour::RateLimited { retry_after_secs: 1 }]);
+    mm.script([
+        Behaviour::Ok,
+        Behaviour::RateLimited {
+            retry_after_secs: 1,
+        },
+    ]);
     rig.configure(&mm.url(), &[]);
     assert_exit(&rig.flush(), exit::SPOOLED);
     assert_eq!(mm.requests().len(), 2, "no request after the 429");
@@ -271,7 +289,11 @@ fn byte_bound_applies_too() {
     let rig = Rig::new(&dead_url(), &[("MATTERMOST_SPOOL_MAX_BYTES", "100")]);
     let out = rig.notify("toobig");
     assert_exit(&out, exit::SPOOL_FULL);
-    assert!(stderr(&out).contains("alert toobig end"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("alert toobig end"),
+        "{}",
+        stderr(&out)
+    );
     assert!(rig.entries().is_empty());
 }
 

@@ -83,7 +83,10 @@ fn storm_of_500_concurrent_alerts_loses_none() {
         .iter()
         .filter(|(_, c)| **c != Some(exit::OK) && **c != Some(exit::SPOOLED))
         .collect();
-    assert!(odd.is_empty(), "every notify is delivered or spooled: {odd:?}");
+    assert!(
+        odd.is_empty(),
+        "every notify is delivered or spooled: {odd:?}"
+    );
 
     // Drain the spool the way a timer would: flush, and after a 429 wait
     // for the bucket to refill.
