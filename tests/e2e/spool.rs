@@ -146,7 +146,8 @@ pub(crate) fn delivered_ids(reqs: &[Recorded]) -> Vec<String> {
 fn spool_alerts(rig: &Rig, prefix: &str, n: usize) -> Vec<String> {
     let ids: Vec<String> = (0..n).map(|i| format!("{prefix}-{i}")).collect();
     for id in &ids {
-        assert_exit(&rig.notify(id), exit::SPOOLED);
+        let out = run(rig.notify_cmd(id).args(["--retry-budget", "0.3"]));
+        assert_exit(&out, exit::SPOOLED);
     }
     ids
 }
@@ -286,7 +287,7 @@ fn a_full_spool_still_tries_the_alert_and_says_so_loudly_when_it_fails() {
 
 #[test]
 fn byte_bound_applies_too() {
-    let rig = Rig::new(&dead_url(), &[("MATTERMOST_SPOOL_MAX_BYTES", "100")]);
+    let rig = Rig::new(&dead_url(), &[("MATTERMOST_SPOOL_MAX_BYTES", "10")]);
     let out = rig.notify("toobig");
     assert_exit(&out, exit::SPOOL_FULL);
     assert!(

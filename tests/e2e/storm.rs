@@ -10,9 +10,12 @@
 //! late) — those are counted and printed with the other figures.
 
 use crate::spool::{alert_id, exit, Rig};
-use crate::support::{Behaviour, MattermostStandIn, TestPki};
+use crate::support::{require_tool, Behaviour, MattermostStandIn, TestPki};
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Stdio;
+use std::fs::File;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Concurrent `notify` processes.
@@ -34,13 +37,53 @@ fn raise_nofile_limit() {
     }
 }
 
+/// A starting gate: the test holds an exclusive `flock` on a file and each
+/// child is `flock -s <file> mattermost-notify ...`, so all of them wait
+/// until the gate opens and then start at the same moment — truly
+/// concurrent, not paced by how fast the test can fork.
+struct Gate {
+    file: File,
+}
+
+impl Gate {
+    fn closed(path: &Path) -> Gate {
+        let file = File::create(path).expect("gate file");
+        // SAFETY: flock on a descriptor `file` keeps open.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "lock the gate");
+        Gate { file }
+    }
+
+    /// `cmd`, to be run behind the gate at `path`.
+    fn behind(path: &Path, flock: &Path, cmd: &Command) -> Command {
+        let mut gated = Command::new(flock);
+        gated.arg("-s").arg(path).arg(cmd.get_program());
+        gated.args(cmd.get_args());
+        gated.env_clear();
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                gated.env(k, v);
+            }
+        }
+        gated
+    }
+
+    fn open(self) {
+        // SAFETY: as above.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
 #[test]
 fn storm_of_500_concurrent_alerts_loses_none() {
+    let Some(flock) = require_tool(&["/usr/bin/flock", "/bin/flock"]) else {
+        return;
+    };
     raise_nofile_limit();
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);
     mm.script(std::iter::repeat_n(Behaviour::ResetMidResponse, 20));
-    mm.rate_limit(60.0, 100.0).failure_share(0.1);
+    mm.rate_limit(20.0, 40.0).failure_share(0.1);
     let rig = Rig::new(
         &mm.url(),
         &[
@@ -50,13 +93,13 @@ fn storm_of_500_concurrent_alerts_loses_none() {
         ],
     );
 
-    let started = Instant::now();
+    let gate_path = rig.dir.join("gate");
+    let gate = Gate::closed(&gate_path);
     let ids: Vec<String> = (0..ALERTS).map(|i| format!("storm{i:04}")).collect();
-    let children: Vec<_> = ids
+    let mut children: Vec<(String, Child)> = ids
         .iter()
         .map(|id| {
-            let child = rig
-                .notify_cmd(id)
+            let child = Gate::behind(&gate_path, &flock, &rig.notify_cmd(id))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -64,9 +107,23 @@ fn storm_of_500_concurrent_alerts_loses_none() {
             (id.clone(), child)
         })
         .collect();
+    let started = Instant::now();
+    gate.open();
     let mut exits: BTreeMap<String, Option<i32>> = BTreeMap::new();
-    for (id, mut child) in children {
-        exits.insert(id, child.wait().expect("wait notify").code());
+    let mut peak_running = 0;
+    while !children.is_empty() {
+        let mut running = Vec::with_capacity(children.len());
+        for (id, mut child) in children {
+            match child.try_wait().expect("try_wait") {
+                Some(status) => {
+                    exits.insert(id, status.code());
+                }
+                None => running.push((id, child)),
+            }
+        }
+        peak_running = peak_running.max(running.len());
+        children = running;
+        std::thread::sleep(Duration::from_millis(20));
     }
     let notify_time = started.elapsed();
     let direct: BTreeSet<&String> = exits
@@ -117,12 +174,12 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     let duplicated: Vec<(&String, &usize)> = accepted.iter().filter(|(_, n)| **n > 1).collect();
     let duplicates: usize = duplicated.iter().map(|(_, n)| **n - 1).sum();
     eprintln!(
-        "storm: sent {ALERTS}, delivered {} ({} directly, {} after spooling), spooled {}, \
-         duplicates {duplicates}, lost {}; requests {} (200: {}, 429: {}, 500: {}, reset: {}); \
-         notify phase {:.1} s, {flush_runs} flush runs, total {:.1} s",
+        "storm: sent {ALERTS}, delivered {} ({} directly), spooled {}, duplicates {duplicates}, \
+         lost {}; peak concurrent notify processes {peak_running}; requests {} (200: {}, \
+         429: {}, 500: {}, reset: {}); notify phase {:.1} s, {flush_runs} flush runs, \
+         total {:.1} s",
         delivered.len(),
         direct.len(),
-        spooled.len(),
         spooled.len(),
         missing.len(),
         reqs.len(),
