@@ -152,7 +152,7 @@ impl Deliverer {
         &self.redacted
     }
 
-    /// [`Deliverer::post`], also telling the 2xx status.
+    /// POSTs `body` (JSON) to the webhook; the 2xx status on success.
     pub fn post_with_status(&self, body: &[u8]) -> Result<u16, SendError> {
         self.post_within(body, None)
     }

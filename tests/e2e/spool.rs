@@ -54,9 +54,19 @@ impl Rig {
         self.dir.write("mattermost-notify.conf", text);
     }
 
+    /// The binary with this rig's config file deciding spool and budget
+    /// (the support's safe defaults for them are environment variables,
+    /// which would win over the file).
+    fn command(&self) -> Command {
+        let mut cmd = command(&self.config);
+        cmd.env_remove("MATTERMOST_SPOOL_DIR")
+            .env_remove("MATTERMOST_RETRY_BUDGET");
+        cmd
+    }
+
     /// `notify` for one service alert whose output carries `id`.
     pub fn notify_cmd(&self, id: &str) -> Command {
-        let mut cmd = command(&self.config);
+        let mut cmd = self.command();
         cmd.args([
             "notify",
             "--type",
@@ -83,7 +93,7 @@ impl Rig {
 
     /// `flush`.
     pub fn flush_cmd(&self) -> Command {
-        let mut cmd = command(&self.config);
+        let mut cmd = self.command();
         cmd.arg("flush");
         cmd
     }
