@@ -1,7 +1,8 @@
 //! The alert storm: 500 `notify` processes started at once against a
 //! stand-in that rate-limits (429 with Retry-After, like Mattermost's
 //! token bucket), answers every 10th request with 500 and resets the first
-//! connections mid-response. Then `flush` runs until the spool is empty.
+//! connections mid-response or answers them too slowly. Then `flush` runs
+//! until the spool is empty.
 //!
 //! Evidence, from the stand-in's records and the exit codes: every alert is
 //! delivered, none lost; every process ends delivered (0) or spooled (75);
@@ -20,6 +21,9 @@ use std::time::{Duration, Instant};
 
 /// Concurrent `notify` processes.
 const ALERTS: usize = 500;
+
+/// Requests answered too slowly to be confirmed, though accepted.
+const SLOW_ANSWERS: usize = 5;
 
 /// Raises the soft open-files limit to the hard one: 500 children, their
 /// pipes and the stand-in's sockets exceed the common 1024.
@@ -82,7 +86,16 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     raise_nofile_limit();
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);
-    mm.script(std::iter::repeat_n(Behaviour::ResetMidResponse, 20));
+    // The first requests: resets, and a few answers so slow that the
+    // client gives up after the server has accepted the post — the only
+    // way a duplicate may arise.
+    let resets = || std::iter::repeat_n(Behaviour::ResetMidResponse, 10);
+    let slow = Behaviour::Trickle(Duration::from_millis(300));
+    mm.script(
+        resets()
+            .chain(std::iter::repeat_n(slow, SLOW_ANSWERS))
+            .chain(resets()),
+    );
     mm.rate_limit(20.0, 40.0).failure_share(0.1);
     let rig = Rig::new(
         &mm.url(),
@@ -192,6 +205,10 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     );
     assert!(missing.is_empty(), "lost alerts: {missing:?}");
     assert_eq!(delivered.len(), ALERTS);
+    assert!(
+        duplicates <= SLOW_ANSWERS,
+        "{duplicates} duplicates but only {SLOW_ANSWERS} answers came too late: {duplicated:?}"
+    );
     for (id, _) in &duplicated {
         assert!(
             spooled.contains(id),
