@@ -2,8 +2,9 @@
 //! buffer size. It must never panic; with a buffer of at least
 //! `MIN_PAYLOAD_BUF_LEN` it must succeed, stay inside the buffer, and write
 //! JSON that Mattermost would accept (an object with a non-empty `text` or
-//! `attachments`, no raw control characters — serde_json rejects those as
-//! Mattermost's Go decoder does).
+//! `attachments`, a `priority` object only with a valid `priority` inside,
+//! no raw control characters — serde_json rejects those as Mattermost's Go
+//! decoder does).
 #![no_main]
 
 use arbitrary::Arbitrary;
@@ -39,6 +40,7 @@ struct Input {
     mention: Option<String>,
     mention_states: u8,
     priority: Option<bool>,
+    priority_requested_ack: bool,
     priority_states: u8,
     button: Option<(String, Vec<(String, String)>)>,
     /// Picks the buffer size; mostly in the supported range.
@@ -117,6 +119,7 @@ fuzz_target!(|input: Input| {
                 Priority::Important
             }
         }),
+        priority_requested_ack: input.priority_requested_ack,
         priority_states: state_set(input.priority_states),
         ack_button: input.button.as_ref().map(|(url, _)| AckButton {
             url,
@@ -153,6 +156,14 @@ fuzz_target!(|input: Input| {
                 has_text || has_attachments,
                 "Mattermost would answer 400 No text specified: {value}"
             );
+            // A `priority` object without `priority` inside is a 400 too.
+            if let Some(p) = obj.get("priority") {
+                let level = p.get("priority").and_then(|l| l.as_str());
+                assert!(
+                    matches!(level, Some("urgent" | "important")),
+                    "invalid priority object: {p}"
+                );
+            }
         }
     }
 });
