@@ -120,16 +120,11 @@ fn keep_for_later(
         rel.budget.as_secs_f64()
     );
     match rel.spool.store(payload) {
-        Ok(path) => {
-            log::warn!(
-                "{why}; spooled as {}; `mattermost-notify flush` will send it",
-                path.display()
-            );
-            Err(Error::Temporary(format!(
-                "{why}; kept in the spool as {}",
-                path.display()
-            )))
-        }
+        // `main` logs this error once: the one log line of a spooled alert.
+        Ok(path) => Err(Error::Temporary(format!(
+            "{why}; kept in the spool as {}; `mattermost-notify flush` will send it",
+            path.display()
+        ))),
         Err(e) => Err(not_kept(rel, &why, &e, payload)),
     }
 }

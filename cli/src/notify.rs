@@ -128,6 +128,12 @@ pub struct NotifyArgs {
     /// directory keeping undelivered alerts (MATTERMOST_SPOOL_DIR)
     #[argh(option)]
     pub spool_dir: Option<String>,
+    /// most alerts the spool keeps (MATTERMOST_SPOOL_MAX_FILES, default 10000)
+    #[argh(option)]
+    pub spool_max_files: Option<String>,
+    /// most bytes the spool keeps (MATTERMOST_SPOOL_MAX_BYTES, default 64 MiB)
+    #[argh(option)]
+    pub spool_max_bytes: Option<String>,
 }
 
 impl NotifyArgs {
@@ -154,6 +160,8 @@ impl NotifyArgs {
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
         cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
+        cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
+        cfg.set_flag(key::SPOOL_MAX_BYTES, self.spool_max_bytes.take());
     }
 }
 
