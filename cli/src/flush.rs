@@ -159,7 +159,7 @@ fn not_kept(rel: &Reliability, why: &str, e: &StoreError, payload: &[u8]) -> Err
         )),
         StoreError::Io(io) => Error::Io(format!(
             "ALERT NOT KEPT: {why}, and the spool MATTERMOST_SPOOL_DIR={dir} cannot be \
-             written ({io}); payload: {payload}"
+             written ({io}; --spool-dir); payload: {payload}"
         )),
     }
 }

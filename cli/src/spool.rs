@@ -304,11 +304,10 @@ fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
 
 /// Creates `dir` (and parents) readable by the owner only, if missing.
 fn create_private_dir(dir: &Path) -> io::Result<()> {
-    match DirBuilder::new().recursive(true).mode(0o700).create(dir) {
-        Ok(()) if dir.is_dir() => Ok(()),
-        Ok(()) => Err(io::Error::other("exists and is not a directory")),
-        Err(e) => Err(e),
+    if dir.exists() && !dir.is_dir() {
+        return Err(io::Error::other("it exists and is not a directory"));
     }
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 /// temp name, write, fsync, rename, fsync directory.
