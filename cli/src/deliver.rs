@@ -160,19 +160,24 @@ impl Deliverer {
         &self.redacted
     }
 
-    /// POSTs `body` (JSON) to the webhook; `Ok` on a 2xx answer.
-    pub fn post(&self, body: &[u8]) -> Result<(), SendError> {
-        self.post_with_status(body).map(|_| ())
+    /// POSTs `body` (JSON) to the webhook; the 2xx status on success.
+    pub fn post_with_status(&self, body: &[u8]) -> Result<u16, SendError> {
+        self.post_within(body, None)
     }
 
-    /// [`Deliverer::post`], also telling the 2xx status.
-    pub fn post_with_status(&self, body: &[u8]) -> Result<u16, SendError> {
+    /// [`Deliverer::post_with_status`] with the whole request bounded by
+    /// `timeout` instead of `MATTERMOST_TIMEOUT` when given: the retry loop
+    /// gives each attempt at most what is left of its budget.
+    pub fn post_within(&self, body: &[u8], timeout: Option<Duration>) -> Result<u16, SendError> {
         let started = std::time::Instant::now();
-        let result = self
+        let request = self
             .agent
             .post(&self.url)
-            .header("Content-Type", "application/json")
-            .send(body);
+            .header("Content-Type", "application/json");
+        let result = match timeout {
+            Some(t) => request.config().timeout_global(Some(t)).build().send(body),
+            None => request.send(body),
+        };
         let mut resp = match result {
             Ok(r) => r,
             Err(e) => return Err(SendError::Temporary(describe_transport_error(&e))),

@@ -8,9 +8,12 @@ mod ack_button;
 mod config;
 mod deliver;
 mod error;
+mod flush;
 mod logger;
 mod notify;
+mod retry;
 mod serve;
+mod spool;
 mod test_post;
 
 use argh::FromArgs;
@@ -41,6 +44,7 @@ enum Command {
     Notify(notify::NotifyArgs),
     Test(test_post::TestArgs),
     Serve(serve::ServeArgs),
+    Flush(flush::FlushArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -79,6 +83,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Notify(args) => notify::run(args, cfg),
         Command::Test(args) => test_post::run(args, cfg),
         Command::Serve(args) => serve::run(args, cfg),
+        Command::Flush(args) => flush::run(args, cfg),
     }
 }
 
