@@ -331,7 +331,6 @@ pub fn render_options<'a>(
         priority_requested_ack: defaults.priority_requested_ack,
         priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
         ack_button: None,
-        ..defaults
     })
 }
 
