@@ -470,6 +470,28 @@ mod tests {
     }
 
     #[test]
+    fn answers_map_to_sysexits() {
+        let temporary = SendError::Temporary("HTTP 502".into());
+        let limited = SendError::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+            message: "HTTP 429".into(),
+        };
+        let permanent = SendError::Permanent {
+            status: 403,
+            id: "web.incoming_webhook.channel_locked.app_error".into(),
+            message: "locked".into(),
+            body: String::new(),
+        };
+        assert_eq!(Error::from(temporary).exit_code(), 75);
+        assert_eq!(Error::from(limited).exit_code(), 75);
+        let e = Error::from(permanent);
+        assert_eq!(e.exit_code(), 69);
+        assert!(e
+            .to_string()
+            .contains("HTTP 403 web.incoming_webhook.channel_locked.app_error"));
+    }
+
+    #[test]
     fn mattermost_errors_are_read() {
         let body = r#"{"id":"web.incoming_webhook.invalid.app_error","message":"Invalid \"webhook\"","detailed_error":"","request_id":"x","status_code":400}"#;
         assert_eq!(
