@@ -106,7 +106,10 @@ const CONTEXT: [(&str, &str); 4] = [
     ("h", "c36b8048-93ce-4385-ac19-ab5c90574b77"),
     ("s", "74fd8f59-1348-4e16-85f0-4a5c57c7dd62"),
     ("t", "1764287000"),
-    ("sig", "0f4c1d2e3a5b6c7d8e9fa0b1c2d3e4f50f4c1d2e3a5b6c7d8e9fa0b1c2d3e4f5"),
+    (
+        "sig",
+        "0f4c1d2e3a5b6c7d8e9fa0b1c2d3e4f50f4c1d2e3a5b6c7d8e9fa0b1c2d3e4f5",
+    ),
 ];
 
 fn all_options<'a>(link_host: &'a str, link_service: &'a str) -> RenderOptions<'a> {
@@ -192,7 +195,10 @@ fn main() {
     // The counter must see an allocation, or a 0 below proves nothing.
     let before = allocations();
     black_box(Box::new(black_box(1u64)));
-    assert!(allocations() > before, "the counting allocator counts nothing");
+    assert!(
+        allocations() > before,
+        "the counting allocator counts nothing"
+    );
 
     let host_link = "https://mon.example.com/a/hosts/browser/{hostuuid}";
     let service_link = "https://mon.example.com/a/services/browser/{serviceuuid}";
