@@ -11,6 +11,7 @@
 use crate::config::{env_value, key, Config};
 use crate::deliver::Deliverer;
 use crate::error::Error;
+use crate::flush::{deliver_or_spool, Reliability};
 use argh::FromArgs;
 use mattermost_notify_core::render::StateSet;
 use mattermost_notify_core::{
@@ -124,6 +125,18 @@ pub struct NotifyArgs {
     /// acknowledge buttons on problem posts (MATTERMOST_TWO_WAY)
     #[argh(switch)]
     pub two_way: bool,
+    /// seconds to keep retrying before spooling (MATTERMOST_RETRY_BUDGET, default 20)
+    #[argh(option)]
+    pub retry_budget: Option<String>,
+    /// directory keeping undelivered alerts (MATTERMOST_SPOOL_DIR)
+    #[argh(option)]
+    pub spool_dir: Option<String>,
+    /// most alerts the spool keeps (MATTERMOST_SPOOL_MAX_FILES, default 10000)
+    #[argh(option)]
+    pub spool_max_files: Option<String>,
+    /// most bytes the spool keeps (MATTERMOST_SPOOL_MAX_BYTES, default 64 MiB)
+    #[argh(option)]
+    pub spool_max_bytes: Option<String>,
 }
 
 impl NotifyArgs {
@@ -149,6 +162,10 @@ impl NotifyArgs {
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
         cfg.set_switch(key::TWO_WAY, self.two_way);
+        cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
+        cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
+        cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
+        cfg.set_flag(key::SPOOL_MAX_BYTES, self.spool_max_bytes.take());
     }
 }
 
@@ -313,7 +330,6 @@ pub fn render_options<'a>(
         priority: cfg.priority(key::PRIORITY)?,
         priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
         ack_button: None,
-        ..defaults
     })
 }
 
@@ -356,15 +372,8 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
         Kind::Host => format!("{kind} for {}", n.host_label()),
         Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
     };
-    match deliverer.post(payload) {
-        Ok(()) => {
-            log::info!("delivered {what} to {}", deliverer.redacted_url());
-            Ok(())
-        }
-        Err(e) => Err(match Error::from(e) {
-            Error::Temporary(m) => Error::Temporary(format!("{what} not delivered: {m}")),
-            Error::Unavailable(m) => Error::Unavailable(format!("{what} not delivered: {m}")),
-            other => other,
-        }),
-    }
+    // Every log line names the server, never the hook's secret path.
+    let what = format!("{what} (to {})", deliverer.redacted_url());
+    let reliability = Reliability::from_config(&cfg)?;
+    deliver_or_spool(&deliverer, &reliability, &what, payload)
 }
