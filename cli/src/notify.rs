@@ -328,6 +328,7 @@ pub fn render_options<'a>(
         mention: cfg.get(key::MENTION),
         mention_states: cfg.states(key::MENTION_STATES, mention_default)?,
         priority: cfg.priority(key::PRIORITY)?,
+        priority_requested_ack: defaults.priority_requested_ack,
         priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
         ack_button: None,
     })
