@@ -75,7 +75,8 @@ pub mod key {
 pub struct Setting {
     /// Name in the file and the environment.
     pub key: &'static str,
-    /// Its flag, derived from the key: `MATTERMOST_WEBHOOK_URL` → `--webhook-url`.
+    /// Its flag, derived from the key (`MATTERMOST_WEBHOOK_URL` → `--webhook-url`);
+    /// empty for a secret that must not appear in `ps`.
     pub flag: &'static str,
     /// Whether the value is a secret (redacted in logs; the file holding it
     /// must not be readable by others).
@@ -96,7 +97,7 @@ macro_rules! settings {
 settings! {
     CONFIG "--config" false "config file (default /etc/mattermost-notify.conf); env or flag only";
     LOG_LEVEL "--log-level" false "error, warn (default), info, debug or trace";
-    SYSLOG "--syslog" false "also log to /dev/log when it exists (default 1)";
+    SYSLOG "--syslog" false "1: also log to /dev/log when it exists (default); 0: don't; or a socket path";
     WEBHOOK_URL "--webhook-url" true "the incoming webhook URL (required)";
     CA_FILE "--ca-file" false "PEM file of CAs to trust instead of the bundled roots";
     INSECURE "--insecure" false "1: do not verify the server's certificate (logged loudly)";
@@ -117,16 +118,16 @@ settings! {
     SOURCE "--source" false "footer source name";
     NO_EMOJI "--no-emoji" false "1: no emoji in titles";
     TWO_WAY "--two-way" false "1: Acknowledge buttons on problem posts";
-    ACK_MODE "--ack-mode" false "how a click acknowledges: command-file or oitc";
+    ACK_MODE "--ack-mode" false "where buttons point: receiver (our serve, signed; default) or openitcockpit";
     ACK_URL "--ack-url" false "URL Mattermost posts button clicks to (the serve receiver)";
     ACK_SECRET_FILE "--ack-secret-file" false "file holding the key that signs button contexts";
-    ACK_TTL "--ack-ttl" false "seconds a button stays valid";
+    ACK_TTL "--ack-ttl" false "how long a button stays valid: seconds or 30m, 12h, 7d (default 7d)";
     ACK_NOTIFY "--ack-notify" false "1: acknowledgements notify contacts";
     ALLOWED_USERS "--allowed-users" false "Mattermost users allowed to acknowledge (comma-separated)";
     ALLOWED_TEAMS "--allowed-teams" false "Mattermost teams allowed to acknowledge";
     ALLOWED_CHANNELS "--allowed-channels" false "Mattermost channels allowed to acknowledge";
     OITC_URL "--oitc-url" false "openITCOCKPIT base URL for API acknowledgements";
-    OITC_API_KEY "--oitc-api-key" true "openITCOCKPIT API key";
+    OITC_API_KEY "" true "openITCOCKPIT API key (file or environment only: a flag would show it in ps)";
     COMMAND_FILE "--command-file" false "the monitoring core's external command pipe";
     RETRY_BUDGET "--retry-budget" false "seconds a notification may spend retrying";
     SPOOL_DIR "--spool-dir" false "directory keeping undelivered posts";
@@ -204,6 +205,8 @@ impl Config {
     /// or double quotes). Unknown keys and malformed lines are warned
     /// about, naming the line, and skipped.
     pub fn read_file(&mut self, path: &Path, text: &str) {
+        // Editors on other systems may leave a byte-order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -282,7 +285,11 @@ impl Config {
             Some(Origin::Flag) => "from the command line; ".to_string(),
             None => String::new(),
         };
-        Error::config(key, format!("{problem} ({from}flag {flag}: {help})"))
+        if flag.is_empty() {
+            Error::config(key, format!("{problem} ({from}{help})"))
+        } else {
+            Error::config(key, format!("{problem} ({from}flag {flag}: {help})"))
+        }
     }
 
     /// The value of a required setting.
@@ -469,6 +476,22 @@ fn warn_if_exposed(path: &Path, config: &Config) {
 mod tests {
     use super::*;
 
+    /// The README's configuration table is the reference admins read: every
+    /// setting must be in it, with its flag, in the row of its key.
+    #[test]
+    fn readme_documents_every_setting_with_its_flag() {
+        let readme = include_str!("../../README.md");
+        for s in SETTINGS {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", s.key)))
+                .unwrap_or_else(|| panic!("README has no table row for {}", s.key));
+            if !s.flag.is_empty() {
+                assert!(row.contains(&format!("`{}`", s.flag)), "{row}");
+            }
+        }
+    }
+
     fn from_file(text: &str) -> Config {
         let mut c = Config::default();
         c.read_file(Path::new("test.conf"), text);
@@ -478,7 +501,7 @@ mod tests {
     #[test]
     fn file_syntax_follows_systemd_environment_files() {
         let c = from_file(
-            "# comment\n\n; also a comment\nMATTERMOST_CHANNEL=ops\n \
+            "\u{feff}# comment\n\n; also a comment\r\nMATTERMOST_CHANNEL=ops\r\n \
              MATTERMOST_USERNAME = \"Nagios \\\"bot\\\"\" \nMATTERMOST_SOURCE='mon 1' # note\n\
              MATTERMOST_ICON_URL=\"unterminated\nNOT_A_LINE\nMATTERMOST_NOPE=1\n",
         );
@@ -549,6 +572,9 @@ mod tests {
                     .to_ascii_lowercase()
                     .replace('_', "-")
             );
+            if s.secret && s.flag.is_empty() {
+                continue; // deliberately no flag: it would show in `ps`
+            }
             assert_eq!(s.flag, derived);
         }
     }

@@ -33,7 +33,8 @@ const INPUT_BUFFER_LEN: usize = 16 * 1024;
 /// out in one write.
 const OUTPUT_BUFFER_LEN: usize = mattermost_notify_core::limits::PAYLOAD_BUF_LEN + 1024;
 
-/// Why a post was not accepted.
+/// Why a post was not accepted. Messages never name the URL (the caller
+/// adds [`Deliverer::redacted_url`] where it helps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
@@ -45,7 +46,8 @@ pub enum SendError {
         /// What happened, for the log.
         message: String,
     },
-    /// May pass: connect errors, timeouts, TLS failures, 5xx, 408.
+    /// May pass: connect errors, timeouts, 5xx, 408, and TLS failures (a
+    /// certificate may be fixed or renewed; a spool keeps the alert).
     Temporary(String),
     /// Refused for good: any other 4xx (and 3xx, which a webhook never sends).
     Permanent {
@@ -95,7 +97,7 @@ impl From<SendError> for Error {
             SendError::RateLimited { .. } | SendError::Temporary(_) => {
                 Error::Temporary(e.to_string())
             }
-            SendError::Permanent { .. } => Error::Unavailable(format!("Mattermost answered {e}")),
+            SendError::Permanent { .. } => Error::Unavailable(e.to_string()),
         }
     }
 }
@@ -116,6 +118,9 @@ impl Deliverer {
         cfg.require(key::WEBHOOK_URL)?;
         let url = cfg.url(key::WEBHOOK_URL)?.unwrap_or_default().to_string();
         let redacted = redact_url(&url);
+        if url.parse::<ureq::http::Uri>().is_err() {
+            return Err(cfg.invalid(key::WEBHOOK_URL, format!("{redacted:?} is not a valid URL")));
+        }
         let connect = cfg.seconds(key::CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)?;
         let total = cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?;
         let (tls, trust) = tls_config(cfg)?;
@@ -131,7 +136,10 @@ impl Deliverer {
             .timeout_connect(Some(connect))
             .timeout_global(Some(total))
             .http_status_as_error(false)
+            // A webhook never redirects; a 3xx says the URL is wrong, and
+            // following it could carry the post somewhere else.
             .max_redirects(0)
+            .max_redirects_will_error(false)
             .input_buffer_size(INPUT_BUFFER_LEN)
             .max_response_header_size(INPUT_BUFFER_LEN)
             .output_buffer_size(OUTPUT_BUFFER_LEN)
@@ -164,28 +172,27 @@ impl Deliverer {
         &self.redacted
     }
 
-    /// POSTs `body` (JSON) to the webhook; `Ok` on a 2xx answer.
-    pub fn post(&self, body: &[u8]) -> Result<(), SendError> {
-        self.post_with_status(body).map(|_| ())
+    /// POSTs `body` (JSON) to the webhook; the 2xx status on success.
+    pub fn post_with_status(&self, body: &[u8]) -> Result<u16, SendError> {
+        self.post_within(body, None)
     }
 
-    /// [`Deliverer::post`], also telling the 2xx status.
-    pub fn post_with_status(&self, body: &[u8]) -> Result<u16, SendError> {
+    /// [`Deliverer::post_with_status`] with the whole request bounded by
+    /// `timeout` instead of `MATTERMOST_TIMEOUT` when given: the retry loop
+    /// gives each attempt at most what is left of its budget.
+    pub fn post_within(&self, body: &[u8], timeout: Option<Duration>) -> Result<u16, SendError> {
         let started = std::time::Instant::now();
-        let result = self
+        let request = self
             .agent
             .post(&self.url)
-            .header("Content-Type", "application/json")
-            .send(body);
+            .header("Content-Type", "application/json");
+        let result = match timeout {
+            Some(t) => request.config().timeout_global(Some(t)).build().send(body),
+            None => request.send(body),
+        };
         let mut resp = match result {
             Ok(r) => r,
-            Err(e) => {
-                return Err(SendError::Temporary(format!(
-                    "{}: {}",
-                    self.redacted,
-                    describe_transport_error(&e)
-                )))
-            }
+            Err(e) => return Err(SendError::Temporary(describe_transport_error(&e))),
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -208,7 +215,7 @@ impl Deliverer {
             return Ok(status);
         }
         let (id, message) = mattermost_error(&text);
-        let server = format!("{} answered HTTP {status}", self.redacted);
+        let server = format!("HTTP {status}");
         match status {
             429 => {
                 let header_secs = |name: &str| {
@@ -259,7 +266,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// The TLS settings and a description of what is trusted.
-fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
+pub(crate) fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
     let tls = TlsConfig::builder();
     if cfg.bool(key::INSECURE)? {
         log::warn!(
@@ -301,6 +308,11 @@ fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
 /// direct connection.
 fn proxy(cfg: &Config, url: &str) -> Result<Option<(ureq::Proxy, &'static str)>, Error> {
     if !cfg.bool(key::USE_PROXY)? {
+        if cfg.get(key::PROXY).is_some() {
+            log::info!(
+                "MATTERMOST_PROXY is set but MATTERMOST_USE_PROXY is off: connecting directly"
+            );
+        }
         return Ok(None);
     }
     let host = url_host(url);
@@ -467,6 +479,28 @@ mod tests {
         assert_eq!(url_host("https://u@Mm.Example:8065/hooks/x"), "Mm.Example");
         assert_eq!(url_host("https://[::1]:8065/hooks/x"), "::1");
         assert_eq!(url_host("http://127.0.0.1/hooks/x"), "127.0.0.1");
+    }
+
+    #[test]
+    fn answers_map_to_sysexits() {
+        let temporary = SendError::Temporary("HTTP 502".into());
+        let limited = SendError::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+            message: "HTTP 429".into(),
+        };
+        let permanent = SendError::Permanent {
+            status: 403,
+            id: "web.incoming_webhook.channel_locked.app_error".into(),
+            message: "locked".into(),
+            body: String::new(),
+        };
+        assert_eq!(Error::from(temporary).exit_code(), 75);
+        assert_eq!(Error::from(limited).exit_code(), 75);
+        let e = Error::from(permanent);
+        assert_eq!(e.exit_code(), 69);
+        assert!(e
+            .to_string()
+            .contains("HTTP 403 web.incoming_webhook.channel_locked.app_error"));
     }
 
     #[test]

@@ -11,15 +11,18 @@ pub mod code {
     pub const OK: i32 = 0;
     /// EX_USAGE: a flag is missing or wrong.
     pub const USAGE: i32 = 64;
-    /// EX_DATAERR: the input data was wrong (e.g. a spooled entry is corrupt).
-    pub const DATAERR: i32 = 65;
     /// EX_UNAVAILABLE: the server refused the alert for good.
     pub const UNAVAILABLE: i32 = 69;
     /// EX_SOFTWARE: a bug; should never be seen.
     pub const SOFTWARE: i32 = 70;
-    /// EX_IOERR: a local file could not be read or written.
+    /// EX_CANTCREAT: an alert was neither delivered nor kept because the
+    /// spool is at its bounds (`MATTERMOST_SPOOL_MAX_FILES` / `_MAX_BYTES`).
+    pub const CANTCREAT: i32 = 73;
+    /// EX_IOERR: a local file could not be read or written; for `notify`,
+    /// an alert neither delivered nor kept because the spool directory
+    /// cannot be written (permissions, a full file system).
     pub const IOERR: i32 = 74;
-    /// EX_TEMPFAIL: try again later (the alert is kept when a spool is set).
+    /// EX_TEMPFAIL: not delivered yet; the alert is kept in the spool.
     pub const TEMPFAIL: i32 = 75;
     /// EX_CONFIG: a setting is missing or invalid.
     pub const CONFIG: i32 = 78;
@@ -44,6 +47,8 @@ pub enum Error {
     Unavailable(String),
     /// A local file could not be read or written.
     Io(String),
+    /// The spool is at its bounds: an alert was neither delivered nor kept.
+    SpoolFull(String),
     /// An invariant broke; a bug.
     Software(String),
 }
@@ -57,6 +62,7 @@ impl Error {
             Error::Temporary(_) => code::TEMPFAIL,
             Error::Unavailable(_) => code::UNAVAILABLE,
             Error::Io(_) => code::IOERR,
+            Error::SpoolFull(_) => code::CANTCREAT,
             Error::Software(_) => code::SOFTWARE,
         }
     }
@@ -78,6 +84,7 @@ impl fmt::Display for Error {
             Error::Temporary(m) => write!(f, "temporary failure: {m}"),
             Error::Unavailable(m) => write!(f, "refused: {m}"),
             Error::Io(m) => write!(f, "i/o: {m}"),
+            Error::SpoolFull(m) => write!(f, "spool full: {m}"),
             Error::Software(m) => write!(f, "internal error: {m}"),
         }
     }

@@ -11,6 +11,7 @@
 use crate::config::{env_value, key, Config};
 use crate::deliver::Deliverer;
 use crate::error::Error;
+use crate::flush::{deliver_or_spool, Reliability};
 use argh::FromArgs;
 use mattermost_notify_core::render::StateSet;
 use mattermost_notify_core::{
@@ -121,6 +122,36 @@ pub struct NotifyArgs {
     /// footer source name (MATTERMOST_SOURCE)
     #[argh(option)]
     pub source: Option<String>,
+    /// acknowledge buttons on problem posts (MATTERMOST_TWO_WAY)
+    #[argh(switch)]
+    pub two_way: bool,
+    /// where buttons point: receiver or openitcockpit (MATTERMOST_ACK_MODE)
+    #[argh(option)]
+    pub ack_mode: Option<String>,
+    /// URL Mattermost posts button clicks to (MATTERMOST_ACK_URL)
+    #[argh(option)]
+    pub ack_url: Option<String>,
+    /// file holding the key that signs buttons (MATTERMOST_ACK_SECRET_FILE)
+    #[argh(option)]
+    pub ack_secret_file: Option<String>,
+    /// how long a button stays valid, e.g. 12h (MATTERMOST_ACK_TTL, default 7d)
+    #[argh(option)]
+    pub ack_ttl: Option<String>,
+    /// openITCOCKPIT base URL for openitcockpit-mode buttons (MATTERMOST_OITC_URL)
+    #[argh(option)]
+    pub oitc_url: Option<String>,
+    /// seconds to keep retrying before spooling (MATTERMOST_RETRY_BUDGET, default 20)
+    #[argh(option)]
+    pub retry_budget: Option<String>,
+    /// directory keeping undelivered alerts (MATTERMOST_SPOOL_DIR)
+    #[argh(option)]
+    pub spool_dir: Option<String>,
+    /// most alerts the spool keeps (MATTERMOST_SPOOL_MAX_FILES, default 10000)
+    #[argh(option)]
+    pub spool_max_files: Option<String>,
+    /// most bytes the spool keeps (MATTERMOST_SPOOL_MAX_BYTES, default 64 MiB)
+    #[argh(option)]
+    pub spool_max_bytes: Option<String>,
 }
 
 impl NotifyArgs {
@@ -145,6 +176,16 @@ impl NotifyArgs {
         cfg.set_flag(key::UI_BASE_URL, self.ui_base_url.take());
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
+        cfg.set_switch(key::TWO_WAY, self.two_way);
+        cfg.set_flag(key::ACK_MODE, self.ack_mode.take());
+        cfg.set_flag(key::ACK_URL, self.ack_url.take());
+        cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
+        cfg.set_flag(key::ACK_TTL, self.ack_ttl.take());
+        cfg.set_flag(key::OITC_URL, self.oitc_url.take());
+        cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
+        cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
+        cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
+        cfg.set_flag(key::SPOOL_MAX_BYTES, self.spool_max_bytes.take());
     }
 }
 
@@ -307,9 +348,9 @@ pub fn render_options<'a>(
         mention: cfg.get(key::MENTION),
         mention_states: cfg.states(key::MENTION_STATES, mention_default)?,
         priority: cfg.priority(key::PRIORITY)?,
+        priority_requested_ack: defaults.priority_requested_ack,
         priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
         ack_button: None,
-        ..defaults
     })
 }
 
@@ -330,7 +371,10 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     let fields = AlertFields::gather(&mut args)?;
     let n = fields.notification();
     let links = LinkTemplates::from_config(&cfg)?;
-    let opts = render_options(&cfg, &links)?;
+    let mut opts = render_options(&cfg, &links)?;
+    let ack = crate::ack_button::for_notify(&cfg, &n, &opts)?;
+    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
+    opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
     let payload = render(&n, &opts, &mut buf)?;
     if args.dry_run {
@@ -349,15 +393,8 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
         Kind::Host => format!("{kind} for {}", n.host_label()),
         Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
     };
-    match deliverer.post(payload) {
-        Ok(()) => {
-            log::info!("delivered {what} to {}", deliverer.redacted_url());
-            Ok(())
-        }
-        Err(e) => Err(match Error::from(e) {
-            Error::Temporary(m) => Error::Temporary(format!("{what} not delivered: {m}")),
-            Error::Unavailable(m) => Error::Unavailable(format!("{what} not delivered: {m}")),
-            other => other,
-        }),
-    }
+    // Every log line names the server, never the hook's secret path.
+    let what = format!("{what} (to {})", deliverer.redacted_url());
+    let reliability = Reliability::from_config(&cfg)?;
+    deliver_or_spool(&deliverer, &reliability, &what, payload)
 }

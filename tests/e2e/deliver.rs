@@ -67,10 +67,25 @@ fn channel_locked_403_is_permanent_and_names_the_error_id() {
 }
 
 #[test]
+fn a_redirect_is_not_followed_and_is_permanent() {
+    let pki = TestPki::new();
+    let mm = MattermostStandIn::https(&pki);
+    mm.script([Behaviour::Status {
+        status: 301,
+        body: "moved".into(),
+    }]);
+    let out = send(&mm, &pki.ca_file, &[]);
+    assert_exit(&out, 69);
+    assert!(stderr(&out).contains("HTTP 301"), "{}", stderr(&out));
+    assert_eq!(mm.requests().len(), 1);
+    assert_no_secret(&out);
+}
+
+#[test]
 fn server_error_is_temporary() {
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);
-    mm.script([Behaviour::ServerError]);
+    mm.set_default(Behaviour::ServerError);
     let out = send(&mm, &pki.ca_file, &[]);
     assert_exit(&out, 75);
     assert!(stderr(&out).contains("500"), "{}", stderr(&out));
@@ -81,9 +96,9 @@ fn server_error_is_temporary() {
 fn rate_limit_is_temporary_and_says_when_to_retry() {
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);
-    mm.script([Behaviour::RateLimited {
+    mm.set_default(Behaviour::RateLimited {
         retry_after_secs: 9,
-    }]);
+    });
     let out = send(&mm, &pki.ca_file, &[]);
     assert_exit(&out, 75);
     let err = stderr(&out);
@@ -138,7 +153,7 @@ fn insecure_switch_skips_verification_and_warns() {
 fn a_silent_server_times_out_as_temporary() {
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);
-    mm.script([Behaviour::HangAfterRequest]);
+    mm.set_default(Behaviour::HangAfterRequest);
     let out = send(&mm, &pki.ca_file, &["--timeout", "1"]);
     assert_exit(&out, 75);
     assert!(stderr(&out).contains("timed out"), "{}", stderr(&out));
@@ -149,7 +164,7 @@ fn a_silent_server_times_out_as_temporary() {
 fn a_reset_connection_is_temporary() {
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);
-    mm.script([Behaviour::ResetMidResponse]);
+    mm.set_default(Behaviour::ResetMidResponse);
     let out = send(&mm, &pki.ca_file, &[]);
     assert_exit(&out, 75);
     assert_no_secret(&out);

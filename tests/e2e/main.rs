@@ -6,9 +6,16 @@ mod support;
 mod config;
 mod deliver;
 mod dry_run;
+mod faults;
+mod logging;
+mod nagios;
 mod proxy;
+mod security;
 mod seed;
+mod serve;
+mod spool;
 mod standin_selftest;
+mod storm;
 
 /// Path of the binary under test.
 pub fn bin() -> &'static str {

@@ -129,6 +129,12 @@ pub fn command(config: &Path) -> Command {
         cmd.env("PATH", path);
     }
     cmd.env("MATTERMOST_CONFIG", config);
+    // Undelivered alerts go to a spool beside the config, never to
+    // /var/spool, and a short retry budget keeps failing runs fast.
+    if let Some(dir) = config.parent() {
+        cmd.env("MATTERMOST_SPOOL_DIR", dir.join("spool"));
+    }
+    cmd.env("MATTERMOST_RETRY_BUDGET", "2");
     // The logger must not write test noise into the host's journal.
     cmd.env("MATTERMOST_SYSLOG", "0");
     cmd

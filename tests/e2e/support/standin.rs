@@ -109,6 +109,9 @@ pub struct Recorded {
     pub body: Vec<u8>,
     /// The status the stand-in answered (0 when it never answered).
     pub answered: u16,
+    /// When the whole request had been read: evidence for waits (a retry
+    /// after a 429) that does not depend on the test's own timing.
+    pub received: Instant,
 }
 
 impl Recorded {
@@ -497,6 +500,7 @@ fn read_request(stream: &mut Stream, buf: &mut Vec<u8>) -> Option<Recorded> {
                     headers,
                     body,
                     answered: 0,
+                    received: Instant::now(),
                 });
             }
             Ok(httparse::Status::Partial) => {

@@ -1,0 +1,415 @@
+//! Retries: one alert, as many attempts as fit in one time budget.
+//!
+//! Connection errors, timeouts, 5xx, 408 and 429 are worth another try;
+//! every other 4xx is the server's final word. Between attempts we back off
+//! exponentially with full jitter (a random wait between zero and the
+//! exponential ceiling), so a storm of processes started in the same second
+//! does not hit the server again in lockstep. A 429 waits as long as the
+//! server asked. Everything — waits and each attempt's own timeout — fits
+//! inside one budget, because the monitoring core kills a notification
+//! command after 30 s and an alert half-written to the spool is worse than
+//! one never sent.
+//!
+//! The loop is written against two small traits, [`Post`] and [`Clock`], so
+//! its decisions are unit-tested with a fake server and a fake clock.
+
+use crate::deliver::{Deliverer, SendError};
+use std::cell::Cell;
+use std::time::{Duration, Instant};
+
+/// Default total budget for one alert (`MATTERMOST_RETRY_BUDGET`), seconds.
+/// Leaves 10 s of the core's 30 s for writing the spool and exiting.
+pub const DEFAULT_BUDGET_SECS: u64 = 20;
+
+/// An attempt with less time than this left is not started.
+pub const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// First backoff ceiling; it doubles per attempt up to [`BACKOFF_CAP`].
+pub const BACKOFF_BASE: Duration = Duration::from_millis(250);
+
+/// Largest backoff ceiling.
+pub const BACKOFF_CAP: Duration = Duration::from_secs(4);
+
+/// Wait after a 429 that named no time.
+pub const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(1);
+
+/// One delivery attempt with a deadline; the real one is the HTTP deliverer.
+pub trait Post {
+    /// Posts `body` once, giving up after `timeout`.
+    fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError>;
+}
+
+impl Post for Deliverer {
+    fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError> {
+        self.post_within(body, Some(timeout)).map(|_status| ())
+    }
+}
+
+/// Time, swappable so tests never sleep.
+pub trait Clock {
+    /// The current instant.
+    fn now(&self) -> Instant;
+    /// Waits `d`.
+    fn sleep(&self, d: Duration);
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+    fn sleep(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+}
+
+/// A tiny xorshift64* generator for jitter. Not for secrets: it only needs
+/// to make processes started together wait different times.
+#[derive(Debug)]
+pub struct Jitter(Cell<u64>);
+
+impl Jitter {
+    /// Seeded from the time and the process id, so concurrent processes differ.
+    pub fn from_time_and_pid() -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let pid = u64::from(std::process::id());
+        Self::with_seed(nanos ^ pid.rotate_left(32) ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    /// A fixed seed (tests).
+    pub fn with_seed(seed: u64) -> Self {
+        // xorshift never leaves zero, so never start there.
+        Jitter(Cell::new(if seed == 0 { 1 } else { seed }))
+    }
+
+    fn next_u64(&self) -> u64 {
+        let mut x = self.0.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0.set(x);
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    /// A uniformly random duration in `[0, max]`.
+    pub fn up_to(&self, max: Duration) -> Duration {
+        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+        if nanos == 0 {
+            return Duration::ZERO;
+        }
+        Duration::from_nanos(self.next_u64() % nanos.saturating_add(1))
+    }
+}
+
+/// What to do when the server answers 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnRateLimit {
+    /// Wait as the server says and try again (a fresh alert).
+    Wait,
+    /// Stop at once (`flush`: the rest of the spool waits for the next run).
+    GiveUp,
+}
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    /// Total time for all attempts and waits.
+    pub budget: Duration,
+    /// Upper bound for one attempt.
+    pub max_attempt_timeout: Duration,
+    /// What a 429 means.
+    pub on_rate_limit: OnRateLimit,
+}
+
+/// How the attempts ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The server answered 2xx.
+    Delivered {
+        /// Attempts made, the successful one included.
+        attempts: u32,
+    },
+    /// No 2xx within the budget; the alert must be kept.
+    NotConfirmed {
+        /// Attempts made.
+        attempts: u32,
+        /// The last failure (a 429 or a temporary error).
+        last: SendError,
+    },
+    /// The server refused the alert for good (a 4xx other than 408/429).
+    Refused {
+        /// The refusal as the deliverer reported it.
+        answer: SendError,
+    },
+}
+
+/// Posts `body` until the server confirms it, refuses it for good, or the
+/// budget runs out.
+pub fn send_with_retries(
+    poster: &dyn Post,
+    clock: &dyn Clock,
+    jitter: &Jitter,
+    policy: &RetryPolicy,
+    body: &[u8],
+) -> Outcome {
+    let deadline = clock.now() + policy.budget;
+    let mut attempts: u32 = 0;
+    loop {
+        let remaining = deadline.saturating_duration_since(clock.now());
+        let timeout = remaining
+            .min(policy.max_attempt_timeout)
+            .max(MIN_ATTEMPT_TIMEOUT);
+        attempts += 1;
+        let failure = match poster.post(body, timeout) {
+            Ok(()) => return Outcome::Delivered { attempts },
+            Err(e @ SendError::Permanent { .. }) => return Outcome::Refused { answer: e },
+            Err(e) => e,
+        };
+        let wait = match &failure {
+            SendError::RateLimited { retry_after, .. } => {
+                if policy.on_rate_limit == OnRateLimit::GiveUp {
+                    log::info!("rate limited (429); stopping as asked");
+                    return Outcome::NotConfirmed {
+                        attempts,
+                        last: failure,
+                    };
+                }
+                retry_after.unwrap_or(RATE_LIMIT_DEFAULT_WAIT)
+            }
+            _ => jitter.up_to(backoff_ceiling(attempts)),
+        };
+        let remaining = deadline.saturating_duration_since(clock.now());
+        // Waiting until the budget is spent and then not trying is pointless:
+        // a 429 asking for longer than we have left ends the loop now.
+        if wait + MIN_ATTEMPT_TIMEOUT > remaining {
+            log::info!("attempt {attempts} failed ({failure}); no time left in the retry budget");
+            return Outcome::NotConfirmed {
+                attempts,
+                last: failure,
+            };
+        }
+        log::info!(
+            "attempt {attempts} failed ({failure}); retrying in {} ms",
+            wait.as_millis()
+        );
+        clock.sleep(wait);
+    }
+}
+
+/// The backoff ceiling after `attempts` failures: base · 2^(attempts−1), capped.
+fn backoff_ceiling(attempts: u32) -> Duration {
+    let shift = attempts.saturating_sub(1).min(16);
+    BACKOFF_BASE.saturating_mul(1 << shift).min(BACKOFF_CAP)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// An attempt cap shorter than the test budgets, as MATTERMOST_TIMEOUT would be.
+    const MAX_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(8);
+
+    /// A fake clock: `sleep` moves time forward instantly.
+    struct FakeClock {
+        now: Cell<Instant>,
+        slept: RefCell<Vec<Duration>>,
+    }
+
+    impl FakeClock {
+        fn new() -> Self {
+            FakeClock {
+                now: Cell::new(Instant::now()),
+                slept: RefCell::new(Vec::new()),
+            }
+        }
+        fn advance(&self, d: Duration) {
+            self.now.set(self.now.get() + d);
+        }
+    }
+
+    impl Clock for FakeClock {
+        fn now(&self) -> Instant {
+            self.now.get()
+        }
+        fn sleep(&self, d: Duration) {
+            self.slept.borrow_mut().push(d);
+            self.advance(d);
+        }
+    }
+
+    /// A fake server answering from a script; each attempt takes `cost`
+    /// (or the whole timeout, for a silent server) of fake time.
+    struct Script<'a> {
+        clock: &'a FakeClock,
+        answers: RefCell<Vec<Result<(), SendError>>>,
+        timeouts: RefCell<Vec<Duration>>,
+        silent: bool,
+    }
+
+    impl<'a> Script<'a> {
+        fn new(clock: &'a FakeClock, answers: Vec<Result<(), SendError>>) -> Self {
+            Script {
+                clock,
+                answers: RefCell::new(answers.into_iter().rev().collect()),
+                timeouts: RefCell::new(Vec::new()),
+                silent: false,
+            }
+        }
+    }
+
+    impl Post for Script<'_> {
+        fn post(&self, _body: &[u8], timeout: Duration) -> Result<(), SendError> {
+            self.timeouts.borrow_mut().push(timeout);
+            if self.silent {
+                self.clock.advance(timeout);
+                return Err(SendError::Temporary("timed out".into()));
+            }
+            self.clock.advance(Duration::from_millis(10));
+            self.answers
+                .borrow_mut()
+                .pop()
+                .unwrap_or(Err(SendError::Temporary("script ended".into())))
+        }
+    }
+
+    fn temporary() -> Result<(), SendError> {
+        Err(SendError::Temporary("HTTP 500".into()))
+    }
+
+    fn rate_limited(secs: Option<u64>) -> Result<(), SendError> {
+        Err(SendError::RateLimited {
+            retry_after: secs.map(Duration::from_secs),
+            message: "limit exceeded".into(),
+        })
+    }
+
+    fn refused(status: u16) -> Result<(), SendError> {
+        Err(SendError::Permanent {
+            status,
+            id: "web.incoming_webhook.text.app_error".into(),
+            message: "No text specified".into(),
+            body: "{}".into(),
+        })
+    }
+
+    fn run(
+        script: &Script<'_>,
+        clock: &FakeClock,
+        budget: u64,
+        on_rate_limit: OnRateLimit,
+    ) -> Outcome {
+        let policy = RetryPolicy {
+            budget: Duration::from_secs(budget),
+            max_attempt_timeout: MAX_ATTEMPT_TIMEOUT,
+            on_rate_limit,
+        };
+        send_with_retries(script, clock, &Jitter::with_seed(7), &policy, b"{}")
+    }
+
+    #[test]
+    fn first_success_is_one_attempt() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, vec![Ok(())]);
+        let out = run(&s, &clock, 20, OnRateLimit::Wait);
+        assert!(matches!(out, Outcome::Delivered { attempts: 1 }));
+        assert!(clock.slept.borrow().is_empty());
+    }
+
+    #[test]
+    fn temporary_errors_are_retried_until_success() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, vec![temporary(), temporary(), Ok(())]);
+        let out = run(&s, &clock, 20, OnRateLimit::Wait);
+        assert!(matches!(out, Outcome::Delivered { attempts: 3 }));
+        assert_eq!(clock.slept.borrow().len(), 2);
+    }
+
+    #[test]
+    fn permanent_refusal_is_not_retried() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, vec![refused(400), Ok(())]);
+        let out = run(&s, &clock, 20, OnRateLimit::Wait);
+        assert!(matches!(
+            out,
+            Outcome::Refused {
+                answer: SendError::Permanent { status: 400, .. }
+            }
+        ));
+    }
+
+    #[test]
+    fn rate_limit_waits_at_least_retry_after() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, vec![rate_limited(Some(3)), Ok(())]);
+        let out = run(&s, &clock, 20, OnRateLimit::Wait);
+        assert!(matches!(out, Outcome::Delivered { attempts: 2 }));
+        assert_eq!(*clock.slept.borrow(), vec![Duration::from_secs(3)]);
+    }
+
+    #[test]
+    fn rate_limit_longer_than_budget_gives_up_without_waiting() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, vec![rate_limited(Some(60)), Ok(())]);
+        let out = run(&s, &clock, 20, OnRateLimit::Wait);
+        assert!(matches!(
+            out,
+            Outcome::NotConfirmed {
+                attempts: 1,
+                last: SendError::RateLimited { .. }
+            }
+        ));
+        assert!(clock.slept.borrow().is_empty());
+    }
+
+    #[test]
+    fn flush_policy_stops_at_first_rate_limit() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, vec![rate_limited(Some(1)), Ok(())]);
+        let out = run(&s, &clock, 20, OnRateLimit::GiveUp);
+        assert!(matches!(out, Outcome::NotConfirmed { attempts: 1, .. }));
+    }
+
+    #[test]
+    fn everything_fits_in_the_budget_even_with_a_silent_server() {
+        let clock = FakeClock::new();
+        let start = clock.now();
+        let mut s = Script::new(&clock, vec![]);
+        s.silent = true;
+        let out = run(&s, &clock, 20, OnRateLimit::Wait);
+        let Outcome::NotConfirmed { attempts, .. } = out else {
+            panic!("expected NotConfirmed, got {out:?}");
+        };
+        assert!(attempts >= 2, "a silent server still gets a second try");
+        assert!(clock.now() - start <= Duration::from_secs(20));
+        assert!(s
+            .timeouts
+            .borrow()
+            .iter()
+            .all(|t| *t <= MAX_ATTEMPT_TIMEOUT && *t >= MIN_ATTEMPT_TIMEOUT));
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert_eq!(backoff_ceiling(1), BACKOFF_BASE);
+        assert_eq!(backoff_ceiling(2), BACKOFF_BASE * 2);
+        assert_eq!(backoff_ceiling(40), BACKOFF_CAP);
+    }
+
+    #[test]
+    fn jitter_stays_in_range_and_varies() {
+        let j = Jitter::with_seed(42);
+        let max = Duration::from_millis(500);
+        let draws: Vec<Duration> = (0..1000).map(|_| j.up_to(max)).collect();
+        assert!(draws.iter().all(|d| *d <= max));
+        let distinct: std::collections::BTreeSet<_> = draws.iter().collect();
+        assert!(distinct.len() > 900);
+        assert_eq!(j.up_to(Duration::ZERO), Duration::ZERO);
+    }
+}

@@ -1,0 +1,463 @@
+//! The spool: a directory where alerts wait until Mattermost takes them.
+//!
+//! One alert is one file, its payload JSON exactly as it would have been
+//! posted. A file appears whole or not at all: it is written under a hidden
+//! temporary name in the same directory, fsynced, renamed to its final name,
+//! and the directory is fsynced, so a crash or a SIGKILL at any moment leaves
+//! either nothing or a complete entry (plus, at worst, a temporary file that
+//! readers ignore and `flush` removes once it is old). Final names are
+//! `<nanoseconds since 1970, 20 digits>-<pid>-<counter>.json`, so sorting by
+//! name is sorting oldest first.
+//!
+//! Alerts the server refused for good go to `failed/` beside a `.answer`
+//! file with the server's status, error id and body, for an admin to read
+//! and resend. Both areas are bounded in file count and bytes; beyond that a
+//! new alert is not kept and the caller says so loudly.
+//!
+//! Concurrent `flush` runs are serialised by an exclusive `flock` on
+//! `.lock` in the spool directory.
+
+use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::io::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Default spool directory (`MATTERMOST_SPOOL_DIR`, `--spool-dir`).
+pub const DEFAULT_DIR: &str = "/var/spool/mattermost-notify";
+
+/// Default bound on spooled alerts (`MATTERMOST_SPOOL_MAX_FILES`); the same
+/// bound applies to `failed/` separately.
+pub const DEFAULT_MAX_FILES: u64 = 10_000;
+
+/// Default bound on spooled bytes (`MATTERMOST_SPOOL_MAX_BYTES`): 64 MiB;
+/// the same bound applies to `failed/` separately.
+pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A temporary file older than this belongs to a writer that died.
+/// Writers finish in milliseconds and the core kills them after 30 s.
+pub const STALE_TEMP_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// The refused-alerts area inside the spool directory.
+pub const FAILED_DIR: &str = "failed";
+
+/// Suffix of a spooled alert.
+const ENTRY_SUFFIX: &str = ".json";
+
+/// Suffix of the server's answer stored beside a refused alert.
+const ANSWER_SUFFIX: &str = ".answer";
+
+/// Prefix of files being written; hidden, never an entry.
+const TEMP_PREFIX: &str = ".tmp-";
+
+/// The lock file `flush` holds.
+const LOCK_FILE: &str = ".lock";
+
+/// Why an alert could not be kept.
+#[derive(Debug)]
+pub enum StoreError {
+    /// The area already holds its maximum number of files or bytes.
+    Full {
+        /// Files already there.
+        files: u64,
+        /// Bytes already there.
+        bytes: u64,
+    },
+    /// The directory could not be created or written (permissions, a file
+    /// in its place, a full file system, ...).
+    Io(io::Error),
+}
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreError::Full { files, bytes } => {
+                write!(f, "spool is full ({files} files, {bytes} bytes)")
+            }
+            StoreError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// One spooled alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Full path of the file.
+    pub path: PathBuf,
+    /// File name; sorts oldest first.
+    pub name: String,
+    /// Size in bytes.
+    pub len: u64,
+}
+
+/// A spool directory with its bounds.
+#[derive(Debug, Clone)]
+pub struct Spool {
+    dir: PathBuf,
+    max_files: u64,
+    max_bytes: u64,
+}
+
+impl Spool {
+    /// A spool in `dir` holding at most `max_files` alerts and `max_bytes` bytes.
+    pub fn new(dir: impl Into<PathBuf>, max_files: u64, max_bytes: u64) -> Self {
+        Spool {
+            dir: dir.into(),
+            max_files,
+            max_bytes,
+        }
+    }
+
+    /// The spool directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The refused-alerts directory.
+    pub fn failed_dir(&self) -> PathBuf {
+        self.dir.join(FAILED_DIR)
+    }
+
+    /// Keeps `payload` as a new entry, oldest-first order preserved.
+    pub fn store(&self, payload: &[u8]) -> Result<PathBuf, StoreError> {
+        create_private_dir(&self.dir).map_err(StoreError::Io)?;
+        self.check_room(&self.dir, payload.len() as u64)?;
+        let name = entry_name();
+        write_atomically(&self.dir, &name, payload).map_err(StoreError::Io)
+    }
+
+    /// Keeps a refused `payload` in `failed/` with the server's `answer`.
+    /// The answer is written first, so an alert in `failed/` always has one.
+    pub fn store_failed(&self, payload: &[u8], answer: &str) -> Result<PathBuf, StoreError> {
+        let failed = self.failed_dir();
+        create_private_dir(&self.dir).map_err(StoreError::Io)?;
+        create_private_dir(&failed).map_err(StoreError::Io)?;
+        self.check_room(&failed, payload.len() as u64)?;
+        let name = entry_name();
+        write_atomically(&failed, &answer_name(&name), answer.as_bytes())
+            .map_err(StoreError::Io)?;
+        write_atomically(&failed, &name, payload).map_err(StoreError::Io)
+    }
+
+    /// Moves a spooled entry the server refused into `failed/` with `answer`.
+    /// A rename: no new bytes, so the bounds do not apply.
+    pub fn move_to_failed(&self, entry: &Entry, answer: &str) -> io::Result<PathBuf> {
+        let failed = self.failed_dir();
+        create_private_dir(&failed)?;
+        write_atomically(&failed, &answer_name(&entry.name), answer.as_bytes())?;
+        let to = failed.join(&entry.name);
+        fs::rename(&entry.path, &to)?;
+        sync_dir(&failed)?;
+        sync_dir(&self.dir)?;
+        Ok(to)
+    }
+
+    /// The spooled alerts, oldest first. A missing directory is an empty spool.
+    pub fn entries(&self) -> io::Result<Vec<Entry>> {
+        list_entries(&self.dir)
+    }
+
+    /// Removes a delivered entry. Already gone is fine.
+    pub fn remove(&self, entry: &Entry) -> io::Result<()> {
+        match fs::remove_file(&entry.path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Makes removals durable (one directory fsync after a batch).
+    pub fn sync(&self) -> io::Result<()> {
+        sync_dir(&self.dir)
+    }
+
+    /// Removes temporary files older than [`STALE_TEMP_AGE`], left by writers
+    /// that were killed; returns how many. Call under the flush lock.
+    pub fn remove_stale_temps(&self) -> usize {
+        let Ok(read) = fs::read_dir(&self.dir) else {
+            return 0;
+        };
+        let now = SystemTime::now();
+        let mut removed = 0;
+        for item in read.flatten() {
+            let name = item.file_name();
+            if !name.to_string_lossy().starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let old = item
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| now.duration_since(t).ok())
+                .is_some_and(|age| age > STALE_TEMP_AGE);
+            if old && fs::remove_file(item.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        removed
+    }
+
+    /// Takes the exclusive flush lock. With `wait == false`, returns
+    /// `Ok(None)` at once when another process holds it. Fails if the spool
+    /// directory does not exist (nothing to flush then).
+    pub fn lock(&self, wait: bool) -> io::Result<Option<SpoolLock>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(self.dir.join(LOCK_FILE))?;
+        let op = if wait {
+            libc::LOCK_EX
+        } else {
+            libc::LOCK_EX | libc::LOCK_NB
+        };
+        loop {
+            // SAFETY: flock only reads the descriptor number; `file` keeps it
+            // open for the duration of the call.
+            let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
+            if rc == 0 {
+                return Ok(Some(SpoolLock { _file: file }));
+            }
+            let e = io::Error::last_os_error();
+            match e.raw_os_error() {
+                Some(libc::EINTR) => continue,
+                Some(libc::EWOULDBLOCK) if !wait => return Ok(None),
+                _ => return Err(e),
+            }
+        }
+    }
+
+    /// Refuses a new file when the area at `dir` is at its bounds. Under
+    /// concurrency the bound can be overshot by the number of processes
+    /// checking at the same instant; it is a guard against filling the disk,
+    /// not an exact quota.
+    fn check_room(&self, dir: &Path, new_len: u64) -> Result<(), StoreError> {
+        let entries = list_entries(dir).map_err(StoreError::Io)?;
+        let files = entries.len() as u64;
+        let bytes: u64 = entries.iter().map(|e| e.len).sum();
+        if files.saturating_add(1) > self.max_files
+            || bytes.saturating_add(new_len) > self.max_bytes
+        {
+            return Err(StoreError::Full { files, bytes });
+        }
+        Ok(())
+    }
+}
+
+/// Held while flushing; dropping it closes the file and releases the lock.
+#[derive(Debug)]
+pub struct SpoolLock {
+    _file: File,
+}
+
+/// The `.answer` file beside a refused entry named `name`.
+pub fn answer_name(name: &str) -> String {
+    let stem = name.strip_suffix(ENTRY_SUFFIX).unwrap_or(name);
+    format!("{stem}{ANSWER_SUFFIX}")
+}
+
+/// A fresh entry name: sorts by creation time, unique across processes
+/// (pid) and within one (counter).
+fn entry_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "{nanos:020}-{:010}-{n:06}{ENTRY_SUFFIX}",
+        std::process::id()
+    )
+}
+
+fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
+    let read = match fs::read_dir(dir) {
+        Ok(r) => r,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for item in read {
+        let item = item?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !name.ends_with(ENTRY_SUFFIX) {
+            continue;
+        }
+        // A file removed by a concurrent flush between listing and stat.
+        let Ok(meta) = item.metadata() else { continue };
+        if !meta.is_file() {
+            continue;
+        }
+        out.push(Entry {
+            path: item.path(),
+            name,
+            len: meta.len(),
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+/// Creates `dir` (and parents) readable by the owner only, if missing.
+fn create_private_dir(dir: &Path) -> io::Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        return Err(io::Error::other("it exists and is not a directory"));
+    }
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// temp name, write, fsync, rename, fsync directory.
+fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
+    let tmp = dir.join(format!("{TEMP_PREFIX}{name}"));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = result {
+        // A full disk leaves a partial temporary file: take it away now.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    let to = dir.join(name);
+    if let Err(e) = fs::rename(&tmp, &to) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
+    sync_dir(dir)?;
+    Ok(to)
+}
+
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "mn-spool-{tag}-{}-{}",
+            std::process::id(),
+            entry_name()
+        ));
+        let _ = fs::remove_dir_all(&d);
+        d
+    }
+
+    #[test]
+    fn store_creates_private_dir_and_entries_sort_oldest_first() {
+        let dir = scratch("order");
+        let spool = Spool::new(dir.join("sub"), 100, 1 << 20);
+        let paths: Vec<PathBuf> = (0..5)
+            .map(|i| {
+                spool
+                    .store(format!("{{\"n\":{i}}}").as_bytes())
+                    .expect("store")
+            })
+            .collect();
+        let mode = fs::metadata(spool.dir()).expect("dir").permissions();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
+            0o700
+        );
+        let entries = spool.entries().expect("list");
+        let listed: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
+        assert_eq!(listed, paths);
+        assert_eq!(fs::read(&entries[0].path).expect("read"), b"{\"n\":0}");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn bounds_refuse_new_entries() {
+        let dir = scratch("bounds");
+        let by_count = Spool::new(&dir, 2, 1 << 20);
+        by_count.store(b"{}").expect("1");
+        by_count.store(b"{}").expect("2");
+        assert!(matches!(
+            by_count.store(b"{}"),
+            Err(StoreError::Full { files: 2, .. })
+        ));
+        let by_bytes = Spool::new(&dir, 100, 10);
+        assert!(matches!(
+            by_bytes.store(b"{\"long\":1}"),
+            Err(StoreError::Full { bytes: 4, .. })
+        ));
+        assert_eq!(by_count.entries().expect("list").len(), 2);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn temp_files_are_not_entries_and_old_ones_are_removed() {
+        let dir = scratch("temps");
+        let spool = Spool::new(&dir, 100, 1 << 20);
+        spool.store(b"{}").expect("store");
+        let fresh = dir.join(".tmp-fresh.json");
+        let old = dir.join(".tmp-old.json");
+        fs::write(&fresh, b"{\"par").expect("fresh");
+        fs::write(&old, b"{\"par").expect("old");
+        let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(60);
+        File::options()
+            .write(true)
+            .open(&old)
+            .and_then(|f| f.set_modified(long_ago))
+            .expect("age");
+        assert_eq!(spool.entries().expect("list").len(), 1);
+        assert_eq!(spool.remove_stale_temps(), 1);
+        assert!(fresh.exists() && !old.exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn refused_alerts_keep_the_answer_beside_them() {
+        let dir = scratch("failed");
+        let spool = Spool::new(&dir, 100, 1 << 20);
+        let p = spool
+            .store_failed(b"{}", "status: 400\n")
+            .expect("store failed");
+        assert_eq!(p.parent(), Some(spool.failed_dir().as_path()));
+        let name = p.file_name().expect("name").to_string_lossy().into_owned();
+        let answer = fs::read_to_string(spool.failed_dir().join(answer_name(&name)));
+        assert_eq!(answer.expect("answer"), "status: 400\n");
+        assert!(spool.entries().expect("list").is_empty());
+
+        spool.store(b"{\"x\":1}").expect("store");
+        let e = spool.entries().expect("list").remove(0);
+        let moved = spool.move_to_failed(&e, "status: 403\n").expect("move");
+        assert_eq!(fs::read(moved).expect("read"), b"{\"x\":1}");
+        assert!(spool.entries().expect("list").is_empty());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn lock_is_exclusive() {
+        let dir = scratch("lock");
+        let spool = Spool::new(&dir, 100, 1 << 20);
+        create_private_dir(&dir).expect("dir");
+        let held = spool.lock(false).expect("lock").expect("free");
+        // flock locks belong to the open file description: a second open
+        // in the same process conflicts just as another process would.
+        assert!(spool.lock(false).expect("try").is_none());
+        drop(held);
+        assert!(spool.lock(false).expect("try").is_some());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_file_in_place_of_the_directory_is_an_error() {
+        let dir = scratch("notadir");
+        fs::write(&dir, b"").expect("file");
+        let spool = Spool::new(&dir, 100, 1 << 20);
+        assert!(matches!(spool.store(b"{}"), Err(StoreError::Io(_))));
+        let _ = fs::remove_file(&dir);
+    }
+}

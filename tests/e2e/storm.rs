@@ -1,0 +1,220 @@
+//! The alert storm: 500 `notify` processes started at once against a
+//! stand-in that rate-limits (429 with Retry-After, like Mattermost's
+//! token bucket), answers every 10th request with 500 and resets the first
+//! connections mid-response or answers them too slowly. Then `flush` runs
+//! until the spool is empty.
+//!
+//! Evidence, from the stand-in's records and the exit codes: every alert is
+//! delivered, none lost; every process ends delivered (0) or spooled (75);
+//! an alert is delivered twice only if its `notify` spooled it after a
+//! request timed out (the server had accepted it but the answer came too
+//! late) — those are counted and printed with the other figures.
+
+use crate::spool::{alert_id, exit, Rig};
+use crate::support::{require_tool, Behaviour, MattermostStandIn, TestPki};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::os::unix::io::AsRawFd;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Concurrent `notify` processes.
+const ALERTS: usize = 500;
+
+/// Requests answered too slowly to be confirmed, though accepted.
+const SLOW_ANSWERS: usize = 5;
+
+/// Raises the soft open-files limit to the hard one: 500 children, their
+/// pipes and the stand-in's sockets exceed the common 1024.
+fn raise_nofile_limit() {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit/setrlimit read or write the struct we pass by pointer.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// A starting gate: the test holds an exclusive `flock` on a file and each
+/// child is `flock -s <file> mattermost-notify ...`, so all of them wait
+/// until the gate opens and then start at the same moment — truly
+/// concurrent, not paced by how fast the test can fork.
+struct Gate {
+    file: File,
+}
+
+impl Gate {
+    fn closed(path: &Path) -> Gate {
+        let file = File::create(path).expect("gate file");
+        // SAFETY: flock on a descriptor `file` keeps open.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+        assert_eq!(rc, 0, "lock the gate");
+        Gate { file }
+    }
+
+    /// `cmd`, to be run behind the gate at `path`.
+    fn behind(path: &Path, flock: &Path, cmd: &Command) -> Command {
+        let mut gated = Command::new(flock);
+        gated.arg("-s").arg(path).arg(cmd.get_program());
+        gated.args(cmd.get_args());
+        gated.env_clear();
+        for (k, v) in cmd.get_envs() {
+            if let Some(v) = v {
+                gated.env(k, v);
+            }
+        }
+        gated
+    }
+
+    fn open(self) {
+        // SAFETY: as above.
+        unsafe { libc::flock(self.file.as_raw_fd(), libc::LOCK_UN) };
+    }
+}
+
+#[test]
+fn storm_of_500_concurrent_alerts_loses_none() {
+    let Some(flock) = require_tool(&["/usr/bin/flock", "/bin/flock"]) else {
+        return;
+    };
+    raise_nofile_limit();
+    let pki = TestPki::new();
+    let mm = MattermostStandIn::https(&pki);
+    // The first requests: resets, and a few answers so slow that the
+    // client gives up after the server has accepted the post — the only
+    // way a duplicate may arise.
+    let resets = || std::iter::repeat_n(Behaviour::ResetMidResponse, 10);
+    let slow = Behaviour::Trickle(Duration::from_millis(300));
+    mm.script(
+        resets()
+            .chain(std::iter::repeat_n(slow, SLOW_ANSWERS))
+            .chain(resets()),
+    );
+    mm.rate_limit(20.0, 40.0).failure_share(0.1);
+    let rig = Rig::new(
+        &mm.url(),
+        &[
+            ("MATTERMOST_CA_FILE", &pki.ca_file.to_string_lossy()),
+            ("MATTERMOST_RETRY_BUDGET", "6"),
+            ("MATTERMOST_LOG_LEVEL", "warn"),
+        ],
+    );
+
+    let gate_path = rig.dir.join("gate");
+    let gate = Gate::closed(&gate_path);
+    let ids: Vec<String> = (0..ALERTS).map(|i| format!("storm{i:04}")).collect();
+    let mut children: Vec<(String, Child)> = ids
+        .iter()
+        .map(|id| {
+            let child = Gate::behind(&gate_path, &flock, &rig.notify_cmd(id))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn notify");
+            (id.clone(), child)
+        })
+        .collect();
+    let started = Instant::now();
+    gate.open();
+    let mut exits: BTreeMap<String, Option<i32>> = BTreeMap::new();
+    let mut peak_running = 0;
+    while !children.is_empty() {
+        let mut running = Vec::with_capacity(children.len());
+        for (id, mut child) in children {
+            match child.try_wait().expect("try_wait") {
+                Some(status) => {
+                    exits.insert(id, status.code());
+                }
+                None => running.push((id, child)),
+            }
+        }
+        peak_running = peak_running.max(running.len());
+        children = running;
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let notify_time = started.elapsed();
+    let direct: BTreeSet<&String> = exits
+        .iter()
+        .filter(|(_, c)| **c == Some(exit::OK))
+        .map(|(id, _)| id)
+        .collect();
+    let spooled: BTreeSet<&String> = exits
+        .iter()
+        .filter(|(_, c)| **c == Some(exit::SPOOLED))
+        .map(|(id, _)| id)
+        .collect();
+    let odd: Vec<_> = exits
+        .iter()
+        .filter(|(_, c)| **c != Some(exit::OK) && **c != Some(exit::SPOOLED))
+        .collect();
+    assert!(
+        odd.is_empty(),
+        "every notify is delivered or spooled: {odd:?}"
+    );
+
+    // Drain the spool the way a timer would: flush, and after a 429 wait
+    // for the bucket to refill.
+    let mut flush_runs = 0;
+    while !rig.entries().is_empty() {
+        flush_runs += 1;
+        assert!(flush_runs <= 60, "spool not drained after 60 flush runs");
+        let out = rig.flush_cmd().output().expect("flush");
+        match out.status.code() {
+            Some(exit::OK) => {}
+            Some(exit::SPOOLED) => std::thread::sleep(Duration::from_secs(1)),
+            other => panic!(
+                "flush exited {other:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+
+    let reqs = mm.requests();
+    let count = |status: u16| reqs.iter().filter(|r| r.answered == status).count();
+    let mut accepted: BTreeMap<String, usize> = BTreeMap::new();
+    for r in reqs.iter().filter(|r| r.answered == 200) {
+        let id = alert_id(&r.body).expect("every post carries its alert id");
+        *accepted.entry(id).or_default() += 1;
+    }
+    let delivered: BTreeSet<&String> = accepted.keys().collect();
+    let missing: Vec<&String> = ids.iter().filter(|id| !delivered.contains(id)).collect();
+    let duplicated: Vec<(&String, &usize)> = accepted.iter().filter(|(_, n)| **n > 1).collect();
+    let duplicates: usize = duplicated.iter().map(|(_, n)| **n - 1).sum();
+    eprintln!(
+        "storm: sent {ALERTS}, delivered {} ({} directly), spooled {}, duplicates {duplicates}, \
+         lost {}; peak concurrent notify processes {peak_running}; requests {} (200: {}, \
+         429: {}, 500: {}, reset: {}); notify phase {:.1} s, {flush_runs} flush runs, \
+         total {:.1} s",
+        delivered.len(),
+        direct.len(),
+        spooled.len(),
+        missing.len(),
+        reqs.len(),
+        count(200),
+        count(429),
+        count(500),
+        count(0),
+        notify_time.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+    );
+    assert!(missing.is_empty(), "lost alerts: {missing:?}");
+    assert_eq!(delivered.len(), ALERTS);
+    assert!(
+        duplicates <= SLOW_ANSWERS,
+        "{duplicates} duplicates but only {SLOW_ANSWERS} answers came too late: {duplicated:?}"
+    );
+    for (id, _) in &duplicated {
+        assert!(
+            spooled.contains(id),
+            "{id} was delivered twice although its notify never spooled it"
+        );
+    }
+    assert!(count(429) > 0, "the storm did hit the rate limit");
+    assert!(!spooled.is_empty(), "the storm did overflow the budget");
+}
