@@ -259,7 +259,7 @@ def single_alert(opts, launcher, endpoint, argvs, env):
             samples[name]["wall"].append(wall)
             samples[name]["rss"].append(rss)
     endpoint.expect(before, (opts.runs + opts.warmup) * len(names), "single alert")
-    floor = [measure_once(launcher, [str(launcher), "--noop"], env) for _ in range(5)]
+    floor = [measure_once(launcher, [str(launcher), "--noop"], env) for _ in range(21)]
     result = {
         n: {
             "runs": opts.runs,
