@@ -96,7 +96,7 @@ macro_rules! settings {
 settings! {
     CONFIG "--config" false "config file (default /etc/mattermost-notify.conf); env or flag only";
     LOG_LEVEL "--log-level" false "error, warn (default), info, debug or trace";
-    SYSLOG "--syslog" false "also log to /dev/log when it exists (default 1)";
+    SYSLOG "--syslog" false "1: also log to /dev/log when it exists (default); 0: don't; or a socket path";
     WEBHOOK_URL "--webhook-url" true "the incoming webhook URL (required)";
     CA_FILE "--ca-file" false "PEM file of CAs to trust instead of the bundled roots";
     INSECURE "--insecure" false "1: do not verify the server's certificate (logged loudly)";
@@ -117,10 +117,10 @@ settings! {
     SOURCE "--source" false "footer source name";
     NO_EMOJI "--no-emoji" false "1: no emoji in titles";
     TWO_WAY "--two-way" false "1: Acknowledge buttons on problem posts";
-    ACK_MODE "--ack-mode" false "how a click acknowledges: command-file or oitc";
+    ACK_MODE "--ack-mode" false "where buttons point: receiver (our serve, signed; default) or openitcockpit";
     ACK_URL "--ack-url" false "URL Mattermost posts button clicks to (the serve receiver)";
     ACK_SECRET_FILE "--ack-secret-file" false "file holding the key that signs button contexts";
-    ACK_TTL "--ack-ttl" false "seconds a button stays valid";
+    ACK_TTL "--ack-ttl" false "how long a button stays valid: seconds or 30m, 12h, 7d (default 7d)";
     ACK_NOTIFY "--ack-notify" false "1: acknowledgements notify contacts";
     ALLOWED_USERS "--allowed-users" false "Mattermost users allowed to acknowledge (comma-separated)";
     ALLOWED_TEAMS "--allowed-teams" false "Mattermost teams allowed to acknowledge";
@@ -204,6 +204,8 @@ impl Config {
     /// or double quotes). Unknown keys and malformed lines are warned
     /// about, naming the line, and skipped.
     pub fn read_file(&mut self, path: &Path, text: &str) {
+        // Editors on other systems may leave a byte-order mark.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         for (i, raw) in text.lines().enumerate() {
             let line = raw.trim();
             if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
@@ -478,7 +480,7 @@ mod tests {
     #[test]
     fn file_syntax_follows_systemd_environment_files() {
         let c = from_file(
-            "# comment\n\n; also a comment\nMATTERMOST_CHANNEL=ops\n \
+            "\u{feff}# comment\n\n; also a comment\r\nMATTERMOST_CHANNEL=ops\r\n \
              MATTERMOST_USERNAME = \"Nagios \\\"bot\\\"\" \nMATTERMOST_SOURCE='mon 1' # note\n\
              MATTERMOST_ICON_URL=\"unterminated\nNOT_A_LINE\nMATTERMOST_NOPE=1\n",
         );

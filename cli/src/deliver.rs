@@ -24,7 +24,8 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// error JSON).
 const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 
-/// Why a post was not accepted.
+/// Why a post was not accepted. Messages never name the URL (the caller
+/// adds [`Deliverer::redacted_url`] where it helps).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
@@ -36,7 +37,8 @@ pub enum SendError {
         /// What happened, for the log.
         message: String,
     },
-    /// May pass: connect errors, timeouts, TLS failures, 5xx, 408.
+    /// May pass: connect errors, timeouts, 5xx, 408, and TLS failures (a
+    /// certificate may be fixed or renewed; a spool keeps the alert).
     Temporary(String),
     /// Refused for good: any other 4xx (and 3xx, which a webhook never sends).
     Permanent {
@@ -86,7 +88,7 @@ impl From<SendError> for Error {
             SendError::RateLimited { .. } | SendError::Temporary(_) => {
                 Error::Temporary(e.to_string())
             }
-            SendError::Permanent { .. } => Error::Unavailable(format!("Mattermost answered {e}")),
+            SendError::Permanent { .. } => Error::Unavailable(e.to_string()),
         }
     }
 }
@@ -107,6 +109,9 @@ impl Deliverer {
         cfg.require(key::WEBHOOK_URL)?;
         let url = cfg.url(key::WEBHOOK_URL)?.unwrap_or_default().to_string();
         let redacted = redact_url(&url);
+        if url.parse::<ureq::http::Uri>().is_err() {
+            return Err(cfg.invalid(key::WEBHOOK_URL, format!("{redacted:?} is not a valid URL")));
+        }
         let connect = cfg.seconds(key::CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)?;
         let total = cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?;
         let (tls, trust) = tls_config(cfg)?;
@@ -122,7 +127,10 @@ impl Deliverer {
             .timeout_connect(Some(connect))
             .timeout_global(Some(total))
             .http_status_as_error(false)
+            // A webhook never redirects; a 3xx says the URL is wrong, and
+            // following it could carry the post somewhere else.
             .max_redirects(0)
+            .max_redirects_will_error(false)
             .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
             .build();
         if url.starts_with("http://") {
@@ -172,13 +180,7 @@ impl Deliverer {
         };
         let mut resp = match result {
             Ok(r) => r,
-            Err(e) => {
-                return Err(SendError::Temporary(format!(
-                    "{}: {}",
-                    self.redacted,
-                    describe_transport_error(&e)
-                )))
-            }
+            Err(e) => return Err(SendError::Temporary(describe_transport_error(&e))),
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
@@ -201,7 +203,7 @@ impl Deliverer {
             return Ok(status);
         }
         let (id, message) = mattermost_error(&text);
-        let server = format!("{} answered HTTP {status}", self.redacted);
+        let server = format!("HTTP {status}");
         match status {
             429 => {
                 let header_secs = |name: &str| {
@@ -252,7 +254,7 @@ pub fn redact_url(url: &str) -> String {
 }
 
 /// The TLS settings and a description of what is trusted.
-fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
+pub(crate) fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
     let tls = TlsConfig::builder();
     if cfg.bool(key::INSECURE)? {
         log::warn!(
@@ -294,6 +296,11 @@ fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
 /// direct connection.
 fn proxy(cfg: &Config, url: &str) -> Result<Option<(ureq::Proxy, &'static str)>, Error> {
     if !cfg.bool(key::USE_PROXY)? {
+        if cfg.get(key::PROXY).is_some() {
+            log::info!(
+                "MATTERMOST_PROXY is set but MATTERMOST_USE_PROXY is off: connecting directly"
+            );
+        }
         return Ok(None);
     }
     let host = url_host(url);
@@ -460,6 +467,28 @@ mod tests {
         assert_eq!(url_host("https://u@Mm.Example:8065/hooks/x"), "Mm.Example");
         assert_eq!(url_host("https://[::1]:8065/hooks/x"), "::1");
         assert_eq!(url_host("http://127.0.0.1/hooks/x"), "127.0.0.1");
+    }
+
+    #[test]
+    fn answers_map_to_sysexits() {
+        let temporary = SendError::Temporary("HTTP 502".into());
+        let limited = SendError::RateLimited {
+            retry_after: Some(Duration::from_secs(3)),
+            message: "HTTP 429".into(),
+        };
+        let permanent = SendError::Permanent {
+            status: 403,
+            id: "web.incoming_webhook.channel_locked.app_error".into(),
+            message: "locked".into(),
+            body: String::new(),
+        };
+        assert_eq!(Error::from(temporary).exit_code(), 75);
+        assert_eq!(Error::from(limited).exit_code(), 75);
+        let e = Error::from(permanent);
+        assert_eq!(e.exit_code(), 69);
+        assert!(e
+            .to_string()
+            .contains("HTTP 403 web.incoming_webhook.channel_locked.app_error"));
     }
 
     #[test]

@@ -11,8 +11,6 @@ pub mod code {
     pub const OK: i32 = 0;
     /// EX_USAGE: a flag is missing or wrong.
     pub const USAGE: i32 = 64;
-    /// EX_DATAERR: the input data was wrong (e.g. a spooled entry is corrupt).
-    pub const DATAERR: i32 = 65;
     /// EX_UNAVAILABLE: the server refused the alert for good.
     pub const UNAVAILABLE: i32 = 69;
     /// EX_SOFTWARE: a bug; should never be seen.

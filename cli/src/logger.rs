@@ -19,14 +19,18 @@ struct Logger {
 
 static LOGGER: OnceLock<Logger> = OnceLock::new();
 
-/// Installs the logger at `level`; syslog too when `syslog` is on and
-/// `/dev/log` accepts us. Calling it again only changes the level.
-pub fn init(level: log::LevelFilter, syslog: bool) {
+/// The local syslog socket.
+pub const DEV_LOG: &str = "/dev/log";
+
+/// Installs the logger at `level`; also to the syslog datagram socket at
+/// `syslog` (normally [`DEV_LOG`]) when given and it accepts us. Calling it
+/// again replaces the level and the socket.
+pub fn init(level: log::LevelFilter, syslog: Option<&str>) {
     let logger = LOGGER.get_or_init(|| Logger {
         syslog: Mutex::new(None),
         secrets: Mutex::new(Vec::new()),
     });
-    let socket = if syslog { connect_syslog() } else { None };
+    let socket = syslog.and_then(connect_syslog);
     if let Ok(mut s) = logger.syslog.lock() {
         *s = socket;
     }
@@ -34,9 +38,9 @@ pub fn init(level: log::LevelFilter, syslog: bool) {
     log::set_max_level(level);
 }
 
-fn connect_syslog() -> Option<UnixDatagram> {
+fn connect_syslog(path: &str) -> Option<UnixDatagram> {
     let sock = UnixDatagram::unbound().ok()?;
-    sock.connect("/dev/log").ok()?;
+    sock.connect(path).ok()?;
     Some(sock)
 }
 

@@ -4,6 +4,7 @@
 //! Shape (after ripgrep): raw flags → a resolved config → `run() -> Result`
 //! → `main` maps the result to an exit code in exactly one place.
 
+mod ack_button;
 mod config;
 mod deliver;
 mod error;
@@ -11,6 +12,7 @@ mod flush;
 mod logger;
 mod notify;
 mod retry;
+mod serve;
 mod spool;
 mod test_post;
 
@@ -28,7 +30,7 @@ struct Cli {
     /// error, warn, info, debug or trace (MATTERMOST_LOG_LEVEL; default warn)
     #[argh(option)]
     log_level: Option<String>,
-    /// also log to syslog via /dev/log: 1 or 0 (MATTERMOST_SYSLOG; default 1)
+    /// syslog: 1 (/dev/log, the default), 0, or a socket path (MATTERMOST_SYSLOG)
     #[argh(option)]
     syslog: Option<String>,
     #[argh(subcommand)]
@@ -41,6 +43,7 @@ struct Cli {
 enum Command {
     Notify(notify::NotifyArgs),
     Test(test_post::TestArgs),
+    Serve(serve::ServeArgs),
     Flush(flush::FlushArgs),
 }
 
@@ -53,7 +56,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         .or_else(|| config::env_value(key::LOG_LEVEL))
         .and_then(|v| logger::parse_level(&v))
         .unwrap_or(log::LevelFilter::Warn);
-    logger::init(early, false);
+    logger::init(early, None);
     let mut cfg = Config::load(cli.config.as_deref())?;
     cfg.set_flag(key::LOG_LEVEL, cli.log_level);
     cfg.set_flag(key::SYSLOG, cli.syslog);
@@ -66,7 +69,12 @@ fn run(cli: Cli) -> Result<(), Error> {
             )
         })?,
     };
-    let syslog = cfg.get(key::SYSLOG).is_none() || cfg.bool(key::SYSLOG)?;
+    let syslog = match cfg.get(key::SYSLOG) {
+        None => Some(logger::DEV_LOG),
+        Some(path) if path.starts_with('/') => Some(path),
+        Some(_) if cfg.bool(key::SYSLOG)? => Some(logger::DEV_LOG),
+        Some(_) => None,
+    };
     logger::init(level, syslog);
     for secret in cfg.secrets() {
         logger::add_secret(&secret);
@@ -74,6 +82,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     match cli.command {
         Command::Notify(args) => notify::run(args, cfg),
         Command::Test(args) => test_post::run(args, cfg),
+        Command::Serve(args) => serve::run(args, cfg),
         Command::Flush(args) => flush::run(args, cfg),
     }
 }

@@ -122,6 +122,9 @@ pub struct NotifyArgs {
     /// footer source name (MATTERMOST_SOURCE)
     #[argh(option)]
     pub source: Option<String>,
+    /// acknowledge buttons on problem posts (MATTERMOST_TWO_WAY)
+    #[argh(switch)]
+    pub two_way: bool,
     /// seconds to keep retrying before spooling (MATTERMOST_RETRY_BUDGET, default 20)
     #[argh(option)]
     pub retry_budget: Option<String>,
@@ -158,6 +161,7 @@ impl NotifyArgs {
         cfg.set_flag(key::UI_BASE_URL, self.ui_base_url.take());
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
+        cfg.set_switch(key::TWO_WAY, self.two_way);
         cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
         cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
@@ -324,9 +328,9 @@ pub fn render_options<'a>(
         mention: cfg.get(key::MENTION),
         mention_states: cfg.states(key::MENTION_STATES, mention_default)?,
         priority: cfg.priority(key::PRIORITY)?,
+        priority_requested_ack: defaults.priority_requested_ack,
         priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
         ack_button: None,
-        ..defaults
     })
 }
 
@@ -347,7 +351,10 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     let fields = AlertFields::gather(&mut args)?;
     let n = fields.notification();
     let links = LinkTemplates::from_config(&cfg)?;
-    let opts = render_options(&cfg, &links)?;
+    let mut opts = render_options(&cfg, &links)?;
+    let ack = crate::ack_button::for_notify(&cfg, &n, &opts)?;
+    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
+    opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
     let payload = render(&n, &opts, &mut buf)?;
     if args.dry_run {

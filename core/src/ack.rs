@@ -1,1 +1,539 @@
-//! (Skeleton: filled in by the issue that owns this module.)
+//! The acknowledgement context an Acknowledge button carries, and the
+//! canonical bytes its signature covers.
+//!
+//! Mattermost echoes a button's `context` back verbatim and adds no
+//! authentication of its own (DESIGN §4), so the context authenticates
+//! itself: the notify side signs [`AckContext::canonical_bytes`] with
+//! HMAC-SHA256 and puts the hex tag in `sig`; the receiver rebuilds the same
+//! bytes from what it got and verifies the tag. Every value is a string
+//! because Mattermost turns JSON numbers into floats.
+//!
+//! The canonical encoding is a domain-separation line followed by every
+//! field except `sig`, in a fixed order, each as `name=<byte length>:value\n`.
+//! The length prefix makes it unambiguous whatever the values contain, and
+//! the domain line keeps a tag made for anything else from verifying here.
+//! Cryptography stays in the CLI (ring); this module only decides bytes.
+
+use crate::limits::{
+    ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX, ACK_SIG_HEX_LEN,
+    ACK_TEXT_MAX,
+};
+
+/// The context format version this build writes and accepts.
+pub const ACK_VERSION: &str = "1";
+
+/// The only action there is.
+pub const ACK_ACTION: &str = "ack";
+
+/// First bytes of every canonical encoding (domain separation).
+pub const ACK_DOMAIN: &[u8] = b"mattermost-notify ack context\n";
+
+/// Context keys, in the order the button carries them (`sig` last).
+pub const ACK_KEYS: [&str; 9] = [
+    "v", "action", "kind", "host", "service", "label", "text", "exp", "sig",
+];
+
+/// Host or service acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckKind {
+    /// `kind = "host"`.
+    Host,
+    /// `kind = "service"`.
+    Service,
+}
+
+impl AckKind {
+    /// The context spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckKind::Host => "host",
+            AckKind::Service => "service",
+        }
+    }
+
+    /// Parses the context spelling; exact match only.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "host" => Some(AckKind::Host),
+            "service" => Some(AckKind::Service),
+            _ => None,
+        }
+    }
+}
+
+/// Why a context is not acceptable. Every variant means "forged, tampered
+/// with or not ours": the receiver answers 4xx and writes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AckError {
+    /// `v` is not [`ACK_VERSION`].
+    WrongVersion,
+    /// `action` is not [`ACK_ACTION`].
+    UnknownAction,
+    /// `kind` is neither `host` nor `service`.
+    UnknownKind,
+    /// `host` is empty.
+    MissingHost,
+    /// `kind` is `service` but `service` is empty.
+    MissingService,
+    /// `kind` is `host` but `service` is not empty.
+    UnexpectedService,
+    /// `exp` is not a decimal unix time.
+    BadExpiry,
+    /// `sig` is not [`ACK_SIG_HEX_LEN`] hex digits.
+    BadSignatureEncoding,
+    /// A value is longer than its limit; names the key.
+    FieldTooLong(&'static str),
+    /// The caller's buffer is shorter than
+    /// [`crate::limits::ACK_CANONICAL_BUF_LEN`] and the fields did not fit.
+    BufferTooSmall,
+}
+
+impl core::fmt::Display for AckError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AckError::WrongVersion => f.write_str("ack context has an unknown version"),
+            AckError::UnknownAction => f.write_str("ack context has an unknown action"),
+            AckError::UnknownKind => f.write_str("ack context kind is neither host nor service"),
+            AckError::MissingHost => f.write_str("ack context has no host"),
+            AckError::MissingService => f.write_str("service ack context has no service"),
+            AckError::UnexpectedService => f.write_str("host ack context names a service"),
+            AckError::BadExpiry => f.write_str("ack context expiry is not a unix time"),
+            AckError::BadSignatureEncoding => {
+                f.write_str("ack context signature is not 64 hex digits")
+            }
+            AckError::FieldTooLong(k) => write!(f, "ack context field {k} is too long"),
+            AckError::BufferTooSmall => f.write_str("buffer too small for the ack context"),
+        }
+    }
+}
+
+/// An ack context as strings, exactly as signed or as received.
+///
+/// Keeping the received strings (not parsed values) is deliberate: the
+/// signature covers bytes, so the receiver must rebuild the very bytes the
+/// notify side signed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckContext<'a> {
+    /// `v`: format version.
+    pub version: &'a str,
+    /// `action`: always `ack`.
+    pub action: &'a str,
+    /// `kind`: `host` or `service`.
+    pub kind: &'a str,
+    /// `host`: `$HOSTNAME$` as the core knows it.
+    pub host: &'a str,
+    /// `service`: `$SERVICEDESC$`; empty for host acks.
+    pub service: &'a str,
+    /// `label`: display text for the updated post (`http on web1`); may be empty.
+    pub label: &'a str,
+    /// `text`: the post's top-level message, kept after the click; may be empty.
+    pub text: &'a str,
+    /// `exp`: expiry, decimal unix seconds.
+    pub exp: &'a str,
+}
+
+/// A context that passed [`AckContext::validate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidAck<'a> {
+    /// Host or service.
+    pub kind: AckKind,
+    /// Host name.
+    pub host: &'a str,
+    /// Service description; empty for hosts.
+    pub service: &'a str,
+    /// Display label; empty means "use host/service".
+    pub label: &'a str,
+    /// Post message to keep.
+    pub text: &'a str,
+    /// Expiry, unix seconds.
+    pub exp: u64,
+}
+
+impl<'a> AckContext<'a> {
+    /// The fields covered by the signature, in canonical order.
+    fn signed_fields(&self) -> [(&'static str, &'a str, usize); 8] {
+        [
+            ("v", self.version, ACK_SHORT_MAX),
+            ("action", self.action, ACK_SHORT_MAX),
+            ("kind", self.kind, ACK_SHORT_MAX),
+            ("host", self.host, ACK_HOST_MAX),
+            ("service", self.service, ACK_SERVICE_MAX),
+            ("label", self.label, ACK_LABEL_MAX),
+            ("text", self.text, ACK_TEXT_MAX),
+            ("exp", self.exp, ACK_EXP_MAX),
+        ]
+    }
+
+    /// Checks lengths, version, action, kind, host/service and expiry
+    /// syntax. Does not check the signature or whether `exp` has passed.
+    pub fn validate(&self) -> Result<ValidAck<'a>, AckError> {
+        for (name, value, max) in self.signed_fields() {
+            if value.len() > max {
+                return Err(AckError::FieldTooLong(name));
+            }
+        }
+        if self.version != ACK_VERSION {
+            return Err(AckError::WrongVersion);
+        }
+        if self.action != ACK_ACTION {
+            return Err(AckError::UnknownAction);
+        }
+        let kind = AckKind::parse(self.kind).ok_or(AckError::UnknownKind)?;
+        if self.host.is_empty() {
+            return Err(AckError::MissingHost);
+        }
+        match (kind, self.service.is_empty()) {
+            (AckKind::Service, true) => return Err(AckError::MissingService),
+            (AckKind::Host, false) => return Err(AckError::UnexpectedService),
+            _ => {}
+        }
+        let exp = parse_unix_time(self.exp).ok_or(AckError::BadExpiry)?;
+        Ok(ValidAck {
+            kind,
+            host: self.host,
+            service: self.service,
+            label: self.label,
+            text: self.text,
+            exp,
+        })
+    }
+
+    /// Writes the bytes the signature covers into `buf`; returns their
+    /// length. Fails only when a value is over its limit or `buf` is shorter
+    /// than needed ([`crate::limits::ACK_CANONICAL_BUF_LEN`] always suffices
+    /// for values within their limits).
+    pub fn canonical_bytes(&self, buf: &mut [u8]) -> Result<usize, AckError> {
+        let mut w = Cursor { buf, len: 0 };
+        w.put(ACK_DOMAIN)?;
+        for (name, value, max) in self.signed_fields() {
+            if value.len() > max {
+                return Err(AckError::FieldTooLong(name));
+            }
+            w.put(name.as_bytes())?;
+            w.put(b"=")?;
+            let mut digits = [0u8; 20];
+            w.put(decimal(value.len() as u64, &mut digits))?;
+            w.put(b":")?;
+            w.put(value.as_bytes())?;
+            w.put(b"\n")?;
+        }
+        Ok(w.len)
+    }
+
+    /// The button's context: every key of [`ACK_KEYS`] with its value,
+    /// `sig` last.
+    pub fn context_pairs(&self, sig_hex: &'a str) -> [(&'static str, &'a str); 9] {
+        [
+            ("v", self.version),
+            ("action", self.action),
+            ("kind", self.kind),
+            ("host", self.host),
+            ("service", self.service),
+            ("label", self.label),
+            ("text", self.text),
+            ("exp", self.exp),
+            ("sig", sig_hex),
+        ]
+    }
+}
+
+/// Decodes a `sig` value: exactly [`ACK_SIG_HEX_LEN`] hex digits (either
+/// case) into the 32-byte tag.
+pub fn decode_sig_hex(sig: &str) -> Result<[u8; 32], AckError> {
+    let bytes = sig.as_bytes();
+    if bytes.len() != ACK_SIG_HEX_LEN {
+        return Err(AckError::BadSignatureEncoding);
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        let (hi, lo) = match pair {
+            [hi, lo] => (hex_val(*hi), hex_val(*lo)),
+            _ => (None, None),
+        };
+        match (hi, lo) {
+            (Some(hi), Some(lo)) => *o = (hi << 4) | lo,
+            _ => return Err(AckError::BadSignatureEncoding),
+        }
+    }
+    Ok(out)
+}
+
+/// Encodes a 32-byte tag as lowercase hex into `out`; returns it as `&str`.
+pub fn encode_sig_hex<'b>(tag: &[u8; 32], out: &'b mut [u8; ACK_SIG_HEX_LEN]) -> &'b str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for (pair, b) in out.chunks_exact_mut(2).zip(tag.iter()) {
+        if let [hi, lo] = pair {
+            *hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+            *lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
+        }
+    }
+    core::str::from_utf8(out).unwrap_or("")
+}
+
+/// Whether an ack that expires at `exp` is no longer valid at `now`.
+pub fn is_expired(exp: u64, now: u64) -> bool {
+    now >= exp
+}
+
+/// Strict decimal: 1 to 20 ASCII digits, no sign, no blanks, fits u64.
+fn parse_unix_time(s: &str) -> Option<u64> {
+    if s.is_empty() || s.len() > ACK_EXP_MAX || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Writes `n` in decimal into `digits`, returns the used tail.
+pub(crate) fn decimal(mut n: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        if let Some(d) = digits.get_mut(start) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || start == 0 {
+            break;
+        }
+    }
+    digits.get(start..).unwrap_or(&[])
+}
+
+struct Cursor<'b> {
+    buf: &'b mut [u8],
+    len: usize,
+}
+
+impl Cursor<'_> {
+    fn put(&mut self, bytes: &[u8]) -> Result<(), AckError> {
+        let end = self
+            .len
+            .checked_add(bytes.len())
+            .ok_or(AckError::BufferTooSmall)?;
+        let dst = self
+            .buf
+            .get_mut(self.len..end)
+            .ok_or(AckError::BufferTooSmall)?;
+        dst.copy_from_slice(bytes);
+        self.len = end;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::ACK_CANONICAL_BUF_LEN;
+
+    fn service_ctx() -> AckContext<'static> {
+        AckContext {
+            version: "1",
+            action: "ack",
+            kind: "service",
+            host: "web1",
+            service: "http",
+            label: "http on web1",
+            text: "",
+            exp: "1800000000",
+        }
+    }
+
+    fn canon(c: &AckContext<'_>) -> Vec<u8> {
+        let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
+        let n = c.canonical_bytes(&mut buf).unwrap();
+        buf[..n].to_vec()
+    }
+
+    #[test]
+    fn canonical_bytes_are_exactly_the_documented_encoding() {
+        let got = canon(&service_ctx());
+        let want = b"mattermost-notify ack context\n\
+v=1:1\naction=3:ack\nkind=7:service\nhost=4:web1\nservice=4:http\n\
+label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
+        assert_eq!(got, want.to_vec(), "{}", String::from_utf8_lossy(&got));
+    }
+
+    #[test]
+    fn moving_bytes_between_fields_changes_the_encoding() {
+        let a = AckContext {
+            host: "web1",
+            service: "x;y",
+            ..service_ctx()
+        };
+        let b = AckContext {
+            host: "web1\nservice=3:x",
+            service: "y",
+            ..service_ctx()
+        };
+        assert_ne!(canon(&a), canon(&b));
+        let c = AckContext {
+            host: "ab",
+            service: "c",
+            ..service_ctx()
+        };
+        let d = AckContext {
+            host: "a",
+            service: "bc",
+            ..service_ctx()
+        };
+        assert_ne!(canon(&c), canon(&d));
+    }
+
+    #[test]
+    fn every_field_at_its_maximum_fits_the_documented_buffer() {
+        let h = "h".repeat(ACK_HOST_MAX);
+        let s = "s".repeat(ACK_SERVICE_MAX);
+        let l = "l".repeat(ACK_LABEL_MAX);
+        let t = "t".repeat(ACK_TEXT_MAX);
+        let e = "9".repeat(ACK_EXP_MAX);
+        let short = "x".repeat(ACK_SHORT_MAX);
+        let c = AckContext {
+            version: &short,
+            action: &short,
+            kind: &short,
+            host: &h,
+            service: &s,
+            label: &l,
+            text: &t,
+            exp: &e,
+        };
+        let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
+        assert!(c.canonical_bytes(&mut buf).is_ok());
+        let long = "h".repeat(ACK_HOST_MAX + 1);
+        let c = AckContext { host: &long, ..c };
+        assert_eq!(
+            c.canonical_bytes(&mut buf),
+            Err(AckError::FieldTooLong("host"))
+        );
+    }
+
+    #[test]
+    fn small_buffer_is_an_error_not_a_panic() {
+        let mut buf = [0u8; 40];
+        assert_eq!(
+            service_ctx().canonical_bytes(&mut buf),
+            Err(AckError::BufferTooSmall)
+        );
+    }
+
+    #[test]
+    fn validate_accepts_host_and_service_contexts() {
+        let v = service_ctx().validate().unwrap();
+        assert_eq!(v.kind, AckKind::Service);
+        assert_eq!(v.exp, 1_800_000_000);
+        let h = AckContext {
+            kind: "host",
+            service: "",
+            ..service_ctx()
+        };
+        assert_eq!(h.validate().unwrap().kind, AckKind::Host);
+    }
+
+    #[test]
+    fn validate_refuses_each_broken_field() {
+        let base = service_ctx();
+        let cases = [
+            (
+                AckContext {
+                    version: "2",
+                    ..base
+                },
+                AckError::WrongVersion,
+            ),
+            (
+                AckContext {
+                    action: "delete",
+                    ..base
+                },
+                AckError::UnknownAction,
+            ),
+            (
+                AckContext {
+                    kind: "Host",
+                    ..base
+                },
+                AckError::UnknownKind,
+            ),
+            (AckContext { host: "", ..base }, AckError::MissingHost),
+            (
+                AckContext {
+                    service: "",
+                    ..base
+                },
+                AckError::MissingService,
+            ),
+            (
+                AckContext {
+                    kind: "host",
+                    ..base
+                },
+                AckError::UnexpectedService,
+            ),
+            (AckContext { exp: "", ..base }, AckError::BadExpiry),
+            (AckContext { exp: "+5", ..base }, AckError::BadExpiry),
+            (
+                AckContext {
+                    exp: "1.5e9",
+                    ..base
+                },
+                AckError::BadExpiry,
+            ),
+            (
+                AckContext {
+                    exp: "99999999999999999999",
+                    ..base
+                },
+                AckError::BadExpiry,
+            ),
+        ];
+        for (ctx, want) in cases {
+            assert_eq!(ctx.validate(), Err(want), "{ctx:?}");
+        }
+    }
+
+    #[test]
+    fn sig_hex_round_trips_and_rejects_bad_digits() {
+        let tag: [u8; 32] = core::array::from_fn(|i| (i * 37) as u8);
+        let mut out = [0u8; ACK_SIG_HEX_LEN];
+        let hex = encode_sig_hex(&tag, &mut out);
+        assert_eq!(hex.len(), 64);
+        assert_eq!(decode_sig_hex(hex), Ok(tag));
+        assert_eq!(decode_sig_hex(&hex.to_uppercase()), Ok(tag));
+        assert_eq!(
+            decode_sig_hex(&hex[..62]),
+            Err(AckError::BadSignatureEncoding)
+        );
+        let bad = format!("{}zz", &hex[..62]);
+        assert_eq!(decode_sig_hex(&bad), Err(AckError::BadSignatureEncoding));
+        let multibyte = format!("{}é", &hex[..62]);
+        assert_eq!(
+            decode_sig_hex(&multibyte),
+            Err(AckError::BadSignatureEncoding)
+        );
+    }
+
+    #[test]
+    fn expiry_is_inclusive() {
+        assert!(!is_expired(100, 99));
+        assert!(is_expired(100, 100));
+        assert!(is_expired(100, 101));
+    }
+
+    #[test]
+    fn context_pairs_follow_the_key_order() {
+        let pairs = service_ctx().context_pairs("ab");
+        let keys: Vec<&str> = pairs.iter().map(|p| p.0).collect();
+        assert_eq!(keys, ACK_KEYS.to_vec());
+        assert_eq!(pairs[8].1, "ab");
+    }
+}

@@ -26,6 +26,7 @@
 )]
 
 pub mod ack;
+pub mod ack_reply;
 pub mod callback;
 pub mod command;
 pub mod json;

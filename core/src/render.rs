@@ -12,9 +12,8 @@
 //! then it is exactly that mention, the only one that can reach Mattermost.
 //!
 //! Panic and size rule: [`render_payload`] never panics and never
-//! allocates. Any input fits any buffer of at least
-//! [`MIN_PAYLOAD_BUF_LEN`](crate::limits::MIN_PAYLOAD_BUF_LEN) bytes:
-//! untrusted text is cut with a visible marker, in the order
+//! allocates. Any input fits any buffer of at least [`MIN_PAYLOAD_BUF_LEN`]
+//! bytes: untrusted text is cut with a visible marker, in the order
 //! [`crate::limits`] documents. The payload is measured with a counting
 //! writer, budgets shrink until it fits, and only then is it written.
 
@@ -34,11 +33,9 @@ use crate::limits::{
     ACK_CONTEXT_MAX_LEN, CHANNEL_MAX_LEN, MENTION_MAX_LEN, MIN_PAYLOAD_BUF_LEN, URL_MAX_LEN,
     USERNAME_MAX_LEN,
 };
-use crate::model::NotificationType;
+use crate::model::{Kind, Notification, NotificationType, State};
 use fit::Budgets;
 use layout::Plan;
-
-use crate::model::{Notification, State};
 
 /// A set of states, used to choose which states get a mention or a priority.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -212,8 +209,7 @@ pub fn render_payload(
     }
     let plan = plan(n, opts);
     let mut budgets = Budgets::default();
-    // Each round either fits or gives up bytes; the ladder has far fewer
-    // steps than this bound (see `fit`).
+    // Each round either fits or lowers one budget for good (see `fit`).
     for _ in 0..MAX_FIT_ROUNDS {
         let mut counter = JsonWriter::counting();
         // A counting writer never overflows.
@@ -232,17 +228,18 @@ pub fn render_payload(
     Err(RenderError::BufferTooSmall)
 }
 
-/// Upper bound on measure-and-shrink rounds: two per ladder step, two for
-/// the drops, and slack.
-const MAX_FIT_ROUNDS: usize = 32;
+/// Upper bound on measure-and-shrink rounds. A ladder step takes one round,
+/// at most three when cut markers eat part of the gain; nine steps plus
+/// the two drops stay below this.
+const MAX_FIT_ROUNDS: usize = 48;
 
 /// Decides everything that does not depend on budgets.
 fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
     let t = n.notification_type;
     let problem = t == NotificationType::Problem;
     let link_template = match n.kind {
-        crate::model::Kind::Host => opts.host_link,
-        crate::model::Kind::Service => opts.service_link,
+        Kind::Host => opts.host_link,
+        Kind::Service => opts.service_link,
     };
     let link = link_template.filter(|t| is_http_url(t) && link::link_len(t, n) <= URL_MAX_LEN);
     let button = opts.ack_button.filter(|b| {

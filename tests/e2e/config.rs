@@ -146,3 +146,18 @@ fn a_secret_in_a_world_readable_file_is_warned_about() {
     );
     crate::support::assert_no_secret(&out);
 }
+
+#[test]
+fn a_webhook_url_that_is_not_a_url_is_a_config_error() {
+    let (_dir, mut cmd) = crate::support::isolated();
+    cmd.args(SERVICE_PROBLEM)
+        .args(["--webhook-url", "https://mm.example/hooks/has space"]);
+    let out = run(&mut cmd);
+    assert_exit(&out, 78);
+    let err = stderr(&out);
+    assert!(
+        err.contains("MATTERMOST_WEBHOOK_URL") && err.contains("--webhook-url"),
+        "{err}"
+    );
+    assert!(!err.contains("space"), "the hook id is secret: {err}");
+}

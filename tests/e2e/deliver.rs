@@ -67,6 +67,21 @@ fn channel_locked_403_is_permanent_and_names_the_error_id() {
 }
 
 #[test]
+fn a_redirect_is_not_followed_and_is_permanent() {
+    let pki = TestPki::new();
+    let mm = MattermostStandIn::https(&pki);
+    mm.script([Behaviour::Status {
+        status: 301,
+        body: "moved".into(),
+    }]);
+    let out = send(&mm, &pki.ca_file, &[]);
+    assert_exit(&out, 69);
+    assert!(stderr(&out).contains("HTTP 301"), "{}", stderr(&out));
+    assert_eq!(mm.requests().len(), 1);
+    assert_no_secret(&out);
+}
+
+#[test]
 fn server_error_is_temporary() {
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);

@@ -116,3 +116,21 @@ fn a_proxy_refusing_connect_is_temporary() {
     assert!(stderr(&out).contains("proxy"), "{}", stderr(&out));
     crate::support::assert_no_secret(&out);
 }
+
+#[test]
+fn tls_through_the_proxy_is_still_verified_end_to_end() {
+    let pki = TestPki::new();
+    let mm = MattermostStandIn::https(&pki);
+    let Some(proxy) = Tinyproxy::start(&[mm.port()]) else {
+        return;
+    };
+    let (_dir, mut cmd) = base(&mm, &pki);
+    cmd.env("MATTERMOST_CA_FILE", &pki.other_ca_file)
+        .env("MATTERMOST_USE_PROXY", "1")
+        .env("MATTERMOST_PROXY", proxy.url());
+    let out = run(&mut cmd);
+    assert_exit(&out, 75);
+    assert!(stderr(&out).contains("not trusted"), "{}", stderr(&out));
+    assert!(proxy.saw_connect(&target(&mm), Duration::from_secs(5)));
+    assert!(mm.requests().is_empty());
+}

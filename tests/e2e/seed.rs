@@ -134,6 +134,21 @@ fn environment_macros_stand_in_for_absent_options() {
         String::from_utf8_lossy(&b.stdout)
     );
 
+    // Icinga 1 exports the same macros as ICINGA_*.
+    let (_dir4, mut icinga) = isolated();
+    icinga
+        .args(["notify", "--dry-run"])
+        .env("ICINGA_TIMET", "1764284280");
+    for (k, v) in macros {
+        icinga.env(k.replacen("NAGIOS_", "ICINGA_", 1), v);
+    }
+    let c = run(&mut icinga);
+    assert_exit(&c, 0);
+    assert_eq!(
+        String::from_utf8_lossy(&c.stdout),
+        String::from_utf8_lossy(&b.stdout)
+    );
+
     // Without any host the type cannot be inferred: a usage error.
     let (_dir3, mut nothing) = isolated();
     let out = run(nothing.args(["notify", "--dry-run"]));

@@ -4,8 +4,8 @@
 use crate::checks::{check_design, check_no_mentions, parse};
 use crate::fixtures::{alert, full_options, render};
 use mattermost_notify_core::limits::{
-    ACK_CONTEXT_MAX_LEN, CHANNEL_MAX_LEN, MENTION_MAX_LEN, MIN_PAYLOAD_BUF_LEN, PAYLOAD_BUF_LEN,
-    SOURCE_MAX_LEN, URL_MAX_LEN, USERNAME_MAX_LEN,
+    ACK_CONTEXT_MAX_LEN, CHANNEL_MAX_LEN, COMMENT_MAX_LEN, MENTION_MAX_LEN, MIN_PAYLOAD_BUF_LEN,
+    OUTPUT_MAX_LEN, OUTPUT_MIN_LEN, PAYLOAD_BUF_LEN, SOURCE_MAX_LEN, URL_MAX_LEN, USERNAME_MAX_LEN,
 };
 use mattermost_notify_core::render::{AckButton, StateSet};
 use mattermost_notify_core::{
@@ -147,4 +147,65 @@ fn over_long_config_values_are_left_out() {
     assert_eq!(v["channel"], "#ops");
     assert_eq!(v["username"], "Monitoring");
     assert_eq!(v["icon_url"], "https://mon.example.org/icon.png");
+}
+
+#[test]
+fn texts_give_way_in_the_documented_order() {
+    let long = "l".repeat(50_000);
+    let output = "o".repeat(50_000);
+    let comment = "c".repeat(50_000);
+    let host = "h".repeat(200);
+    let mut n: Notification<'_> = alert(Kind::Service, NotificationType::Acknowledgement, "2");
+    n.long_output = &long;
+    n.output = &output;
+    n.ack_comment = &comment;
+    n.host_name = &host;
+    let mut buf = vec![0u8; 2 * MIN_PAYLOAD_BUF_LEN];
+    let len = render_payload(&n, &full_options(), &mut buf).expect("renders");
+    let v = parse(&buf[..len]);
+    let a = &v["attachments"][0];
+    let text = a["text"].as_str().unwrap();
+    // Long output went first (down to its marker), then the output gave
+    // what was still missing; the comment, later on the ladder, kept its
+    // cap, and the host name is whole.
+    assert!(!text.contains('l'), "long output cut to its marker: {text}");
+    assert!(text.contains("… [50000 bytes cut]"), "long output marker");
+    let kept_output = text.matches('o').count();
+    assert!(kept_output < OUTPUT_MAX_LEN && kept_output > OUTPUT_MIN_LEN);
+    let fields = a["fields"].as_array().unwrap();
+    let comment_value = fields.iter().find(|f| f["title"] == "Comment").unwrap()["value"]
+        .as_str()
+        .unwrap();
+    assert!(
+        comment_value.len() > COMMENT_MAX_LEN - 40,
+        "comment kept its cap"
+    );
+    assert!(
+        a["title"].as_str().unwrap().contains(&host),
+        "host name whole"
+    );
+    assert!(fields.iter().any(|f| f["value"] == host.as_str()));
+}
+
+/// Every buffer size from the minimum up renders, including those that
+/// leave only a few bytes of excess: the fit loop must not crawl on texts
+/// the post does not even show (here author and comment of an unknown type).
+#[test]
+fn every_buffer_size_from_the_minimum_renders() {
+    let name = "ñ@all 🌀<!here> ".repeat(12);
+    let hidden = "@here ".repeat(60);
+    let mut n: Notification<'_> = alert(Kind::Service, NotificationType::Other("WEIRD"), "x");
+    n.host_name = &name;
+    n.service_name = &name;
+    n.host_address = &name;
+    n.ack_author = &hidden;
+    n.ack_comment = &hidden;
+    let opts = full_options();
+    let mut buf = vec![0u8; 2 * MIN_PAYLOAD_BUF_LEN];
+    for size in MIN_PAYLOAD_BUF_LEN..buf.len() {
+        let len = render_payload(&n, &opts, &mut buf[..size])
+            .unwrap_or_else(|e| panic!("{size}-byte buffer: {e}"));
+        assert!(len <= size);
+        parse(&buf[..len]);
+    }
 }

@@ -2,7 +2,7 @@
 //! payload fits its buffer (the order is documented in [`crate::limits`]).
 
 use crate::limits::*;
-use crate::model::Notification;
+use crate::model::{Kind, Notification};
 use crate::render::look;
 use crate::text::{Budgeted, Style};
 
@@ -107,7 +107,17 @@ impl Slot {
         }
     }
 
+    /// The text this budget applies to, or "" when the post does not show
+    /// it (lowering that budget would gain nothing).
     fn text<'a>(self, n: &Notification<'a>) -> (&'a str, Style) {
+        let shown = match self {
+            Slot::Comment | Slot::Author => look::shows_author(n.notification_type),
+            Slot::Service => n.kind == Kind::Service,
+            _ => true,
+        };
+        if !shown {
+            return ("", Style::Defused);
+        }
         match self {
             Slot::LongOutput => (n.long_output, Style::Verbatim),
             Slot::Output => (n.output, Style::Verbatim),
@@ -134,16 +144,21 @@ impl Budgets {
                 continue;
             }
             let (text, style) = slot.text(n);
-            // Shrink from what the text really uses, not from a budget it
-            // never filled, so each step removes bytes.
-            let used = Budgeted::plan(text, style, current).written_len();
-            let lower = used.saturating_sub(excess).max(floor);
-            *slot.budget(self) = if lower < current && used > floor {
-                lower
+            let written = |budget| Budgeted::plan(text, style, budget).written_len();
+            // Cut from what the text really uses, not from a budget it never
+            // filled, and only as far as needed: every place the text
+            // appears then gives up at least `excess` bytes and the next
+            // measurement fits. Where the cut marker would eat the gain
+            // (tiny budgets), go straight to the floor.
+            let used = written(current);
+            let target = used.saturating_sub(excess).max(floor);
+            let budget = if target < current && written(target) < used {
+                target
             } else {
                 floor
             };
-            if used > floor {
+            *slot.budget(self) = budget;
+            if written(budget) < used {
                 return true;
             }
         }

@@ -29,7 +29,7 @@ pub struct Plan<'a> {
     pub title: &'static [Part],
     /// Validated title-link template.
     pub link: Option<&'a str>,
-    /// Validated overrides.
+    /// Validated channel override.
     pub channel: Option<&'a str>,
     /// Validated username override.
     pub username: Option<&'a str>,

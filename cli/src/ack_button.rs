@@ -1,0 +1,475 @@
+//! The Acknowledge button on problem posts (`MATTERMOST_TWO_WAY=1`).
+//!
+//! `MATTERMOST_ACK_MODE=receiver` (default): the button posts to
+//! `MATTERMOST_ACK_URL` (our `serve`) with a context signed by HMAC-SHA256
+//! over the core's canonical bytes, keyed by the secret in
+//! `MATTERMOST_ACK_SECRET_FILE`, valid for `MATTERMOST_ACK_TTL`.
+//! `MATTERMOST_ACK_MODE=openitcockpit`: the button URL is exactly the
+//! original module's, so an openITCOCKPIT master's handler takes the click
+//! (that URL carries the API key, as the original's does; prefer `receiver`).
+//!
+//! The secret itself is never in a URL, a post or on a command line: only
+//! the file name is configured, and only the tag leaves this process.
+
+use crate::config::{key, Config};
+use crate::error::Error;
+use mattermost_notify_core::ack::{encode_sig_hex, AckContext, AckKind, ACK_ACTION, ACK_VERSION};
+use mattermost_notify_core::command::{AckCommand, AckTarget};
+use mattermost_notify_core::limits::{
+    ACK_CANONICAL_BUF_LEN, ACK_LABEL_MAX, ACK_SECRET_MIN, ACK_SIG_HEX_LEN, ACK_TEXT_MAX,
+    MENTION_MAX_LEN,
+};
+use mattermost_notify_core::render::{AckButton, RenderOptions};
+use mattermost_notify_core::{Kind, Notification, NotificationType};
+use ring::hmac;
+use std::path::Path;
+use std::time::Duration;
+
+/// A button stays valid this long unless `MATTERMOST_ACK_TTL` says otherwise.
+pub const DEFAULT_ACK_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// Where buttons point.
+pub enum AckMode {
+    /// Our `serve`, with a signed context.
+    Receiver {
+        /// `MATTERMOST_ACK_URL`.
+        url: String,
+        /// Key from `MATTERMOST_ACK_SECRET_FILE`.
+        key: hmac::Key,
+        /// `MATTERMOST_ACK_TTL`.
+        ttl: Duration,
+    },
+    /// An openITCOCKPIT master's MattermostModule handler.
+    OpenItcockpit {
+        /// `MATTERMOST_OITC_URL`, without a trailing `/`.
+        base: String,
+        /// `MATTERMOST_OITC_API_KEY`.
+        api_key: String,
+    },
+}
+
+impl std::fmt::Debug for AckMode {
+    // By hand: neither the key nor the API key may be printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AckMode::Receiver { url, ttl, .. } => f
+                .debug_struct("Receiver")
+                .field("url", url)
+                .field("ttl", ttl)
+                .finish_non_exhaustive(),
+            AckMode::OpenItcockpit { base, .. } => f
+                .debug_struct("OpenItcockpit")
+                .field("base", base)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// A button ready for [`mattermost_notify_core::render::AckButton`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    /// `integration.url`.
+    pub url: String,
+    /// `integration.context`, in order (empty in openITCOCKPIT mode).
+    pub context: Vec<(&'static str, String)>,
+}
+
+impl Button {
+    /// The context as borrowed pairs, for [`Button::render`].
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.context.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+
+    /// The renderer's view of this button; `pairs` is [`Button::pairs`].
+    pub fn render<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> AckButton<'a> {
+        AckButton {
+            url: &self.url,
+            context: pairs,
+        }
+    }
+}
+
+/// The button for the alert `notify` is sending, or `None` (two-way off,
+/// not a problem, or an OK state).
+/// `opts` are the post's render options: the button's context carries the
+/// post's top-level message (the configured mention, when the renderer puts
+/// it there) so the update after the click keeps it.
+pub fn for_notify(
+    cfg: &Config,
+    n: &Notification<'_>,
+    opts: &RenderOptions<'_>,
+) -> Result<Option<Button>, Error> {
+    let Some(mode) = settings(cfg)? else {
+        return Ok(None);
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    // The renderer's rule for `text`: the mention, when set, not blank, not
+    // over its limit, and the state is one of the mention states.
+    let text = opts
+        .mention
+        .filter(|m| !m.trim().is_empty() && m.len() <= MENTION_MAX_LEN)
+        .filter(|_| opts.mention_states.contains(n.state))
+        .unwrap_or("");
+    Ok(button(&mode, n, text, now))
+}
+
+/// Reads the two-way settings; `None` when two-way is off
+/// (`MATTERMOST_TWO_WAY`, flag `--two-way`).
+pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
+    if !cfg.bool(key::TWO_WAY)? {
+        return Ok(None);
+    }
+    match cfg.get(key::ACK_MODE).unwrap_or("receiver") {
+        "receiver" => {
+            let url = cfg
+                .url(key::ACK_URL)?
+                .ok_or_else(|| {
+                    cfg.invalid(
+                        key::ACK_URL,
+                        "required with two-way on: the public URL of `mattermost-notify serve`",
+                    )
+                })?
+                .to_string();
+            let file = cfg.get(key::ACK_SECRET_FILE).ok_or_else(|| {
+                cfg.invalid(
+                    key::ACK_SECRET_FILE,
+                    "required with two-way on: a file with at least 32 random bytes",
+                )
+            })?;
+            let key = load_key(Path::new(file))?;
+            let ttl = match cfg.get(key::ACK_TTL) {
+                None => DEFAULT_ACK_TTL,
+                Some(v) => parse_ttl(v).ok_or_else(|| {
+                    cfg.invalid(
+                        key::ACK_TTL,
+                        format!("{v:?} is not seconds or a number with s, m, h or d"),
+                    )
+                })?,
+            };
+            Ok(Some(AckMode::Receiver { url, key, ttl }))
+        }
+        "openitcockpit" => {
+            let base = cfg.url(key::OITC_URL)?.ok_or_else(|| {
+                cfg.invalid(
+                    key::OITC_URL,
+                    "required with MATTERMOST_ACK_MODE=openitcockpit",
+                )
+            })?;
+            let api_key = cfg.require(key::OITC_API_KEY)?;
+            Ok(Some(AckMode::OpenItcockpit {
+                base: base.trim_end_matches('/').to_string(),
+                api_key: api_key.to_string(),
+            }))
+        }
+        other => Err(cfg.invalid(
+            key::ACK_MODE,
+            format!("{other:?} is not receiver or openitcockpit"),
+        )),
+    }
+}
+
+/// The button for `n`, or `None` when it gets none: only PROBLEM posts in
+/// a non-OK state do, and only when host and service could be acknowledged
+/// (a name the command line would refuse gets no button, with a warning).
+pub fn button(mode: &AckMode, n: &Notification<'_>, text: &str, now: u64) -> Option<Button> {
+    if n.notification_type != NotificationType::Problem || n.state.is_ok() {
+        return None;
+    }
+    let target = match n.kind {
+        Kind::Host => AckTarget::Host { host: n.host_uuid },
+        Kind::Service => AckTarget::Service {
+            host: n.host_uuid,
+            service: n.service_uuid,
+        },
+    };
+    let probe = AckCommand {
+        target,
+        notify: false,
+        author: "x",
+        comment: "",
+        time: now,
+    };
+    if let Err(e) = probe.validate() {
+        log::warn!("no Acknowledge button: the monitoring core could not take this ack ({e})");
+        return None;
+    }
+    match mode {
+        AckMode::Receiver { url, key, ttl } => signed_button(url, key, *ttl, n, text, now),
+        AckMode::OpenItcockpit { base, api_key } => Some(Button {
+            url: oitc_url(base, api_key, n),
+            context: Vec::new(),
+        }),
+    }
+}
+
+fn signed_button(
+    url: &str,
+    key: &hmac::Key,
+    ttl: Duration,
+    n: &Notification<'_>,
+    text: &str,
+    now: u64,
+) -> Option<Button> {
+    let (kind, service) = match n.kind {
+        Kind::Host => (AckKind::Host, ""),
+        Kind::Service => (AckKind::Service, n.service_uuid),
+    };
+    let label = match n.kind {
+        Kind::Host => n.host_label().to_string(),
+        Kind::Service => format!("{} on {}", n.service_label(), n.host_label()),
+    };
+    let label = cut(&label, ACK_LABEL_MAX);
+    let exp = now.saturating_add(ttl.as_secs()).to_string();
+    let ctx = AckContext {
+        version: ACK_VERSION,
+        action: ACK_ACTION,
+        kind: kind.as_str(),
+        host: n.host_uuid,
+        service,
+        label,
+        text: cut(text, ACK_TEXT_MAX),
+        exp: &exp,
+    };
+    let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
+    let signed = match ctx.canonical_bytes(&mut buf) {
+        Ok(len) => buf.get(..len).unwrap_or_default(),
+        Err(e) => {
+            log::warn!("no Acknowledge button: {e}");
+            return None;
+        }
+    };
+    let tag = hmac::sign(key, signed);
+    let tag: [u8; 32] = tag.as_ref().try_into().ok()?;
+    let mut hex = [0u8; ACK_SIG_HEX_LEN];
+    let sig = encode_sig_hex(&tag, &mut hex);
+    let context = ctx
+        .context_pairs(sig)
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect();
+    Some(Button {
+        url: url.to_string(),
+        context,
+    })
+}
+
+/// The original module's URL (DESIGN §6), query values percent-encoded.
+fn oitc_url(base: &str, api_key: &str, n: &Notification<'_>) -> String {
+    match n.kind {
+        Kind::Host => format!(
+            "{base}/mattermost_module/acknowledge/host.json?uuid={}&apikey={}",
+            pct(n.host_uuid),
+            pct(api_key)
+        ),
+        Kind::Service => format!(
+            "{base}/mattermost_module/acknowledge/service.json?hostuuid={}&serviceuuid={}&apikey={}",
+            pct(n.host_uuid),
+            pct(n.service_uuid),
+            pct(api_key)
+        ),
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn pct(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `s` cut to at most `max` bytes at a character boundary.
+fn cut(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("")
+}
+
+/// `600`, `600s`, `10m`, `12h`, `7d`; zero is refused.
+fn parse_ttl(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let (digits, unit) = match v.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (v.get(..i)?, c),
+        _ => (v, 's'),
+    };
+    let n: u64 = digits.parse().ok().filter(|n| *n > 0)?;
+    let mult = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n.checked_mul(mult)?))
+}
+
+/// Reads the ack secret from `path`: at least [`ACK_SECRET_MIN`] bytes
+/// after one trailing newline is dropped (so `openssl rand -hex 32 > f`
+/// and `head -c 32 /dev/urandom > f` both work, the same on both sides).
+pub fn load_key(path: &Path) -> Result<hmac::Key, Error> {
+    let key_name = key::ACK_SECRET_FILE;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::config(key_name, format!("cannot read {}: {e}", path.display())))?;
+    let secret = bytes
+        .strip_suffix(b"\n")
+        .map(|s| s.strip_suffix(b"\r").unwrap_or(s))
+        .unwrap_or(&bytes);
+    if secret.len() < ACK_SECRET_MIN {
+        return Err(Error::config(
+            key_name,
+            format!(
+                "{} holds {} bytes; at least {ACK_SECRET_MIN} are needed \
+                 (e.g. `openssl rand -hex 32 > {}`)",
+                path.display(),
+                secret.len(),
+                path.display()
+            ),
+        ));
+    }
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.permissions().mode() & 0o004 != 0 {
+                log::warn!(
+                    "{key_name}: {} is readable by every user; chmod o-r it",
+                    path.display()
+                );
+            }
+        }
+    }
+    Ok(hmac::Key::new(hmac::HMAC_SHA256, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mattermost_notify_core::State;
+
+    fn problem(kind: Kind, state: State) -> Notification<'static> {
+        Notification {
+            kind,
+            notification_type: NotificationType::Problem,
+            state,
+            host_uuid: "web 1",
+            host_name: "Web One",
+            host_address: "",
+            service_uuid: "HTTP/s",
+            service_name: "",
+            output: "",
+            long_output: "",
+            ack_author: "",
+            ack_comment: "",
+            event_time: 0,
+        }
+    }
+
+    fn receiver() -> AckMode {
+        AckMode::Receiver {
+            url: "https://mon.example/ack".into(),
+            key: hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 32]),
+            ttl: Duration::from_secs(100),
+        }
+    }
+
+    #[test]
+    fn signed_context_verifies_with_the_same_key() {
+        let b = button(
+            &receiver(),
+            &problem(Kind::Service, State::Critical),
+            "",
+            1000,
+        )
+        .unwrap();
+        let get = |k: &str| {
+            b.context
+                .iter()
+                .find(|(key, _)| *key == k)
+                .map(|(_, v)| v.as_str())
+                .unwrap()
+        };
+        assert_eq!(get("exp"), "1100");
+        assert_eq!(get("label"), "HTTP/s on Web One");
+        let ctx = AckContext {
+            version: get("v"),
+            action: get("action"),
+            kind: get("kind"),
+            host: get("host"),
+            service: get("service"),
+            label: get("label"),
+            text: get("text"),
+            exp: get("exp"),
+        };
+        let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
+        let n = ctx.canonical_bytes(&mut buf).unwrap();
+        let tag = mattermost_notify_core::ack::decode_sig_hex(get("sig")).unwrap();
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 32]);
+        assert!(hmac::verify(&key, &buf[..n], &tag).is_ok());
+        let other = hmac::Key::new(hmac::HMAC_SHA256, &[8u8; 32]);
+        assert!(hmac::verify(&other, &buf[..n], &tag).is_err());
+    }
+
+    #[test]
+    fn only_problems_in_bad_states_get_a_button() {
+        let m = receiver();
+        assert!(button(&m, &problem(Kind::Host, State::Down), "", 0).is_some());
+        assert!(button(&m, &problem(Kind::Host, State::Up), "", 0).is_none());
+        assert!(button(&m, &problem(Kind::Service, State::Ok), "", 0).is_none());
+        let mut r = problem(Kind::Service, State::Critical);
+        r.notification_type = NotificationType::Recovery;
+        assert!(button(&m, &r, "", 0).is_none());
+        let mut bad = problem(Kind::Service, State::Critical);
+        bad.service_uuid = "a;b";
+        assert!(button(&m, &bad, "", 0).is_none());
+    }
+
+    #[test]
+    fn openitcockpit_url_is_the_originals_with_encoded_values() {
+        let m = AckMode::OpenItcockpit {
+            base: "https://oitc.example".into(),
+            api_key: "k&y=1".into(),
+        };
+        let b = button(&m, &problem(Kind::Service, State::Warning), "", 0).unwrap();
+        assert_eq!(
+            b.url,
+            "https://oitc.example/mattermost_module/acknowledge/service.json\
+             ?hostuuid=web%201&serviceuuid=HTTP%2Fs&apikey=k%26y%3D1"
+        );
+        assert!(b.context.is_empty());
+        let b = button(&m, &problem(Kind::Host, State::Down), "", 0).unwrap();
+        assert_eq!(
+            b.url,
+            "https://oitc.example/mattermost_module/acknowledge/host.json\
+             ?uuid=web%201&apikey=k%26y%3D1"
+        );
+    }
+
+    #[test]
+    fn ttl_forms() {
+        assert_eq!(parse_ttl("600"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_ttl("10m"), Some(Duration::from_secs(600)));
+        assert_eq!(parse_ttl("7d"), Some(Duration::from_secs(604_800)));
+        assert_eq!(parse_ttl("0"), None);
+        assert_eq!(parse_ttl("1w"), None);
+        assert_eq!(parse_ttl("-5"), None);
+        assert_eq!(parse_ttl("99999999999999999999d"), None);
+    }
+
+    #[test]
+    fn label_cut_respects_characters() {
+        assert_eq!(cut("aé", 2), "a");
+        assert_eq!(cut("abc", 5), "abc");
+    }
+}

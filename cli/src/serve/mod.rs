@@ -1,0 +1,219 @@
+//! `mattermost-notify serve`: the receiver Mattermost calls when someone
+//! clicks an Acknowledge button.
+//!
+//! Shape: [`http`] accepts connections (plain or [`tls`]) and turns bytes
+//! into requests with httparse; [`handler`] decides what a request means
+//! (signature, expiry, allowlists) using the core's parsers; a [`backend`]
+//! carries the acknowledgement to the monitoring core (command pipe or
+//! openITCOCKPIT API). This file resolves flags and settings into those
+//! parts and starts them.
+
+pub mod backend;
+pub mod handler;
+pub mod http;
+pub mod tls;
+
+use crate::ack_button;
+use crate::config::{key, Config};
+use crate::error::Error;
+use argh::FromArgs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Receive Acknowledge-button clicks from Mattermost and acknowledge the
+/// problem in the monitoring core.
+#[derive(FromArgs, Debug, Default)]
+#[argh(subcommand, name = "serve")]
+pub struct ServeArgs {
+    /// address and port to listen on, e.g. 127.0.0.1:8585 or [::]:8585
+    #[argh(option)]
+    pub listen: Option<String>,
+    /// PEM certificate chain for HTTPS (with --tls-key); plain HTTP without
+    #[argh(option)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS (with --tls-cert)
+    #[argh(option)]
+    pub tls_key: Option<PathBuf>,
+    /// external command file (named pipe) of Naemon, Nagios or
+    /// openITCOCKPIT (MATTERMOST_COMMAND_FILE)
+    #[argh(option)]
+    pub command_file: Option<PathBuf>,
+    /// openITCOCKPIT base URL; acknowledges through its API with
+    /// MATTERMOST_OITC_API_KEY (MATTERMOST_OITC_URL)
+    #[argh(option)]
+    pub oitc_url: Option<String>,
+    /// public URL of this receiver; its path is the one answered
+    /// (MATTERMOST_ACK_URL)
+    #[argh(option)]
+    pub ack_url: Option<String>,
+    /// file holding the button-signing secret (MATTERMOST_ACK_SECRET_FILE)
+    #[argh(option)]
+    pub ack_secret_file: Option<String>,
+    /// acknowledgements notify contacts (MATTERMOST_ACK_NOTIFY)
+    #[argh(switch)]
+    pub ack_notify: bool,
+    /// comma-separated user names allowed to acknowledge
+    /// (MATTERMOST_ALLOWED_USERS)
+    #[argh(option)]
+    pub allowed_users: Option<String>,
+    /// comma-separated team ids allowed (MATTERMOST_ALLOWED_TEAMS)
+    #[argh(option)]
+    pub allowed_teams: Option<String>,
+    /// comma-separated channel ids allowed (MATTERMOST_ALLOWED_CHANNELS)
+    #[argh(option)]
+    pub allowed_channels: Option<String>,
+}
+
+impl ServeArgs {
+    /// Lays this subcommand's setting flags over `cfg`.
+    fn apply_flags(&mut self, cfg: &mut Config) {
+        cfg.set_flag(
+            key::COMMAND_FILE,
+            self.command_file
+                .take()
+                .map(|p| p.to_string_lossy().into_owned()),
+        );
+        cfg.set_flag(key::OITC_URL, self.oitc_url.take());
+        cfg.set_flag(key::ACK_URL, self.ack_url.take());
+        cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
+        cfg.set_switch(key::ACK_NOTIFY, self.ack_notify);
+        cfg.set_flag(key::ALLOWED_USERS, self.allowed_users.take());
+        cfg.set_flag(key::ALLOWED_TEAMS, self.allowed_teams.take());
+        cfg.set_flag(key::ALLOWED_CHANNELS, self.allowed_channels.take());
+    }
+}
+
+/// Runs `serve` until the process is stopped.
+pub fn run(mut args: ServeArgs, mut cfg: Config) -> Result<(), Error> {
+    args.apply_flags(&mut cfg);
+    // A daemon logs each request; `warn`, the notify default, would hide them.
+    if cfg.get(key::LOG_LEVEL).is_none() {
+        log::set_max_level(log::LevelFilter::Info);
+    }
+    let listen = args
+        .listen
+        .as_deref()
+        .ok_or_else(|| Error::Usage("--listen ADDR:PORT is required".into()))?;
+    let addr: SocketAddr = listen.parse().map_err(|_| {
+        Error::Usage(format!(
+            "--listen must be ADDR:PORT such as 127.0.0.1:8585, not {listen:?}"
+        ))
+    })?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        (None, None) => None,
+        (Some(_), None) => return Err(Error::Usage("--tls-cert needs --tls-key".into())),
+        (None, Some(_)) => return Err(Error::Usage("--tls-key needs --tls-cert".into())),
+    };
+    let receiver = Arc::new(resolve_receiver(&cfg)?);
+    http::serve(addr, tls, receiver)
+}
+
+/// Resolves everything the handler needs; each error names its setting.
+pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
+    let ack_url = cfg.url(key::ACK_URL)?.ok_or_else(|| {
+        cfg.invalid(
+            key::ACK_URL,
+            "required: the public URL of this receiver (its path is the one served)",
+        )
+    })?;
+    let ack_path = url_path(ack_url)
+        .ok_or_else(|| cfg.invalid(key::ACK_URL, "is not an http:// or https:// URL"))?;
+    let secret_file = cfg.get(key::ACK_SECRET_FILE).ok_or_else(|| {
+        cfg.invalid(
+            key::ACK_SECRET_FILE,
+            "required: a file with at least 32 random bytes, shared with the notify side",
+        )
+    })?;
+    let key = ack_button::load_key(Path::new(secret_file))?;
+    let notify = cfg.bool(key::ACK_NOTIFY)?;
+    let backend: Box<dyn backend::Backend> =
+        match (cfg.get(key::COMMAND_FILE), cfg.get(key::OITC_URL)) {
+            (Some(path), None) => Box::new(backend::CommandFile::new(PathBuf::from(path))),
+            (None, Some(_)) => {
+                let url = cfg.url(key::OITC_URL)?.unwrap_or_default();
+                let api_key = cfg.require(key::OITC_API_KEY)?;
+                Box::new(backend::Oitc::new(cfg, url, api_key)?)
+            }
+            (Some(_), Some(_)) => {
+                return Err(Error::Usage(
+                    "use either --command-file (MATTERMOST_COMMAND_FILE) or --oitc-url \
+                     (MATTERMOST_OITC_URL), not both"
+                        .into(),
+                ))
+            }
+            (None, None) => {
+                return Err(Error::Usage(
+                    "a backend is required: --command-file PATH (MATTERMOST_COMMAND_FILE) \
+                     or --oitc-url URL (MATTERMOST_OITC_URL)"
+                        .into(),
+                ))
+            }
+        };
+    Ok(handler::Receiver {
+        ack_path,
+        key,
+        allowed_users: list(cfg.get(key::ALLOWED_USERS)),
+        allowed_teams: list(cfg.get(key::ALLOWED_TEAMS)),
+        allowed_channels: list(cfg.get(key::ALLOWED_CHANNELS)),
+        notify,
+        backend,
+    })
+}
+
+/// A comma-separated allowlist; `None` (everyone) when unset or empty.
+fn list(value: Option<&str>) -> Option<Vec<String>> {
+    let items: Vec<String> = value?
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if items.is_empty() {
+        None
+    } else {
+        Some(items)
+    }
+}
+
+/// The path of an http(s) URL (`/` when it has none), without query.
+pub fn url_path(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let path_start = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(path_start);
+    if authority.is_empty() {
+        return None;
+    }
+    let path = path.split(['?', '#']).next().unwrap_or("");
+    Some(if path.is_empty() {
+        "/".into()
+    } else {
+        path.into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_path_takes_the_path_only() {
+        assert_eq!(
+            url_path("https://mon.example:8443/mm/ack?x=1").as_deref(),
+            Some("/mm/ack")
+        );
+        assert_eq!(url_path("http://mon.example").as_deref(), Some("/"));
+        assert_eq!(url_path("ftp://x/y"), None);
+        assert_eq!(url_path("https:///y"), None);
+    }
+
+    #[test]
+    fn allowlists_ignore_blanks() {
+        assert_eq!(list(Some(" a, ,b ")), Some(vec!["a".into(), "b".into()]));
+        assert_eq!(list(Some(" , ")), None);
+        assert_eq!(list(None), None);
+    }
+}
