@@ -39,11 +39,16 @@ pub const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(1);
 pub trait Post {
     /// Posts `body` once, giving up after `timeout`.
     fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError>;
+    /// Where posts go, safe to log (the webhook URL with its secret hidden).
+    fn target(&self) -> &str;
 }
 
 impl Post for Deliverer {
     fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError> {
         self.post_within(body, Some(timeout)).map(|_status| ())
+    }
+    fn target(&self) -> &str {
+        self.redacted_url()
     }
 }
 
@@ -278,6 +283,9 @@ mod tests {
                 .borrow_mut()
                 .pop()
                 .unwrap_or(Err(SendError::Temporary("script ended".into())))
+        }
+        fn target(&self) -> &str {
+            "script"
         }
     }
 
