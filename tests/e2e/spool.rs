@@ -328,3 +328,20 @@ fn flag_overrides_the_spool_dir_and_budget() {
     assert_eq!(json_files(&other).len(), 1);
     assert!(rig.entries().is_empty());
 }
+
+#[test]
+fn bad_reliability_settings_are_config_errors_naming_them() {
+    let rig = Rig::new(&dead_url(), &[("MATTERMOST_SPOOL_MAX_FILES", "many")]);
+    let out = rig.notify("badbound");
+    assert_exit(&out, 78);
+    let err = stderr(&out);
+    assert!(err.contains("MATTERMOST_SPOOL_MAX_FILES"), "{err}");
+    assert!(err.contains("--spool-max-files"), "{err}");
+
+    let rig = Rig::new(&dead_url(), &[]);
+    let out = run(rig.notify_cmd("badbudget").args(["--retry-budget", "soon"]));
+    assert_exit(&out, 78);
+    let err = stderr(&out);
+    assert!(err.contains("MATTERMOST_RETRY_BUDGET"), "{err}");
+    assert!(err.contains("--retry-budget"), "{err}");
+}
