@@ -471,6 +471,20 @@ fn warn_if_exposed(path: &Path, config: &Config) {
 mod tests {
     use super::*;
 
+    /// The README's configuration table is the reference admins read: every
+    /// setting must be in it, with its flag, in the row of its key.
+    #[test]
+    fn readme_documents_every_setting_with_its_flag() {
+        let readme = include_str!("../../README.md");
+        for s in SETTINGS {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}` |", s.key)))
+                .unwrap_or_else(|| panic!("README has no table row for {}", s.key));
+            assert!(row.contains(&format!("`{}`", s.flag)), "{row}");
+        }
+    }
+
     fn from_file(text: &str) -> Config {
         let mut c = Config::default();
         c.read_file(Path::new("test.conf"), text);

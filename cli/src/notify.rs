@@ -373,6 +373,8 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
         Kind::Host => format!("{kind} for {}", n.host_label()),
         Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
     };
+    // Every log line names the server, never the hook's secret path.
+    let what = format!("{what} (to {})", deliverer.redacted_url());
     let reliability = Reliability::from_config(&cfg)?;
     deliver_or_spool(&deliverer, &reliability, &what, payload)
 }

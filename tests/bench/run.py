@@ -1,0 +1,652 @@
+#!/usr/bin/env python3
+"""The mattermost-notify benchmark: one command, loopback only.
+
+    python3 tests/bench/run.py            # the full run behind PERFORMANCE.md
+    python3 tests/bench/run.py --quick    # CI smoke: a few runs of everything
+
+Measures, in one run and side by side:
+
+* one alert over HTTPS (TLS 1.3, a CA made at run time) to a loopback
+  endpoint: our static musl binary against curl posting the same JSON with
+  the same CA and against a Python standard-library sender; alternating
+  runs; median wall time and median peak RSS; ratios ours/curl;
+* a storm: N alerts through 8 concurrent worker processes, ours and curl;
+* core rendering (core/benches/render.rs): time per payload, allocations;
+* `serve`: acknowledgements per second and p99 latency under wrk, with a
+  no-op backend and with the command-pipe backend (a FIFO drained here);
+* binary sizes for both musl targets.
+
+Only the standard library is used. Every peer binds 127.0.0.1 on a port the
+kernel picks. The benchmark never asserts a timing; it fails loudly when
+something is broken: a sender exiting non-zero, the endpoint counting fewer
+posts than were sent, an allocation while rendering, wrk seeing errors.
+"""
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BENCH_DIR = ROOT / "tests" / "bench"
+BIN_NAME = "mattermost-notify"
+HOST_TARGET = "x86_64-unknown-linux-musl"
+TARGETS = [HOST_TARGET, "aarch64-unknown-linux-musl"]
+MIB = 1024 * 1024
+
+# The alert every sender delivers: a typical service problem.
+ALERT_ARGS = [
+    "--type", "Service",
+    "--notificationtype", "PROBLEM",
+    "--hostuuid", "c36b8048-93ce-4385-ac19-ab5c90574b77",
+    "--serviceuuid", "74fd8f59-1348-4e16-85f0-4a5c57c7dd62",
+    "--hostdisplayname", "web01.example.com",
+    "--servicedisplayname", "HTTP",
+    "--hostaddress", "192.0.2.10",
+    "--state", "2",
+    "--output", "CRITICAL - Socket timeout after 10 seconds",
+    "--longoutput", "connect to address 192.0.2.10 and port 443: timed out",
+]
+
+# The targets of issue 6, checked (and reported, never asserted) at the end.
+TARGET_WALL_RATIO = 0.25
+TARGET_RSS_RATIO = 0.2
+TARGET_STORM_RATIO = 4.0
+TARGET_RENDER_NS = 20_000
+TARGET_ACKS_PER_S = 2000
+TARGET_ACK_P99_MS = 5.0
+TARGET_BINARY_BYTES = 2 * MIB
+
+
+class BenchError(Exception):
+    """Something is broken (not slow): the benchmark stops with this."""
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def run_checked(cmd, **kwargs):
+    log("$ " + " ".join(str(c) for c in cmd))
+    result = subprocess.run(cmd, **kwargs)
+    if result.returncode != 0:
+        raise BenchError(f"{cmd[0]} exited {result.returncode}")
+    return result
+
+
+# --- building ---------------------------------------------------------------
+
+def cargo_env():
+    """cargo's environment; ring's C code needs a C compiler per musl target.
+
+    .cargo/config.toml sets these for the project; only when it is absent do
+    we fall back to Debian's cross compilers, and never override the caller.
+    """
+    env = dict(os.environ)
+    if not (ROOT / ".cargo" / "config.toml").exists():
+        env.setdefault("CC_x86_64_unknown_linux_musl", "musl-gcc")
+        env.setdefault("CC_aarch64_unknown_linux_musl", "aarch64-linux-gnu-gcc")
+        env.setdefault("AR_aarch64_unknown_linux_musl", "aarch64-linux-gnu-ar")
+        env.setdefault(
+            "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "aarch64-linux-gnu-gcc"
+        )
+    return env
+
+
+def build(opts):
+    """Builds what is measured; cargo makes this a no-op when up to date."""
+    for target in opts.targets:
+        run_checked(
+            ["cargo", "build", "--release", "--locked", "-p", BIN_NAME,
+             "--bin", BIN_NAME, "--target", target],
+            cwd=ROOT, env=cargo_env(),
+        )
+    # The endpoint runs on the host. --quick uses the debug build the test
+    # step already compiled the dependencies for; the full run builds it
+    # optimised so the storm measures the senders, not the endpoint.
+    profile = [] if opts.quick else ["--release"]
+    run_checked(
+        ["cargo", "build", "--locked", "-p", BIN_NAME, "--example",
+         "bench_endpoint", *profile],
+        cwd=ROOT,
+    )
+
+
+def binary_path(target):
+    return ROOT / "target" / target / "release" / BIN_NAME
+
+
+def endpoint_path(quick):
+    return ROOT / "target" / ("debug" if quick else "release") / "examples" / "bench_endpoint"
+
+
+def build_launcher(workdir):
+    """Compiles tests/bench/measure.c static (see its header for why)."""
+    out = workdir / "measure"
+    for cc in (["musl-gcc", "-static"], ["cc", "-static"]):
+        if shutil.which(cc[0]):
+            run_checked([*cc, "-O2", "-o", str(out), str(BENCH_DIR / "measure.c")])
+            return out
+    raise BenchError("no C compiler: install musl-tools (musl-gcc)")
+
+
+# --- the HTTPS endpoint -----------------------------------------------------
+
+class Endpoint:
+    """The loopback HTTPS endpoint (tests/bench/endpoint.rs) in a child."""
+
+    def __init__(self, exe, workdir):
+        self.proc = subprocess.Popen(
+            [str(exe), str(workdir)], stdout=subprocess.PIPE, text=True
+        )
+        line = self.proc.stdout.readline()
+        found = re.fullmatch(r"port=(\d+) ca=(\S+)\n", line)
+        if not found:
+            self.stop()
+            raise BenchError(f"bench_endpoint did not start: {line!r}")
+        self.port = int(found.group(1))
+        self.ca = found.group(2)
+        self.url = f"https://127.0.0.1:{self.port}/hooks/bench"
+        self.tls = ssl.create_default_context(cafile=self.ca)
+
+    def accepted(self):
+        """How many POSTs the endpoint has answered with 200 ok."""
+        url = f"https://127.0.0.1:{self.port}/stats"
+        with urllib.request.urlopen(url, context=self.tls, timeout=10) as r:
+            return int(r.read())
+
+    def expect(self, before, sent, what):
+        got = self.accepted() - before
+        if got != sent:
+            raise BenchError(f"{what}: the endpoint accepted {got} posts, {sent} were sent")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=10)
+
+
+# --- senders ----------------------------------------------------------------
+
+def sender_env(workdir):
+    """A clean environment: no proxy variables, no ~/.curlrc, no config."""
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "LANG": "C.UTF-8"}
+
+
+def python_for_senders():
+    """The system interpreter admins' scripts run with, not a pyenv shim."""
+    for candidate in ("/usr/bin/python3", sys.executable):
+        if candidate and os.access(candidate, os.X_OK):
+            return candidate
+    raise BenchError("no python3 to run the Python sender with")
+
+
+def senders(endpoint, payload_file):
+    """argv of each sender, delivering the same JSON to the same endpoint."""
+    curl = shutil.which("curl")
+    if not curl:
+        raise BenchError("curl is not installed (apt-get install curl)")
+    return {
+        "mattermost-notify": [
+            str(binary_path(HOST_TARGET)), "notify", *ALERT_ARGS,
+            "--webhook-url", endpoint.url, "--ca-file", endpoint.ca,
+        ],
+        "curl": [
+            curl, "-sS", "--fail", "--cacert", endpoint.ca,
+            "-H", "Content-Type: application/json",
+            "--data-binary", f"@{payload_file}", endpoint.url,
+        ],
+        "python urllib": [
+            python_for_senders(), str(BENCH_DIR / "send_urllib.py"),
+            endpoint.url, endpoint.ca, str(payload_file),
+        ],
+    }
+
+
+def write_payload(workdir, env):
+    """The JSON curl and Python send: exactly what our binary renders."""
+    out = subprocess.run(
+        [str(binary_path(HOST_TARGET)), "notify", *ALERT_ARGS, "--dry-run"],
+        env=env, capture_output=True, check=False,
+    )
+    if out.returncode != 0:
+        raise BenchError(f"notify --dry-run exited {out.returncode}: {out.stderr.decode()}")
+    payload = out.stdout.rstrip(b"\n")
+    json.loads(payload)
+    path = workdir / "payload.json"
+    path.write_bytes(payload)
+    return path
+
+
+def measure_once(launcher, argv, env):
+    """(wall seconds, peak RSS KiB) of one run; raises if it failed."""
+    out = subprocess.run(
+        [str(launcher), *argv], env=env, capture_output=True, text=True, check=False
+    )
+    fields = out.stdout.split()
+    if out.returncode != 0 or len(fields) != 3:
+        raise BenchError(f"measure failed on {argv[0]}: {out.stderr}")
+    wall_ns, rss_kib, status = (int(f) for f in fields)
+    if status != 0:
+        raise BenchError(f"{argv[0]} exited {status}: {out.stderr.strip()}")
+    return wall_ns / 1e9, rss_kib
+
+
+def single_alert(opts, launcher, endpoint, argvs, env):
+    names = list(argvs)
+    samples = {n: {"wall": [], "rss": []} for n in names}
+    before = endpoint.accepted()
+    for name in names:  # warm the page cache and the endpoint
+        for _ in range(opts.warmup):
+            measure_once(launcher, argvs[name], env)
+    for i in range(opts.runs):
+        # Alternate, rotating who goes first, so drift hits everyone alike.
+        for name in names[i % len(names):] + names[:i % len(names)]:
+            wall, rss = measure_once(launcher, argvs[name], env)
+            samples[name]["wall"].append(wall)
+            samples[name]["rss"].append(rss)
+    endpoint.expect(before, (opts.runs + opts.warmup) * len(names), "single alert")
+    floor = [measure_once(launcher, [str(launcher), "--noop"], env) for _ in range(5)]
+    result = {
+        n: {
+            "runs": opts.runs,
+            "wall_ms": statistics.median(s["wall"]) * 1e3,
+            "rss_kib": statistics.median(s["rss"]),
+        }
+        for n, s in samples.items()
+    }
+    ours, curl = samples["mattermost-notify"], samples["curl"]
+    result["paired_wall_ratio"] = statistics.median(
+        o / c for o, c in zip(ours["wall"], curl["wall"])
+    )
+    result["launcher_floor"] = {
+        "wall_ms": statistics.median(f[0] for f in floor) * 1e3,
+        "rss_kib": statistics.median(f[1] for f in floor),
+    }
+    return result
+
+
+def storm_once(argv, count, workers, env):
+    """Fires `count` runs of argv through `workers` concurrent processes."""
+    lock = threading.Lock()
+    state = {"next": 0, "failed": []}
+    actions = [(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0)]
+
+    def worker():
+        while True:
+            with lock:
+                if state["next"] >= count:
+                    return
+                state["next"] += 1
+            pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+            _, status = os.waitpid(pid, 0)
+            code = os.waitstatus_to_exitcode(status)
+            if code != 0:
+                with lock:
+                    state["failed"].append(code)
+
+    threads = [threading.Thread(target=worker) for _ in range(workers)]
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    if state["failed"]:
+        raise BenchError(f"storm: {len(state['failed'])} runs of {argv[0]} failed, "
+                         f"exit codes {sorted(set(state['failed']))}")
+    return wall
+
+
+def storm(opts, endpoint, argvs, env):
+    names = ["mattermost-notify", "curl"]
+    walls = {n: [] for n in names}
+    before = endpoint.accepted()
+    for _ in range(opts.storm_rounds):
+        for name in names:
+            walls[name].append(storm_once(argvs[name], opts.storm, opts.workers, env))
+    endpoint.expect(before, opts.storm * opts.storm_rounds * len(names), "storm")
+    result = {}
+    for name in names:
+        wall = statistics.median(walls[name])
+        result[name] = {"alerts": opts.storm, "wall_s": wall, "alerts_per_s": opts.storm / wall}
+    result["ratio"] = result["mattermost-notify"]["alerts_per_s"] / result["curl"]["alerts_per_s"]
+    return result
+
+
+# --- core rendering ---------------------------------------------------------
+
+RENDER_LINE = re.compile(
+    r"render (\S+) input_bytes=(\d+) output_bytes=(\d+) iterations=(\d+) "
+    r"median_ns=(\d+) p99_ns=(\d+) allocations=(\d+)"
+)
+
+
+def render_bench(opts):
+    extra = ["--quick"] if opts.quick else []
+    out = run_checked(
+        ["cargo", "bench", "--locked", "-p", "mattermost-notify-core", "--bench",
+         "render", "--", *extra],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    cases = {}
+    for line in out.stdout.splitlines():
+        m = RENDER_LINE.fullmatch(line.strip())
+        if m:
+            name, inp, outp, iters, median, p99, allocs = m.groups()
+            cases[name] = {
+                "input_bytes": int(inp), "output_bytes": int(outp),
+                "iterations": int(iters), "median_ns": int(median),
+                "p99_ns": int(p99), "allocations": int(allocs),
+            }
+    if not {"typical", "worst"} <= set(cases):
+        raise BenchError(f"render bench printed no results:\n{out.stdout}")
+    for name, case in cases.items():
+        if case["allocations"] != 0:
+            raise BenchError(f"render {name}: {case['allocations']} allocations, must be 0")
+    return cases
+
+
+# --- serve ------------------------------------------------------------------
+
+def free_port():
+    """A port the kernel picks; serve takes ADDR:PORT, so bind, read, close."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve_available(env):
+    out = subprocess.run(
+        [str(binary_path(HOST_TARGET)), "serve", "--help"],
+        env=env, capture_output=True, check=False,
+    )
+    return out.returncode == 0
+
+
+class FifoDrain:
+    """A command pipe like a monitoring core's: a FIFO read as fast as lines come."""
+
+    def __init__(self, path):
+        self.path = path
+        os.mkfifo(path)
+        self.fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        # Holding a writer open keeps reads from seeing EOF between writers.
+        self.keep = os.open(path, os.O_WRONLY)
+        self.lines = 0
+        self.stopping = False
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
+
+    def _drain(self):
+        import select
+        while not self.stopping:
+            ready, _, _ = select.select([self.fd], [], [], 0.1)
+            if ready:
+                self.lines += os.read(self.fd, 65536).count(b"\n")
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join()
+        os.close(self.fd)
+        os.close(self.keep)
+
+
+def serve_bench(opts, workdir, env):
+    """acks/s and p99 for `serve` under wrk; None (with a note) if not built."""
+    if not serve_available(env):
+        return {"skipped": "this build has no `serve` subcommand"}
+    if not shutil.which("wrk"):
+        raise BenchError("wrk is not installed (apt-get install wrk)")
+    callback = workdir / "callback.json"
+    url = write_callback(callback, env)
+    results = {}
+    for backend in ("no-op", "command pipe"):
+        if backend == "no-op":
+            command_file, drain = "/dev/null", None
+        else:
+            command_file = str(workdir / "nagios.cmd")
+            drain = FifoDrain(command_file)
+        port = free_port()
+        serve = subprocess.Popen(
+            [str(binary_path(HOST_TARGET)), "serve", "--listen", f"127.0.0.1:{port}",
+             "--command-file", command_file],
+            env=env,
+        )
+        try:
+            wait_for_port(port, serve)
+            results[backend] = run_wrk(opts, url.replace("{port}", str(port)), callback)
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            serve.wait(timeout=10)
+            if drain:
+                drain.stop()
+        if drain and drain.lines < results[backend]["requests"]:
+            raise BenchError(f"serve: {results[backend]['requests']} acks answered, "
+                             f"{drain.lines} command lines written")
+    return results
+
+
+def write_callback(path, env):
+    """A valid signed callback: the button context of a real rendered post.
+
+    Renders a PROBLEM post with the Acknowledge button and wraps the
+    button's context in the JSON Mattermost posts on a click. Returns the
+    button's URL with its port replaced by "{port}".
+    """
+    out = subprocess.run(
+        [str(binary_path(HOST_TARGET)), "notify", *ALERT_ARGS, "--dry-run"],
+        env={**env, **serve_env()}, capture_output=True, check=True,
+    )
+    post = json.loads(out.stdout)
+    for attachment in post.get("attachments", []):
+        for action in attachment.get("actions", []):
+            integration = action.get("integration", {})
+            if "url" in integration:
+                path.write_text(json.dumps({
+                    "user_id": "bench", "user_name": "bench", "channel_id": "c",
+                    "channel_name": "alerts", "team_id": "t", "team_domain": "ops",
+                    "post_id": "benchpost", "trigger_id": "", "type": "",
+                    "data_source": "", "context": integration.get("context", {}),
+                }))
+                return re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:{port}", integration["url"])
+    raise BenchError("notify --dry-run rendered no Acknowledge button for the serve bench")
+
+
+def serve_env():
+    """Settings that turn the Acknowledge button on (two-way integration)."""
+    return {
+        "MATTERMOST_WEBHOOK_URL": "https://127.0.0.1:1/hooks/bench",
+        "MATTERMOST_ACK_URL": "http://127.0.0.1:1/ack",
+        "MATTERMOST_ACK_SECRET": "bench-secret-bench-secret-bench-secret",
+    }
+
+
+def wait_for_port(port, proc):
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"serve exited {proc.returncode} before listening")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError("serve did not listen within 10 s")
+
+
+def run_wrk(opts, url, callback):
+    seconds = 2 if opts.quick else 10
+    out = run_checked(
+        ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-s",
+         str(BENCH_DIR / "ack.lua"), url],
+        env={**os.environ, "BENCH_CALLBACK_FILE": str(callback)},
+        capture_output=True, text=True,
+    )
+    m = re.search(r"RESULT (.*)", out.stdout)
+    if not m:
+        raise BenchError(f"wrk printed no RESULT line:\n{out.stdout}{out.stderr}")
+    r = {k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+    errors = sum(r[k] for k in r if k.endswith("errors") or k == "timeouts")
+    if r["requests"] == 0 or errors:
+        raise BenchError(f"wrk against serve: {r}")
+    return {
+        "requests": r["requests"],
+        "acks_per_s": r["requests"] / (r["duration_us"] / 1e6),
+        "p50_ms": r["p50_us"] / 1e3,
+        "p99_ms": r["p99_us"] / 1e3,
+    }
+
+
+# --- report -----------------------------------------------------------------
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": cpu, "kernel": platform.release()}
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def report(results, opts):
+    lines = []
+    m = results["machine"]
+    cmd = "python3 tests/bench/run.py" + (" --quick" if opts.quick else "")
+    lines.append(f"Command: `{cmd}` — {m['nproc']} CPUs, {m['cpu']}, Linux {m['kernel']}")
+    lines.append("")
+    lines.append("| measurement | mattermost-notify | curl | Python urllib | ours / curl | target | |")
+    lines.append("|---|---|---|---|---|---|---|")
+    s = results["single_alert"]
+    o, c, p = s["mattermost-notify"], s["curl"], s["python urllib"]
+    wall_ratio = o["wall_ms"] / c["wall_ms"]
+    rss_ratio = o["rss_kib"] / c["rss_kib"] if c["rss_kib"] else float("inf")
+    lines.append(
+        f"| one HTTPS alert, median wall time ({o['runs']} alternating runs) | "
+        f"{o['wall_ms']:.2f} ms | {c['wall_ms']:.2f} ms | {p['wall_ms']:.2f} ms | "
+        f"{wall_ratio:.3f} (paired {s['paired_wall_ratio']:.3f}) | ≤ {TARGET_WALL_RATIO} | "
+        f"{verdict(wall_ratio <= TARGET_WALL_RATIO)} |")
+    lines.append(
+        f"| one HTTPS alert, median peak RSS | {o['rss_kib'] / 1024:.2f} MiB | "
+        f"{c['rss_kib'] / 1024:.2f} MiB | {p['rss_kib'] / 1024:.2f} MiB | {rss_ratio:.3f} | "
+        f"≤ {TARGET_RSS_RATIO} | {verdict(rss_ratio <= TARGET_RSS_RATIO)} |")
+    st = results["storm"]
+    so, sc = st["mattermost-notify"], st["curl"]
+    lines.append(
+        f"| storm: {so['alerts']} alerts, {opts.workers} workers | "
+        f"{so['alerts_per_s']:.0f} alerts/s ({so['wall_s']:.2f} s) | "
+        f"{sc['alerts_per_s']:.0f} alerts/s ({sc['wall_s']:.2f} s) | – | "
+        f"{st['ratio']:.2f} × | ≥ {TARGET_STORM_RATIO} × | {verdict(st['ratio'] >= TARGET_STORM_RATIO)} |")
+    for name, case in results["render"].items():
+        worst = name.startswith("worst")
+        ok = case["allocations"] == 0 and (not worst or case["median_ns"] <= TARGET_RENDER_NS)
+        target = f"≤ {TARGET_RENDER_NS / 1000:.0f} µs, 0 allocations" if worst else "0 allocations"
+        lines.append(
+            f"| render {name} ({case['input_bytes']} B in, {case['output_bytes']} B out) | "
+            f"{case['median_ns'] / 1000:.2f} µs (p99 {case['p99_ns'] / 1000:.2f} µs), "
+            f"{case['allocations']} allocations | – | – | – | {target} | {verdict(ok)} |")
+    sv = results["serve"]
+    if "skipped" in sv:
+        lines.append(f"| serve | not measured: {sv['skipped']} | – | – | – | "
+                     f"≥ {TARGET_ACKS_PER_S} acks/s, p99 ≤ {TARGET_ACK_P99_MS:.0f} ms | – |")
+    else:
+        for backend, r in sv.items():
+            ok = r["acks_per_s"] >= TARGET_ACKS_PER_S and r["p99_ms"] <= TARGET_ACK_P99_MS
+            lines.append(
+                f"| serve, {backend} backend (wrk -t2 -c16) | {r['acks_per_s']:.0f} acks/s, "
+                f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms | – | – | – | "
+                f"≥ {TARGET_ACKS_PER_S} acks/s, p99 ≤ {TARGET_ACK_P99_MS:.0f} ms | {verdict(ok)} |")
+    for target, size in results["sizes"].items():
+        lines.append(
+            f"| binary size, {target} | {size / MIB:.2f} MiB ({size} B) | – | – | – | "
+            f"≤ 2 MiB | {verdict(size <= TARGET_BINARY_BYTES)} |")
+    floor = s["launcher_floor"]
+    lines.append("")
+    lines.append(
+        f"Floor of the method (exec of a static no-op through the launcher): "
+        f"{floor['wall_ms']:.2f} ms, {floor['rss_kib']} KiB.")
+    return "\n".join(lines)
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true",
+                    help="CI smoke mode: a few runs of each part, debug endpoint")
+    ap.add_argument("--runs", type=int, help="alternating runs per sender (default 60, quick 3)")
+    ap.add_argument("--storm", type=int, help="alerts per storm (default 1000, quick 40)")
+    ap.add_argument("--workers", type=int, default=8, help="concurrent storm workers (8)")
+    ap.add_argument("--no-build", action="store_true", help="use the binaries as built")
+    ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
+    ap.add_argument("--markdown", type=Path, help="also write the table here")
+    ap.add_argument("--targets", nargs="+", default=TARGETS, help="targets to build and size")
+    opts = ap.parse_args()
+    opts.runs = opts.runs or (3 if opts.quick else 60)
+    opts.storm = opts.storm or (40 if opts.quick else 1000)
+    opts.storm_rounds = 1 if opts.quick else 3
+    opts.warmup = 1 if opts.quick else 3
+    if HOST_TARGET not in opts.targets:
+        raise SystemExit(f"--targets must include {HOST_TARGET}: it is the one measured")
+    return opts
+
+
+def main():
+    opts = parse_args()
+    started = time.monotonic()
+    if not opts.no_build:
+        build(opts)
+    built = time.monotonic()
+    results = {"machine": machine(), "quick": opts.quick}
+    with tempfile.TemporaryDirectory(prefix="mmn-bench-") as tmp:
+        workdir = Path(tmp)
+        env = sender_env(workdir)
+        launcher = build_launcher(workdir)
+        payload = write_payload(workdir, env)
+        endpoint = Endpoint(endpoint_path(opts.quick), workdir)
+        try:
+            argvs = senders(endpoint, payload)
+            log(f"one alert: {opts.runs} alternating runs of {', '.join(argvs)}")
+            results["single_alert"] = single_alert(opts, launcher, endpoint, argvs, env)
+            log(f"storm: {opts.storm} alerts x {opts.storm_rounds} rounds, {opts.workers} workers")
+            results["storm"] = storm(opts, endpoint, argvs, env)
+        finally:
+            endpoint.stop()
+        log("core rendering")
+        results["render"] = render_bench(opts)
+        log("serve")
+        results["serve"] = serve_bench(opts, workdir, env)
+    results["sizes"] = {t: binary_path(t).stat().st_size for t in opts.targets}
+    table = report(results, opts)
+    print(table)
+    if opts.json:
+        opts.json.write_text(json.dumps(results, indent=2))
+    if opts.markdown:
+        opts.markdown.write_text(table + "\n")
+    log(f"benchmark: build {built - started:.0f} s, measurements {time.monotonic() - built:.0f} s")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as e:
+        log(f"benchmark FAILED: {e}")
+        sys.exit(1)
