@@ -122,7 +122,11 @@ pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
     if !cfg.bool(key::TWO_WAY)? {
         return Ok(None);
     }
-    match cfg.get(key::ACK_MODE).unwrap_or("receiver") {
+    let mode = cfg
+        .get(key::ACK_MODE)
+        .unwrap_or("receiver")
+        .to_ascii_lowercase();
+    match mode.as_str() {
         "receiver" => {
             let url = cfg
                 .url(key::ACK_URL)?

@@ -75,7 +75,8 @@ pub mod key {
 pub struct Setting {
     /// Name in the file and the environment.
     pub key: &'static str,
-    /// Its flag, derived from the key: `MATTERMOST_WEBHOOK_URL` → `--webhook-url`.
+    /// Its flag, derived from the key (`MATTERMOST_WEBHOOK_URL` → `--webhook-url`);
+    /// empty for a secret that must not appear in `ps`.
     pub flag: &'static str,
     /// Whether the value is a secret (redacted in logs; the file holding it
     /// must not be readable by others).
@@ -126,7 +127,7 @@ settings! {
     ALLOWED_TEAMS "--allowed-teams" false "Mattermost teams allowed to acknowledge";
     ALLOWED_CHANNELS "--allowed-channels" false "Mattermost channels allowed to acknowledge";
     OITC_URL "--oitc-url" false "openITCOCKPIT base URL for API acknowledgements";
-    OITC_API_KEY "--oitc-api-key" true "openITCOCKPIT API key";
+    OITC_API_KEY "" true "openITCOCKPIT API key (file or environment only: a flag would show it in ps)";
     COMMAND_FILE "--command-file" false "the monitoring core's external command pipe";
     RETRY_BUDGET "--retry-budget" false "seconds a notification may spend retrying";
     SPOOL_DIR "--spool-dir" false "directory keeping undelivered posts";
@@ -284,7 +285,11 @@ impl Config {
             Some(Origin::Flag) => "from the command line; ".to_string(),
             None => String::new(),
         };
-        Error::config(key, format!("{problem} ({from}flag {flag}: {help})"))
+        if flag.is_empty() {
+            Error::config(key, format!("{problem} ({from}{help})"))
+        } else {
+            Error::config(key, format!("{problem} ({from}flag {flag}: {help})"))
+        }
     }
 
     /// The value of a required setting.
@@ -481,7 +486,9 @@ mod tests {
                 .lines()
                 .find(|l| l.starts_with(&format!("| `{}` |", s.key)))
                 .unwrap_or_else(|| panic!("README has no table row for {}", s.key));
-            assert!(row.contains(&format!("`{}`", s.flag)), "{row}");
+            if !s.flag.is_empty() {
+                assert!(row.contains(&format!("`{}`", s.flag)), "{row}");
+            }
         }
     }
 
@@ -565,6 +572,9 @@ mod tests {
                     .to_ascii_lowercase()
                     .replace('_', "-")
             );
+            if s.secret && s.flag.is_empty() {
+                continue; // deliberately no flag: it would show in `ps`
+            }
             assert_eq!(s.flag, derived);
         }
     }

@@ -125,6 +125,21 @@ pub struct NotifyArgs {
     /// acknowledge buttons on problem posts (MATTERMOST_TWO_WAY)
     #[argh(switch)]
     pub two_way: bool,
+    /// where buttons point: receiver or openitcockpit (MATTERMOST_ACK_MODE)
+    #[argh(option)]
+    pub ack_mode: Option<String>,
+    /// URL Mattermost posts button clicks to (MATTERMOST_ACK_URL)
+    #[argh(option)]
+    pub ack_url: Option<String>,
+    /// file holding the key that signs buttons (MATTERMOST_ACK_SECRET_FILE)
+    #[argh(option)]
+    pub ack_secret_file: Option<String>,
+    /// how long a button stays valid, e.g. 12h (MATTERMOST_ACK_TTL, default 7d)
+    #[argh(option)]
+    pub ack_ttl: Option<String>,
+    /// openITCOCKPIT base URL for openitcockpit-mode buttons (MATTERMOST_OITC_URL)
+    #[argh(option)]
+    pub oitc_url: Option<String>,
     /// seconds to keep retrying before spooling (MATTERMOST_RETRY_BUDGET, default 20)
     #[argh(option)]
     pub retry_budget: Option<String>,
@@ -162,6 +177,11 @@ impl NotifyArgs {
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
         cfg.set_switch(key::TWO_WAY, self.two_way);
+        cfg.set_flag(key::ACK_MODE, self.ack_mode.take());
+        cfg.set_flag(key::ACK_URL, self.ack_url.take());
+        cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
+        cfg.set_flag(key::ACK_TTL, self.ack_ttl.take());
+        cfg.set_flag(key::OITC_URL, self.oitc_url.take());
         cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
         cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());

@@ -536,4 +536,25 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
         assert_eq!(keys, ACK_KEYS.to_vec());
         assert_eq!(pairs[8].1, "ab");
     }
+
+    proptest::proptest! {
+        /// Different contexts never share canonical bytes (so one signature
+        /// can never cover two meanings).
+        #[test]
+        fn canonical_bytes_are_injective(
+            a in proptest::collection::vec("[a-z=:\\n0-9]{0,6}", 8),
+            b in proptest::collection::vec("[a-z=:\\n0-9]{0,6}", 8),
+        ) {
+            fn ctx(f: &[String]) -> AckContext<'_> {
+                AckContext {
+                    version: &f[0], action: &f[1], kind: &f[2], host: &f[3],
+                    service: &f[4], label: &f[5], text: &f[6], exp: &f[7],
+                }
+            }
+            let (ca, cb) = (ctx(&a), ctx(&b));
+            if ca != cb {
+                proptest::prop_assert_ne!(canon(&ca), canon(&cb));
+            }
+        }
+    }
 }

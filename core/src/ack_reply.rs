@@ -13,6 +13,7 @@
 //! ([`crate::callback::is_user_name`]), so `@user` mentions exactly them.
 
 use crate::ack::{AckKind, ValidAck};
+use crate::limits::ACK_REPLY_LINE_MAX;
 use core::fmt::Write;
 use serde::Serialize;
 
@@ -72,29 +73,25 @@ struct Reply<'a> {
     ephemeral_text: &'a str,
 }
 
-/// Longest composed line (title, fallback, text): label or host and service
-/// at their limits plus fixed words.
-const LINE_MAX: usize = 1024;
-
 /// Writes the reply to a successful acknowledgement into `buf`.
 pub fn write_acked_reply(p: &AckedPost<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
-    let mut what: heapless::String<LINE_MAX> = heapless::String::new();
+    let mut what: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
     push_label(&mut what, &p.ack)?;
     let mut when: heapless::String<32> = heapless::String::new();
     write_utc(&mut when, p.acked_at)?;
-    let mut title: heapless::String<LINE_MAX> = heapless::String::new();
+    let mut title: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
     fmt(&mut title, format_args!("Acknowledged: {what}"))?;
-    let mut text: heapless::String<LINE_MAX> = heapless::String::new();
+    let mut text: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
     fmt(
         &mut text,
         format_args!("Acknowledged by @{} at {when}", p.user_name),
     )?;
-    let mut fallback: heapless::String<LINE_MAX> = heapless::String::new();
+    let mut fallback: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
     fmt(
         &mut fallback,
         format_args!("Acknowledged: {what} by @{}", p.user_name),
     )?;
-    let mut ephemeral: heapless::String<LINE_MAX> = heapless::String::new();
+    let mut ephemeral: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
     fmt(&mut ephemeral, format_args!("You acknowledged {what}."))?;
     let attachments = [Attachment {
         fallback: &fallback,

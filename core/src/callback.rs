@@ -11,15 +11,11 @@
 use crate::ack::AckContext;
 use crate::limits::{
     ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX, ACK_SIG_HEX_LEN,
-    ACK_TEXT_MAX, CALLBACK_ID_MAX, CALLBACK_NAME_MAX, CALLBACK_SHORT_MAX, CALLBACK_TRIGGER_ID_MAX,
-    CALLBACK_UNESCAPE_BUF_LEN,
+    ACK_TEXT_MAX, CALLBACK_ID_MAX, CALLBACK_MAX_DEPTH, CALLBACK_NAME_MAX, CALLBACK_SHORT_MAX,
+    CALLBACK_TRIGGER_ID_MAX, CALLBACK_UNESCAPE_BUF_LEN,
 };
 use heapless::String;
 use serde::de::{Deserialize, Deserializer, Visitor};
-
-/// Deepest nesting of objects/arrays accepted: the callback and its
-/// `context` need 2; a little slack for fields Mattermost may add.
-pub const CALLBACK_MAX_DEPTH: usize = 4;
 
 /// Why a callback body was refused. Each means "malformed or not from
 /// Mattermost": the receiver answers 400.

@@ -467,4 +467,37 @@ mod tests {
         assert!(v.get("serviceUuid").is_none());
         assert_eq!(v["comment"], "quote \" and \\ back");
     }
+
+    proptest::proptest! {
+        /// Whatever the fields hold, a written line is exactly one command:
+        /// one newline, at the end, and the fixed fields where they belong.
+        #[test]
+        fn a_written_line_is_always_exactly_one_command(
+            host in "\\PC{0,40}|[a-z;\\r\\n\\u{0}]{0,8}",
+            service in "\\PC{0,40}|[a-z;\\r\\n]{0,8}",
+            author in "\\PC{0,20}|[a-z;\\n]{0,8}",
+            comment in "\\PC{0,60}|[a-z;\\r\\n]{0,8}",
+        ) {
+            let c = AckCommand {
+                target: AckTarget::Service { host: &host, service: &service },
+                notify: false,
+                author: &author,
+                comment: &comment,
+                time: 1,
+            };
+            let mut buf = [0u8; COMMAND_LINE_MAX];
+            if let Ok(n) = write_command_line(&c, &mut buf) {
+                let line = core::str::from_utf8(&buf[..n]).unwrap();
+                proptest::prop_assert_eq!(line.matches('\n').count(), 1);
+                proptest::prop_assert!(line.ends_with('\n'));
+                proptest::prop_assert!(!line.contains('\r'));
+                let fields: Vec<&str> = line.trim_end_matches('\n').splitn(8, ';').collect();
+                proptest::prop_assert_eq!(fields[1], host.as_str());
+                proptest::prop_assert_eq!(fields[2], service.as_str());
+                proptest::prop_assert_eq!(&fields[3..6], &["2", "0", "1"]);
+                proptest::prop_assert_eq!(fields[6], author.as_str());
+                proptest::prop_assert_eq!(fields[7], comment.as_str());
+            }
+        }
+    }
 }

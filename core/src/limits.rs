@@ -141,6 +141,11 @@ pub const CALLBACK_TRIGGER_ID_MAX: usize = 512;
 /// Longest `type` / `data_source` value in a callback.
 pub const CALLBACK_SHORT_MAX: usize = 32;
 
+/// Deepest nesting of JSON objects/arrays a callback may have: the callback
+/// and its `context` need 2; the slack allows fields Mattermost may add.
+/// The parser recurses, so deeper input is refused before it runs.
+pub const CALLBACK_MAX_DEPTH: usize = 4;
+
 /// Scratch buffer the callback parser unescapes one JSON string into; any
 /// escaped string longer than this is refused as too long.
 pub const CALLBACK_UNESCAPE_BUF_LEN: usize = 1024;
@@ -162,3 +167,7 @@ pub const OITC_BODY_BUF_LEN: usize = 4096;
 
 /// Buffer for the receiver's JSON reply ([`crate::ack_reply`]).
 pub const ACK_REPLY_BUF_LEN: usize = 8192;
+
+/// Longest composed line of the reply (title, fallback, text, ephemeral
+/// text): a label or host and service at their limits plus fixed words.
+pub const ACK_REPLY_LINE_MAX: usize = 1024;

@@ -103,3 +103,48 @@ fn service_alert_without_serviceuuid_is_usage_error_naming_the_flag() {
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--serviceuuid"));
 }
+
+/// Every two-way setting of the notify side is also a flag, and the flags
+/// win over the environment.
+#[test]
+fn two_way_settings_work_as_flags() {
+    let dir = crate::support::TempDir::new();
+    let secret = dir.write("ack.secret", "0123456789abcdef0123456789abcdef\n");
+    let mut args: Vec<OsString> = SERVICE_PROBLEM.iter().map(Into::into).collect();
+    args.extend(
+        [
+            "--two-way",
+            "--ack-mode",
+            "receiver",
+            "--ack-url",
+            "https://mon.example.com/mattermost/ack",
+            "--ack-ttl",
+            "1h",
+            "--ack-secret-file",
+        ]
+        .map(OsString::from),
+    );
+    args.push(secret.into_os_string());
+    let out = Command::new(crate::bin())
+        .arg("notify")
+        .args(args)
+        .arg("--dry-run")
+        .env_clear()
+        .env("MATTERMOST_ACK_URL", "https://wrong.example.com/ack")
+        .output()
+        .expect("run binary");
+    let v = payload(&out);
+    let action = &v["attachments"][0]["actions"][0];
+    assert_eq!(
+        action["integration"]["url"],
+        "https://mon.example.com/mattermost/ack"
+    );
+    let ctx = &action["integration"]["context"];
+    let exp: u64 = ctx["exp"].as_str().expect("exp").parse().expect("number");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    assert!(exp > now && exp <= now + 3600 + 5, "exp {exp}, now {now}");
+    assert!(ctx["sig"].as_str().is_some_and(|s| s.len() == 64));
+}

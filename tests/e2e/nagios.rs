@@ -255,6 +255,7 @@ fn nagios4_problems_are_acknowledged_by_a_mattermost_click() {
         oitc_url: None,
         env: vec![],
         tls: None,
+        listen: None,
     });
     let ack_url = format!("http://127.0.0.1:{}{}", serve.port, kit::ACK_PATH);
     let notify_conf = dir.write(

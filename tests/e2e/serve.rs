@@ -60,6 +60,8 @@ pub mod kit {
         child: Child,
         /// The port it listens on.
         pub port: u16,
+        /// The address to connect to.
+        pub host: &'static str,
         stderr: Arc<Mutex<String>>,
         /// The secret file `serve` reads (the notify side can share it).
         pub secret_file: PathBuf,
@@ -77,6 +79,8 @@ pub mod kit {
         pub env: Vec<(&'a str, String)>,
         /// `--tls-cert`, `--tls-key`.
         pub tls: Option<(&'a Path, &'a Path)>,
+        /// `--listen`; `127.0.0.1:0` when `None`.
+        pub listen: Option<&'a str>,
     }
 
     impl Serve {
@@ -97,7 +101,8 @@ pub mod kit {
             )
             .expect("config");
             let mut cmd = crate::support::command(&conf);
-            cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+            let listen = opts.listen.unwrap_or("127.0.0.1:0");
+            cmd.args(["serve", "--listen", listen]);
             if let Some(p) = opts.command_file {
                 cmd.arg("--command-file").arg(p);
             }
@@ -142,6 +147,11 @@ pub mod kit {
             Serve {
                 child,
                 port,
+                host: if listen.starts_with('[') {
+                    "::1"
+                } else {
+                    "127.0.0.1"
+                },
                 stderr,
                 secret_file: secret,
                 _dir: dir,
@@ -184,7 +194,7 @@ pub mod kit {
 
         /// Sends raw bytes, reads until the server closes; status and body.
         pub fn raw(&self, bytes: &[u8]) -> (u16, String) {
-            let mut s = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+            let mut s = TcpStream::connect((self.host, self.port)).expect("connect");
             s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
             // The server may answer and close before reading everything
             // (413); a write error then is expected.
@@ -373,6 +383,7 @@ pub mod kit {
             oitc_url: None,
             env,
             tls: None,
+            listen: None,
         })
     }
 }
@@ -676,6 +687,7 @@ fn openitcockpit_backend_sends_the_api_call_with_the_key_in_the_header() {
             ("MATTERMOST_CA_FILE", pki.ca_file.display().to_string()),
         ],
         tls: None,
+        listen: None,
     });
     let (status, body) = serve.post(&click_body(
         "c36b8048-93ce-4385-ac19-ab5c90574b77",
@@ -725,6 +737,7 @@ fn openitcockpit_refusal_leaves_the_post_and_explains() {
         oitc_url: Some(&base),
         env: vec![("MATTERMOST_OITC_API_KEY", "wrongkey".into())],
         tls: None,
+        listen: None,
     });
     let (status, body) = serve.post(&click_body("h", "s"));
     assert_eq!(status, 200);
@@ -746,6 +759,7 @@ fn https_receiver_answers_with_the_given_certificate() {
         oitc_url: None,
         env: vec![],
         tls: Some((&pki.leaf_cert_file, &pki.leaf_key_file)),
+        listen: None,
     });
     // Plain HTTP to the TLS port: refused without harm.
     let (status, _) = serve.raw(b"GET / HTTP/1.1\r\n\r\n");
@@ -905,4 +919,43 @@ fn notify_two_way_misconfiguration_names_the_setting() {
         "{err}"
     );
     assert!(!err.contains("hunter2"));
+}
+
+#[test]
+fn listens_on_ipv6_loopback() {
+    let fifo = Fifo::with_reader();
+    let serve = kit::Serve::start(kit::Options {
+        command_file: Some(&fifo.path),
+        oitc_url: None,
+        env: vec![],
+        tls: None,
+        listen: Some("[::1]:0"),
+    });
+    let (status, body) = serve.post(&click_body("v6host", "v6svc"));
+    assert_eq!(status, 200, "{body}");
+    assert!(fifo.next_line().contains(";v6host;v6svc;"));
+}
+
+#[test]
+fn expect_100_continue_is_honoured() {
+    use std::io::{Read, Write};
+    let fifo = Fifo::with_reader();
+    let serve = kit::serve_on(&fifo.path, vec![]);
+    let body = click_body("continued", "svc");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", serve.port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
+        kit::ACK_PATH,
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    let mut interim = [0u8; 25];
+    s.read_exact(&mut interim).unwrap();
+    assert_eq!(&interim, b"HTTP/1.1 100 Continue\r\n\r\n");
+    s.write_all(&body).unwrap();
+    let mut rest = Vec::new();
+    s.read_to_end(&mut rest).unwrap();
+    assert_eq!(kit::split_response(&rest).0, 200);
+    assert!(fifo.next_line().contains(";continued;svc;"));
 }

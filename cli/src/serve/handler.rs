@@ -230,3 +230,129 @@ fn ephemeral(text: &str) -> Response {
         Err(_) => Response::text(200, text),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::serve::backend::BackendError;
+    use mattermost_notify_core::ack::{encode_sig_hex, AckContext};
+    use std::sync::Mutex;
+
+    /// Records the lines it was asked to write; fails when told to.
+    #[derive(Default)]
+    struct Recorder {
+        lines: Mutex<Vec<String>>,
+        fail: bool,
+    }
+
+    impl Backend for std::sync::Arc<Recorder> {
+        fn acknowledge(&self, cmd: &AckCommand<'_>) -> Result<(), BackendError> {
+            if self.fail {
+                return Err(BackendError {
+                    user: "core down.".into(),
+                    log: "core down".into(),
+                });
+            }
+            let mut buf = [0u8; 4096];
+            let n = mattermost_notify_core::command::write_command_line(cmd, &mut buf).unwrap();
+            self.lines
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            "recorder".into()
+        }
+    }
+
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn receiver(fail: bool) -> (Receiver, std::sync::Arc<Recorder>) {
+        let rec = std::sync::Arc::new(Recorder {
+            lines: Mutex::new(Vec::new()),
+            fail,
+        });
+        let r = Receiver {
+            ack_path: "/ack".into(),
+            key: hmac::Key::new(hmac::HMAC_SHA256, KEY),
+            allowed_users: None,
+            allowed_teams: None,
+            allowed_channels: None,
+            notify: false,
+            backend: Box::new(rec.clone()),
+        };
+        (r, rec)
+    }
+
+    fn body(host: &str, exp: &str, tamper: bool) -> Vec<u8> {
+        let ctx = AckContext {
+            version: "1",
+            action: "ack",
+            kind: "host",
+            host,
+            service: "",
+            label: "",
+            text: "",
+            exp,
+        };
+        let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
+        let n = ctx.canonical_bytes(&mut buf).unwrap();
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, KEY), &buf[..n]);
+        let mut hex = [0u8; 64];
+        let sig = encode_sig_hex(tag.as_ref().try_into().unwrap(), &mut hex).to_string();
+        let host = if tamper { "other" } else { host };
+        format!(
+            r#"{{"user_name":"alice","team_id":"t","channel_id":"c","context":{{"v":"1",
+            "action":"ack","kind":"host","host":"{host}","service":"","label":"","text":"",
+            "exp":"{exp}","sig":"{sig}"}}}}"#
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn valid_click_reaches_the_backend_once() {
+        let (r, rec) = receiver(false);
+        let (resp, out) = r.handle("POST", "/ack?x=1", &body("db1", "2000", false), 1000);
+        assert_eq!(resp.status, 200);
+        assert!(String::from_utf8_lossy(&resp.body).contains("\"update\""));
+        assert_eq!(out.who, "alice");
+        assert_eq!(
+            rec.lines.lock().unwrap().as_slice(),
+            ["[1000] ACKNOWLEDGE_HOST_PROBLEM;db1;2;0;1;alice;Acknowledged via Mattermost by @alice\n"]
+        );
+    }
+
+    #[test]
+    fn refusals_never_reach_the_backend() {
+        let (mut r, rec) = receiver(false);
+        let cases: [(&str, &str, Vec<u8>, u64, u16); 5] = [
+            ("POST", "/other", body("db1", "2000", false), 1000, 404),
+            ("GET", "/ack", Vec::new(), 1000, 405),
+            ("POST", "/ack", body("db1", "2000", true), 1000, 403),
+            ("POST", "/ack", body("db1", "2000", false), 2000, 200),
+            ("POST", "/ack", body("db;1", "2000", false), 1000, 400),
+        ];
+        for (method, path, b, now, status) in cases {
+            let (resp, _) = r.handle(method, path, &b, now);
+            assert_eq!(resp.status, status, "{method} {path}");
+            assert!(!String::from_utf8_lossy(&resp.body).contains("\"update\""));
+        }
+        r.allowed_users = Some(vec!["bob".into()]);
+        let (resp, out) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
+        assert_eq!(resp.status, 200);
+        assert!(out.result.contains("allowed users"));
+        assert!(rec.lines.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn backend_failure_is_ephemeral_only() {
+        let (r, _) = receiver(true);
+        let (resp, out) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
+        assert_eq!(resp.status, 200);
+        let v = String::from_utf8_lossy(&resp.body).into_owned();
+        assert!(v.contains("Could not acknowledge: core down."), "{v}");
+        assert!(!v.contains("update"));
+        assert!(out.result.starts_with("failed"));
+    }
+}
