@@ -381,3 +381,22 @@ fn flush_flags_override_the_config() {
     assert_eq!(delivered_ids(&mm.requests()), ids[..2]);
     assert_eq!(json_files(&elsewhere).len(), 1, "--limit left one");
 }
+
+#[test]
+fn an_alert_stopped_by_a_missing_delivery_setting_is_kept_for_flush() {
+    let rig = Rig::new("", &[]);
+    let out = rig.notify("cfgerr");
+    assert_exit(&out, 78);
+    let err = stderr(&out);
+    assert!(
+        err.contains("MATTERMOST_WEBHOOK_URL") && err.contains("kept in the spool"),
+        "{err}"
+    );
+    assert_eq!(rig.entries().len(), 1);
+
+    let mm = MattermostStandIn::http();
+    rig.configure(&mm.url(), &[]);
+    assert_exit(&rig.flush(), exit::OK);
+    assert_eq!(delivered_ids(&mm.requests()), ["cfgerr".to_string()]);
+    assert!(rig.entries().is_empty());
+}
