@@ -23,6 +23,15 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Most bytes of a response body read (Mattermost answers `ok` or a small
 /// error JSON).
 const MAX_RESPONSE_BODY: u64 = 64 * 1024;
+/// ureq's input buffer, and so the largest response head accepted. ureq's
+/// default is 128 KiB, and it zero-fills an input and an output buffer for
+/// the TCP and again for the TLS layer before the first byte: 512 KiB, half
+/// of all instructions of a run and a tenth of its wall time (see
+/// tests/bench/PERFORMANCE.md). Mattermost's answer heads are under 1 KiB.
+const INPUT_BUFFER_LEN: usize = 16 * 1024;
+/// ureq's output buffer: request head plus a whole payload, so a post goes
+/// out in one write.
+const OUTPUT_BUFFER_LEN: usize = mattermost_notify_core::limits::PAYLOAD_BUF_LEN + 1024;
 
 /// Why a post was not accepted. Messages never name the URL (the caller
 /// adds [`Deliverer::redacted_url`] where it helps).
@@ -131,6 +140,9 @@ impl Deliverer {
             // following it could carry the post somewhere else.
             .max_redirects(0)
             .max_redirects_will_error(false)
+            .input_buffer_size(INPUT_BUFFER_LEN)
+            .max_response_header_size(INPUT_BUFFER_LEN)
+            .output_buffer_size(OUTPUT_BUFFER_LEN)
             .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
             .build();
         if url.starts_with("http://") {

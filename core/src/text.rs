@@ -188,37 +188,28 @@ impl<'a> Budgeted<'a> {
     /// more of `s` than the budget can hold, so megabytes of input cost no
     /// more than the budget.
     pub fn plan(s: &'a str, style: Style, budget: usize) -> Self {
-        let mut written = 0usize;
-        let mut fits = true;
-        for p in pieces(s, style) {
-            written += p.len();
-            if written > budget {
-                fits = false;
-                break;
-            }
-        }
-        if fits {
-            return Budgeted {
-                kept: s,
-                cut: 0,
-                style,
-            };
-        }
-        // Reserve room for the longest marker this text can need, then keep
-        // whole pieces while they fit before it.
+        // One pass: while looking for the end of the budget, remember the
+        // last piece that still leaves room for the longest marker this
+        // text can need; that is where a cut falls.
         let room = budget.saturating_sub(marker_len(s.len()));
         let mut kept_end = 0;
         let mut written = 0usize;
         for p in pieces(s, style) {
             written += p.len();
-            if written > room {
-                break;
+            if written > budget {
+                return Budgeted {
+                    kept: s.get(..kept_end).unwrap_or_default(),
+                    cut: s.len() - kept_end,
+                    style,
+                };
             }
-            kept_end = p.end;
+            if written <= room {
+                kept_end = p.end;
+            }
         }
         Budgeted {
-            kept: s.get(..kept_end).unwrap_or_default(),
-            cut: s.len() - kept_end,
+            kept: s,
+            cut: 0,
             style,
         }
     }

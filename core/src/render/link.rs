@@ -7,6 +7,7 @@
 //! scheme. The scheme is taken from the template's literal prefix only.
 
 use crate::json::{JsonWriter, Overflow};
+use crate::limits::URL_MAX_LEN;
 use crate::model::Notification;
 
 /// Whether `url` is an absolute http(s) URL with no whitespace or control
@@ -90,12 +91,16 @@ pub fn write_link(
     w.escaped(rest)
 }
 
-/// Length of the link [`write_link`] writes.
+/// Length of the link [`write_link`] writes, or `URL_MAX_LEN + 1` for any
+/// longer link: writing stops there, so a megabyte host name costs no more
+/// than a link of the largest size that is kept.
 pub fn link_len(template: &str, n: &Notification<'_>) -> usize {
-    let mut counter = JsonWriter::counting();
-    // A counting writer never overflows.
-    let _ = write_link(&mut counter, template, n);
-    counter.len()
+    let mut scratch = [0u8; URL_MAX_LEN + 1];
+    let mut w = JsonWriter::new(&mut scratch);
+    match write_link(&mut w, template, n) {
+        Ok(()) => w.len(),
+        Err(_) => URL_MAX_LEN + 1,
+    }
 }
 
 #[cfg(test)]
@@ -127,6 +132,22 @@ mod tests {
         write_link(&mut w, template, &alert()).unwrap();
         assert_eq!(w.len(), link_len(template, &alert()));
         String::from_utf8(w.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn link_len_stops_just_past_the_url_limit() {
+        let long = "x".repeat(64 * 1024);
+        let n = Notification {
+            host_uuid: &long,
+            ..alert()
+        };
+        assert_eq!(link_len("https://oitc/{hostuuid}", &n), URL_MAX_LEN + 1);
+        let fits = "x".repeat(URL_MAX_LEN - "https://oitc/".len());
+        let n = Notification {
+            host_uuid: &fits,
+            ..alert()
+        };
+        assert_eq!(link_len("https://oitc/{hostuuid}", &n), URL_MAX_LEN);
     }
 
     #[test]
