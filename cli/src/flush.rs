@@ -103,7 +103,10 @@ pub fn deliver_or_spool(
         Outcome::NotConfirmed { attempts, last } => {
             keep_for_later(rel, what, payload, attempts, &last)
         }
-        Outcome::Refused { answer } => keep_refused(rel, what, payload, &answer),
+        Outcome::Refused { answer } => {
+            let why = format!("{} refused {what}: {answer}", poster.target());
+            keep_refused(rel, &why, payload, &answer)
+        }
     }
 }
 
@@ -131,17 +134,16 @@ fn keep_for_later(
 
 fn keep_refused(
     rel: &Reliability,
-    what: &str,
+    why: &str,
     payload: &[u8],
     answer: &SendError,
 ) -> Result<(), Error> {
-    let why = format!("the server refused {what}: {answer}");
     match rel.spool.store_failed(payload, &answer_text(answer)) {
         Ok(path) => Err(Error::Unavailable(format!(
             "{why}; kept with the answer as {} for an admin to fix and resend",
             path.display()
         ))),
-        Err(e) => Err(not_kept(rel, &why, &e, payload)),
+        Err(e) => Err(not_kept(rel, why, &e, payload)),
     }
 }
 
@@ -397,6 +399,9 @@ mod tests {
                 self.accepted.borrow_mut().push(body.to_vec());
             }
             answer
+        }
+        fn target(&self) -> &str {
+            "fake server"
         }
     }
 

@@ -384,7 +384,10 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
             .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
         return Ok(());
     }
-    let deliverer = Deliverer::from_config(&cfg)?;
+    let deliverer = match Deliverer::from_config(&cfg) {
+        Ok(d) => d,
+        Err(e) => return Err(keep_despite_config_error(&cfg, payload, e)),
+    };
     let kind = match n.notification_type.as_str() {
         "" => "alert",
         t => t,
@@ -397,4 +400,25 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     let what = format!("{what} (to {})", deliverer.redacted_url());
     let reliability = Reliability::from_config(&cfg)?;
     deliver_or_spool(&deliverer, &reliability, &what, payload)
+}
+
+/// A delivery setting is wrong (no webhook URL, an unreadable CA file, ...),
+/// but the alert itself is fine: keep it in the spool so that `flush` sends
+/// it once the setting is fixed, and say so in the configuration error.
+fn keep_despite_config_error(cfg: &Config, payload: &[u8], e: Error) -> Error {
+    let Error::Config { key, message } = e else {
+        return e;
+    };
+    let kept = Reliability::from_config(cfg)
+        .map_err(|e| e.to_string())
+        .and_then(|rel| rel.spool.store(payload).map_err(|e| e.to_string()));
+    let message = match kept {
+        Ok(path) => format!(
+            "{message}; the alert is kept in the spool as {}: fix the setting, then run \
+             `mattermost-notify flush`",
+            path.display()
+        ),
+        Err(why) => format!("{message}; the alert could not be kept either ({why})"),
+    };
+    Error::Config { key, message }
 }

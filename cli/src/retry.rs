@@ -21,8 +21,10 @@ use std::time::{Duration, Instant};
 /// Leaves 10 s of the core's 30 s for writing the spool and exiting.
 pub const DEFAULT_BUDGET_SECS: u64 = 20;
 
-/// An attempt with less time than this left is not started.
-pub const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_millis(250);
+/// A retry with less time than this left is not started: a shorter one
+/// rarely survives a TLS handshake over a real network, and one that the
+/// server accepts but we stop waiting for becomes a duplicate.
+pub const MIN_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// First backoff ceiling; it doubles per attempt up to [`BACKOFF_CAP`].
 pub const BACKOFF_BASE: Duration = Duration::from_millis(250);
@@ -37,11 +39,16 @@ pub const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(1);
 pub trait Post {
     /// Posts `body` once, giving up after `timeout`.
     fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError>;
+    /// Where posts go, safe to log (the webhook URL with its secret hidden).
+    fn target(&self) -> &str;
 }
 
 impl Post for Deliverer {
     fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError> {
         self.post_within(body, Some(timeout)).map(|_status| ())
+    }
+    fn target(&self) -> &str {
+        self.redacted_url()
     }
 }
 
@@ -162,9 +169,9 @@ pub fn send_with_retries(
     let mut attempts: u32 = 0;
     loop {
         let remaining = deadline.saturating_duration_since(clock.now());
-        let timeout = remaining
-            .min(policy.max_attempt_timeout)
-            .max(MIN_ATTEMPT_TIMEOUT);
+        // Never beyond the budget: a retry is only started with at least
+        // MIN_ATTEMPT_TIMEOUT left (below), the first gets what there is.
+        let timeout = remaining.min(policy.max_attempt_timeout);
         attempts += 1;
         let failure = match poster.post(body, timeout) {
             Ok(()) => return Outcome::Delivered { attempts },
@@ -276,6 +283,9 @@ mod tests {
                 .borrow_mut()
                 .pop()
                 .unwrap_or(Err(SendError::Temporary("script ended".into())))
+        }
+        fn target(&self) -> &str {
+            "script"
         }
     }
 

@@ -173,29 +173,10 @@ impl Spool {
     }
 
     /// Removes temporary files older than [`STALE_TEMP_AGE`], left by writers
-    /// that were killed; returns how many. Call under the flush lock.
+    /// that were killed, here and in `failed/`; returns how many. Call under
+    /// the flush lock.
     pub fn remove_stale_temps(&self) -> usize {
-        let Ok(read) = fs::read_dir(&self.dir) else {
-            return 0;
-        };
-        let now = SystemTime::now();
-        let mut removed = 0;
-        for item in read.flatten() {
-            let name = item.file_name();
-            if !name.to_string_lossy().starts_with(TEMP_PREFIX) {
-                continue;
-            }
-            let old = item
-                .metadata()
-                .and_then(|m| m.modified())
-                .ok()
-                .and_then(|t| now.duration_since(t).ok())
-                .is_some_and(|age| age > STALE_TEMP_AGE);
-            if old && fs::remove_file(item.path()).is_ok() {
-                removed += 1;
-            }
-        }
-        removed
+        remove_stale_temps_in(&self.dir) + remove_stale_temps_in(&self.failed_dir())
     }
 
     /// Takes the exclusive flush lock. With `wait == false`, returns
@@ -272,6 +253,29 @@ fn entry_name() -> String {
         "{nanos:020}-{:010}-{n:06}{ENTRY_SUFFIX}",
         std::process::id()
     )
+}
+
+fn remove_stale_temps_in(dir: &Path) -> usize {
+    let Ok(read) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for item in read.flatten() {
+        if !item.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let old = item
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age > STALE_TEMP_AGE);
+        if old && fs::remove_file(item.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
 }
 
 fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
@@ -406,14 +410,20 @@ mod tests {
         fs::write(&fresh, b"{\"par").expect("fresh");
         fs::write(&old, b"{\"par").expect("old");
         let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(60);
-        File::options()
-            .write(true)
-            .open(&old)
-            .and_then(|f| f.set_modified(long_ago))
-            .expect("age");
+        let failed = spool.failed_dir();
+        create_private_dir(&failed).expect("failed/");
+        let old_failed = failed.join(".tmp-old.answer");
+        fs::write(&old_failed, b"status: 4").expect("old in failed/");
+        for path in [&old, &old_failed] {
+            File::options()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_modified(long_ago))
+                .expect("age");
+        }
         assert_eq!(spool.entries().expect("list").len(), 1);
-        assert_eq!(spool.remove_stale_temps(), 1);
-        assert!(fresh.exists() && !old.exists());
+        assert_eq!(spool.remove_stale_temps(), 2);
+        assert!(fresh.exists() && !old.exists() && !old_failed.exists());
         let _ = fs::remove_dir_all(&dir);
     }
 

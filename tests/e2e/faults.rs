@@ -297,7 +297,7 @@ fn delays(n: usize, max_ms: u64) -> Vec<Duration> {
 #[test]
 fn sigkill_at_random_moments_never_leaves_a_partial_entry() {
     let rig = Rig::new(&dead_url(), &[("MATTERMOST_RETRY_BUDGET", "0.3")]);
-    let plan = delays(80, 40);
+    let plan = delays(150, 20);
     let mut killed = 0;
     for (batch, chunk) in plan.chunks(10).enumerate() {
         let mut children: Vec<_> = chunk

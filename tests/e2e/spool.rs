@@ -328,3 +328,75 @@ fn flag_overrides_the_spool_dir_and_budget() {
     assert_eq!(json_files(&other).len(), 1);
     assert!(rig.entries().is_empty());
 }
+
+#[test]
+fn bad_reliability_settings_are_config_errors_naming_them() {
+    let rig = Rig::new(&dead_url(), &[("MATTERMOST_SPOOL_MAX_FILES", "many")]);
+    let out = rig.notify("badbound");
+    assert_exit(&out, 78);
+    let err = stderr(&out);
+    assert!(err.contains("MATTERMOST_SPOOL_MAX_FILES"), "{err}");
+    assert!(err.contains("--spool-max-files"), "{err}");
+
+    let rig = Rig::new(&dead_url(), &[]);
+    let out = run(rig.notify_cmd("badbudget").args(["--retry-budget", "soon"]));
+    assert_exit(&out, 78);
+    let err = stderr(&out);
+    assert!(err.contains("MATTERMOST_RETRY_BUDGET"), "{err}");
+    assert!(err.contains("--retry-budget"), "{err}");
+}
+
+#[test]
+fn a_refusal_that_cannot_be_kept_is_loud_with_the_payload() {
+    let mm = MattermostStandIn::http();
+    mm.set_default(Behaviour::invalid_hook());
+    let rig = Rig::new(&mm.url(), &[("MATTERMOST_SPOOL_MAX_FILES", "1")]);
+    assert_exit(&rig.notify("firstrefusal"), exit::REFUSED);
+    assert_eq!(rig.failed().len(), 1);
+    let out = rig.notify("secondrefusal");
+    assert_exit(&out, exit::SPOOL_FULL);
+    let err = stderr(&out);
+    assert!(err.contains("ALERT NOT KEPT"), "{err}");
+    assert!(
+        err.contains("web.incoming_webhook.invalid.app_error"),
+        "{err}"
+    );
+    assert!(err.contains("alert secondrefusal end"), "{err}");
+    assert_eq!(rig.failed().len(), 1);
+}
+
+#[test]
+fn flush_flags_override_the_config() {
+    let rig = Rig::new(&dead_url(), &[]);
+    let ids = spool_alerts(&rig, "flushflags", 3);
+    let elsewhere = rig.dir.join("elsewhere");
+    std::fs::rename(&rig.spool, &elsewhere).expect("move the spool");
+    let mm = MattermostStandIn::http();
+    let out = run(rig
+        .flush_cmd()
+        .args(["--spool-dir", &elsewhere.to_string_lossy()])
+        .args(["--webhook-url", &mm.url()])
+        .args(["--limit", "2"]));
+    assert_exit(&out, exit::SPOOLED);
+    assert_eq!(delivered_ids(&mm.requests()), ids[..2]);
+    assert_eq!(json_files(&elsewhere).len(), 1, "--limit left one");
+}
+
+#[test]
+fn an_alert_stopped_by_a_missing_delivery_setting_is_kept_for_flush() {
+    let rig = Rig::new("", &[]);
+    let out = rig.notify("cfgerr");
+    assert_exit(&out, 78);
+    let err = stderr(&out);
+    assert!(
+        err.contains("MATTERMOST_WEBHOOK_URL") && err.contains("kept in the spool"),
+        "{err}"
+    );
+    assert_eq!(rig.entries().len(), 1);
+
+    let mm = MattermostStandIn::http();
+    rig.configure(&mm.url(), &[]);
+    assert_exit(&rig.flush(), exit::OK);
+    assert_eq!(delivered_ids(&mm.requests()), ["cfgerr".to_string()]);
+    assert!(rig.entries().is_empty());
+}

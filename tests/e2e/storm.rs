@@ -8,7 +8,8 @@
 //! delivered, none lost; every process ends delivered (0) or spooled (75);
 //! an alert is delivered twice only if its `notify` spooled it after a
 //! request timed out (the server had accepted it but the answer came too
-//! late) — those are counted and printed with the other figures.
+//! late) — those are counted and printed with the other figures. The
+//! figures go to stderr: `cargo test ... storm:: -- --nocapture`.
 
 use crate::spool::{alert_id, exit, Rig};
 use crate::support::{require_tool, Behaviour, MattermostStandIn, TestPki};
@@ -205,9 +206,12 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     );
     assert!(missing.is_empty(), "lost alerts: {missing:?}");
     assert_eq!(delivered.len(), ALERTS);
+    // Each too-slow answer used up its process's budget, so it is spooled
+    // and sent again: at least that many duplicates, all of spooled alerts
+    // (a loaded machine may add a few more of the same kind).
     assert!(
-        duplicates <= SLOW_ANSWERS,
-        "{duplicates} duplicates but only {SLOW_ANSWERS} answers came too late: {duplicated:?}"
+        duplicates >= SLOW_ANSWERS,
+        "{duplicates} duplicates, but {SLOW_ANSWERS} answers came too late: {duplicated:?}"
     );
     for (id, _) in &duplicated {
         assert!(
