@@ -22,7 +22,7 @@
 //! Everything is written JSON-escaped through a [`JsonWriter`], so the same
 //! functions serve the webhook payload and the ack reply.
 
-use crate::json::{decimal_len, escaped_char_len, JsonWriter, Overflow};
+use crate::json::{decimal_len, escaped_char_len, needs_escape, JsonWriter, Overflow};
 
 /// U+2060 WORD JOINER: invisible, and Mattermost does not treat `@` or `<`
 /// followed by it as the start of a mention or a special sequence.
@@ -56,6 +56,7 @@ struct Piece {
 
 impl Piece {
     /// Escaped length of this piece in JSON.
+    #[cfg(test)]
     fn len(self) -> usize {
         escaped_char_len(self.c)
             + if self.joiner {
@@ -74,7 +75,9 @@ impl Piece {
     }
 }
 
-/// The pieces of `s` in `style`, in order.
+/// The pieces of `s` in `style`, in order: the definition the fast paths
+/// ([`write_text`], [`Budgeted::plan`]) are tested against.
+#[cfg(test)]
 fn pieces(s: &str, style: Style) -> impl Iterator<Item = Piece> + '_ {
     let mut chars = s.char_indices().peekable();
     core::iter::from_fn(move || {
@@ -93,9 +96,56 @@ fn pieces(s: &str, style: Style) -> impl Iterator<Item = Piece> + '_ {
     })
 }
 
+/// Written length and input end of the piece that starts at byte `at` of
+/// `s` (a character boundary); `None` at the end. ASCII, nearly all of
+/// plugin output, is classified from its byte without decoding.
+fn piece_at(s: &str, at: usize, style: Style) -> Option<(usize, usize)> {
+    let b = *s.as_bytes().get(at)?;
+    if b.is_ascii() {
+        let mut len = if b == 0 {
+            REPLACEMENT.len_utf8()
+        } else {
+            escaped_char_len(char::from(b))
+        };
+        if style == Style::Defused && matches!(b, b'@' | b'<') && joiner_follows(s, at + 1) {
+            len += WORD_JOINER.len_utf8();
+        }
+        return Some((len, at + 1));
+    }
+    let c = s.get(at..)?.chars().next()?;
+    Some((escaped_char_len(c), at + c.len_utf8()))
+}
+
+/// Whether a defused `@` or `<` ending just before byte `next` of `s` gets
+/// a word joiner: unless whitespace follows it.
+fn joiner_follows(s: &str, next: usize) -> bool {
+    s.get(next..)
+        .and_then(|rest| rest.chars().next())
+        .is_none_or(|c| !c.is_whitespace())
+}
+
 /// Writes `s` JSON-escaped in `style`, whole (no budget).
+///
+/// The same bytes as writing each piece (character, plus its word joiner)
+/// in turn, but characters written as themselves are copied in runs: only
+/// escapes, NUL and a defused `@`/`<` go one by one.
 pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), Overflow> {
-    pieces(s, style).try_for_each(|p| p.write(w))
+    let mut run_start = 0;
+    for (i, input) in s.char_indices() {
+        let defused = style == Style::Defused && matches!(input, '@' | '<');
+        if !defused && !needs_escape(input) {
+            continue;
+        }
+        w.raw(s.get(run_start..i).unwrap_or_default())?;
+        let piece = Piece {
+            end: i + input.len_utf8(),
+            c: if input == '\0' { REPLACEMENT } else { input },
+            joiner: defused && joiner_follows(s, i + input.len_utf8()),
+        };
+        piece.write(w)?;
+        run_start = piece.end;
+    }
+    w.raw(s.get(run_start..).unwrap_or_default())
 }
 
 /// Length of the longest run of consecutive backticks in `s`.
@@ -194,8 +244,9 @@ impl<'a> Budgeted<'a> {
         let room = budget.saturating_sub(marker_len(s.len()));
         let mut kept_end = 0;
         let mut written = 0usize;
-        for p in pieces(s, style) {
-            written += p.len();
+        let mut at = 0;
+        while let Some((len, end)) = piece_at(s, at, style) {
+            written += len;
             if written > budget {
                 return Budgeted {
                     kept: s.get(..kept_end).unwrap_or_default(),
@@ -204,8 +255,9 @@ impl<'a> Budgeted<'a> {
                 };
             }
             if written <= room {
-                kept_end = p.end;
+                kept_end = end;
             }
+            at = end;
         }
         Budgeted {
             kept: s,
@@ -262,6 +314,46 @@ mod tests {
 
     fn defused(s: &str) -> String {
         render(|w| write_text(w, s, Style::Defused))
+    }
+
+    /// [`Budgeted::plan`] spelled out piece by piece: (kept bytes, cut bytes).
+    fn plan_reference(s: &str, style: Style, budget: usize) -> (usize, usize) {
+        let room = budget.saturating_sub(marker_len(s.len()));
+        let mut kept_end = 0;
+        let mut written = 0;
+        for p in pieces(s, style) {
+            written += p.len();
+            if written > budget {
+                return (kept_end, s.len() - kept_end);
+            }
+            if written <= room {
+                kept_end = p.end;
+            }
+        }
+        (s.len(), 0)
+    }
+
+    /// Characters that take every path: plain ASCII and non-ASCII, short
+    /// and `\u` escapes, NUL, C1, U+2028, mentions, whitespace after them.
+    const ALPHABET: [char; 16] = [
+        'a', '@', '<', ' ', '\t', '\n', '"', '\\', '\u{0}', '\u{1}', '\u{7f}', '\u{85}',
+        '\u{2028}', 'é', '🚨', '`',
+    ];
+
+    proptest::proptest! {
+        #[test]
+        fn fast_paths_equal_the_piece_by_piece_definition(
+            chars in proptest::collection::vec(proptest::sample::select(ALPHABET.to_vec()), 0..40),
+            budget in 0usize..120,
+            defused in proptest::bool::ANY,
+        ) {
+            let s: String = chars.into_iter().collect();
+            let style = if defused { Style::Defused } else { Style::Verbatim };
+            let b = Budgeted::plan(&s, style, budget);
+            proptest::prop_assert_eq!((b.kept.len(), b.cut), plan_reference(&s, style, budget));
+            let reference = render(|w| pieces(&s, style).try_for_each(|p| p.write(w)));
+            proptest::prop_assert_eq!(render(|w| write_text(w, &s, style)), reference);
+        }
     }
 
     #[test]
