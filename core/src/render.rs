@@ -224,6 +224,14 @@ pub fn render_payload(
         if !budgets.shrink(n, needed - buf.len()) {
             break;
         }
+        // One shrink usually suffices: write straight away, and measure
+        // again only when it does not fit (the failed prefix is discarded;
+        // the budgets, and so the payload, are the ones measuring would
+        // have chosen).
+        let mut w = JsonWriter::new(buf);
+        if layout::write_payload(&mut w, &plan, &budgets).is_ok() {
+            return Ok(w.len());
+        }
     }
     Err(RenderError::BufferTooSmall)
 }
