@@ -18,3 +18,12 @@ done = function(summary, latency, requests)
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     latency.max, e.connect, e.read, e.write, e.status, e.timeout))
 end
+
+-- BENCH_DELAY_MS paces each connection: wrk waits this long after an
+-- answer before the next request (and leaves the pause out of latency).
+local pause = tonumber(os.getenv("BENCH_DELAY_MS") or "")
+if pause then
+  delay = function()
+    return pause
+  end
+end
