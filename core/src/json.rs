@@ -94,8 +94,23 @@ impl<'b> JsonWriter<'b> {
         }
     }
 
-    /// Appends `bytes` whole, or nothing and [`Overflow`].
-    fn push(&mut self, bytes: &[u8]) -> Result<(), Overflow> {
+    /// Whether this writer only counts (see [`JsonWriter::counting`]).
+    pub fn is_counting(&self) -> bool {
+        matches!(self.sink, Sink::Count)
+    }
+
+    /// Counts `len` bytes a caller has measured without writing them: how
+    /// a planned text is measured without walking it again. Does nothing
+    /// to a writer that stores.
+    pub(crate) fn count(&mut self, len: usize) {
+        if self.is_counting() {
+            self.len = self.len.saturating_add(len);
+        }
+    }
+
+    /// Appends `bytes` whole, or nothing and [`Overflow`]. Callers pass
+    /// whole UTF-8 sequences only, so the output stays valid UTF-8.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), Overflow> {
         let end = self.len.checked_add(bytes.len()).ok_or(Overflow)?;
         if let Sink::Buffer(buf) = &mut self.sink {
             buf.get_mut(self.len..end)

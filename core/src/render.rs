@@ -34,7 +34,7 @@ use crate::limits::{
     USERNAME_MAX_LEN,
 };
 use crate::model::{Kind, Notification, NotificationType, State};
-use fit::Budgets;
+use fit::Fitted;
 use layout::Plan;
 
 /// A set of states, used to choose which states get a mention or a priority.
@@ -208,20 +208,21 @@ pub fn render_payload(
         return Err(RenderError::BufferTooSmall);
     }
     let plan = plan(n, opts);
-    let mut budgets = Budgets::default();
-    // Each round either fits or lowers one budget for good (see `fit`).
+    let mut fitted = Fitted::new(n);
+    // Each round either fits or lowers one budget for good (see `fit`). A
+    // round re-plans only the text it shrinks; measuring adds up lengths.
     for _ in 0..MAX_FIT_ROUNDS {
         let mut counter = JsonWriter::counting();
         // A counting writer never overflows.
-        let _ = layout::write_payload(&mut counter, &plan, &budgets);
+        let _ = layout::write_payload(&mut counter, &plan, &fitted);
         let needed = counter.len();
         if needed <= buf.len() {
             let mut w = JsonWriter::new(buf);
-            layout::write_payload(&mut w, &plan, &budgets)
+            layout::write_payload(&mut w, &plan, &fitted)
                 .map_err(|_| RenderError::BufferTooSmall)?;
             return Ok(w.len());
         }
-        if !budgets.shrink(n, needed - buf.len()) {
+        if !fitted.shrink(n, needed - buf.len()) {
             break;
         }
     }

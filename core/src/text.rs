@@ -22,7 +22,9 @@
 //! Everything is written JSON-escaped through a [`JsonWriter`], so the same
 //! functions serve the webhook payload and the ack reply.
 
-use crate::json::{decimal_len, escaped_char_len, JsonWriter, Overflow};
+mod scan;
+
+use crate::json::{decimal_len, JsonWriter, Overflow};
 
 /// U+2060 WORD JOINER: invisible, and Mattermost does not treat `@` or `<`
 /// followed by it as the start of a mention or a special sequence.
@@ -43,59 +45,26 @@ pub enum Style {
     Verbatim,
 }
 
-/// One character of input as it is written: the character, plus whether a
-/// word joiner follows it. Keeping the two together means a cut never falls
-/// between an `@` and its joiner.
-#[derive(Debug, Clone, Copy)]
-struct Piece {
-    /// Byte offset just past this character in the input.
-    end: usize,
-    c: char,
-    joiner: bool,
-}
-
-impl Piece {
-    /// Escaped length of this piece in JSON.
-    fn len(self) -> usize {
-        escaped_char_len(self.c)
-            + if self.joiner {
-                WORD_JOINER.len_utf8()
-            } else {
-                0
-            }
-    }
-
-    fn write(self, w: &mut JsonWriter<'_>) -> Result<(), Overflow> {
-        w.escaped_char(self.c)?;
-        if self.joiner {
-            w.escaped_char(WORD_JOINER)?;
-        }
-        Ok(())
-    }
-}
-
-/// The pieces of `s` in `style`, in order.
-fn pieces(s: &str, style: Style) -> impl Iterator<Item = Piece> + '_ {
-    let mut chars = s.char_indices().peekable();
-    core::iter::from_fn(move || {
-        let (i, input) = chars.next()?;
-        // PostgreSQL, Mattermost's usual database, cannot store NUL in
-        // text; an escaped `\u0000` would still reach it.
-        let c = if input == '\0' { REPLACEMENT } else { input };
-        let joiner = style == Style::Defused
-            && matches!(c, '@' | '<')
-            && chars.peek().is_none_or(|&(_, next)| !next.is_whitespace());
-        Some(Piece {
-            end: i + input.len_utf8(),
-            c,
-            joiner,
-        })
-    })
-}
-
 /// Writes `s` JSON-escaped in `style`, whole (no budget).
 pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), Overflow> {
-    pieces(s, style).try_for_each(|p| p.write(w))
+    let bytes = s.as_bytes();
+    let stops = scan::stops(style, false);
+    let mut run_start = 0;
+    let mut i = 0;
+    loop {
+        i = scan::run_end(bytes, i, stops);
+        if i >= bytes.len() {
+            break;
+        }
+        let special = scan::special(s, i, style);
+        if let Some(out) = special.out {
+            w.push(bytes.get(run_start..i).unwrap_or_default())?;
+            w.push(out.as_bytes())?;
+            run_start = i + special.input_len;
+        }
+        i += special.input_len;
+    }
+    w.push(bytes.get(run_start..).unwrap_or_default())
 }
 
 /// Length of the longest run of consecutive backticks in `s`.
@@ -181,6 +150,11 @@ pub struct Budgeted<'a> {
     /// Input bytes left out after `kept` (0: the whole text fits).
     pub cut: usize,
     style: Style,
+    /// Bytes [`Budgeted::write`] writes, marker included.
+    written: usize,
+    /// Longest backtick run in `kept` (counted in [`Style::Verbatim`]
+    /// only, where the text sits inside a code fence).
+    ticks: usize,
 }
 
 impl<'a> Budgeted<'a> {
@@ -188,30 +162,7 @@ impl<'a> Budgeted<'a> {
     /// more of `s` than the budget can hold, so megabytes of input cost no
     /// more than the budget.
     pub fn plan(s: &'a str, style: Style, budget: usize) -> Self {
-        // One pass: while looking for the end of the budget, remember the
-        // last piece that still leaves room for the longest marker this
-        // text can need; that is where a cut falls.
-        let room = budget.saturating_sub(marker_len(s.len()));
-        let mut kept_end = 0;
-        let mut written = 0usize;
-        for p in pieces(s, style) {
-            written += p.len();
-            if written > budget {
-                return Budgeted {
-                    kept: s.get(..kept_end).unwrap_or_default(),
-                    cut: s.len() - kept_end,
-                    style,
-                };
-            }
-            if written <= room {
-                kept_end = p.end;
-            }
-        }
-        Budgeted {
-            kept: s,
-            cut: 0,
-            style,
-        }
+        Planner::new(s, style, budget).run()
     }
 
     /// Whether part of the text was cut.
@@ -219,8 +170,13 @@ impl<'a> Budgeted<'a> {
         self.cut > 0
     }
 
-    /// Writes the kept text, then the marker if anything was cut.
+    /// Writes the kept text, then the marker if anything was cut. A
+    /// counting writer is only told the length, known from planning.
     pub fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), Overflow> {
+        if w.is_counting() {
+            w.count(self.written);
+            return Ok(());
+        }
         write_text(w, self.kept, self.style)?;
         if self.is_cut() {
             write_marker(w, self.cut)?;
@@ -230,10 +186,138 @@ impl<'a> Budgeted<'a> {
 
     /// Exactly how many bytes [`Budgeted::write`] writes.
     pub fn written_len(&self) -> usize {
-        let mut counter = JsonWriter::counting();
-        // A counting writer never overflows.
-        let _ = self.write(&mut counter);
-        counter.len()
+        self.written
+    }
+
+    /// Longest run of backticks in the kept text of a [`Style::Verbatim`]
+    /// plan (0 for [`Style::Defused`], which never sits in code).
+    pub fn longest_backtick_run(&self) -> usize {
+        self.ticks
+    }
+}
+
+/// One walk over a text deciding its cut: the kept end is the last
+/// character boundary whose written length still leaves room for the
+/// longest marker this text can need; the walk stops as soon as the text
+/// is known not to fit its budget.
+struct Planner<'a> {
+    s: &'a str,
+    style: Style,
+    budget: usize,
+    room: usize,
+    /// Written bytes of everything walked so far.
+    written: usize,
+    /// End of the kept prefix, and its written length.
+    kept_end: usize,
+    kept_written: usize,
+    /// Longest backtick run within the kept prefix, and within all walked.
+    kept_ticks: usize,
+    all_ticks: usize,
+}
+
+impl<'a> Planner<'a> {
+    fn new(s: &'a str, style: Style, budget: usize) -> Self {
+        Planner {
+            s,
+            style,
+            budget,
+            room: budget.saturating_sub(marker_len(s.len())),
+            written: 0,
+            kept_end: 0,
+            kept_written: 0,
+            kept_ticks: 0,
+            all_ticks: 0,
+        }
+    }
+
+    fn run(mut self) -> Budgeted<'a> {
+        let bytes = self.s.as_bytes();
+        let stops = scan::stops(self.style, self.style == Style::Verbatim);
+        let mut i = 0;
+        while i < bytes.len() {
+            let end = scan::run_end(bytes, i, stops);
+            let (next, fits) = if end > i {
+                (end, self.plain(i, end))
+            } else if bytes.get(i) == Some(&b'`') {
+                let run = bytes.get(i..).unwrap_or_default();
+                let end = i + run.iter().take_while(|&&b| b == b'`').count();
+                let fits = self.plain(i, end);
+                self.all_ticks = self.all_ticks.max(end - i);
+                self.kept_ticks = self.kept_ticks.max(self.kept_end.clamp(i, end) - i);
+                (end, fits)
+            } else {
+                let special = scan::special(self.s, i, self.style);
+                let end = i + special.input_len;
+                let fits = match special.out {
+                    None => self.plain(i, end),
+                    Some(out) => self.piece(end, out.len()),
+                };
+                (end, fits)
+            };
+            if !fits {
+                return self.cut();
+            }
+            i = next;
+        }
+        Budgeted {
+            kept: self.s,
+            cut: 0,
+            style: self.style,
+            written: self.written,
+            ticks: self.all_ticks,
+        }
+    }
+
+    /// Walks `start..end`, written as it is (whole characters); false once
+    /// past the budget. The kept end may fall inside the run, at the last
+    /// character boundary within the room.
+    fn plain(&mut self, start: usize, end: usize) -> bool {
+        let written = self.written + (end - start);
+        if written <= self.room {
+            self.kept_end = end;
+            self.kept_written = written;
+        } else if self.written < self.room {
+            let mut keep = start + (self.room - self.written);
+            while !self.s.is_char_boundary(keep) {
+                keep -= 1;
+            }
+            self.kept_end = keep;
+            self.kept_written = self.written + (keep - start);
+        }
+        self.written = written;
+        written <= self.budget
+    }
+
+    /// Walks one character ending at `end` that is written as `len` bytes
+    /// (an escape, or `@` with its joiner: never split); false once past
+    /// the budget.
+    fn piece(&mut self, end: usize, len: usize) -> bool {
+        self.written += len;
+        if self.written <= self.room {
+            self.kept_end = end;
+            self.kept_written = self.written;
+        }
+        self.written <= self.budget
+    }
+
+    fn cut(self) -> Budgeted<'a> {
+        let cut = self.s.len() - self.kept_end;
+        let kept = self.s.get(..self.kept_end).unwrap_or_default();
+        // An `@` or `<` walked as bare because whitespace followed it ends
+        // the kept text with the marker after it, so it is written with
+        // its joiner after all: three more bytes than walked.
+        let rest = self.s.get(self.kept_end..).unwrap_or_default();
+        let bare_end = self.style == Style::Defused
+            && kept.ends_with(['@', '<'])
+            && rest.chars().next().is_some_and(char::is_whitespace);
+        let joiner = if bare_end { WORD_JOINER.len_utf8() } else { 0 };
+        Budgeted {
+            kept,
+            cut,
+            style: self.style,
+            written: self.kept_written + joiner + marker_len(cut),
+            ticks: self.kept_ticks,
+        }
     }
 }
 

@@ -1,5 +1,9 @@
 //! Byte budgets for every untrusted text, and how they shrink until a
 //! payload fits its buffer (the order is documented in [`crate::limits`]).
+//!
+//! Each text is planned once per budget it is given and the plan is kept
+//! ([`Fitted`]): measuring the payload then only adds up known lengths,
+//! and a shrink re-plans the one text whose budget changed.
 
 use crate::limits::*;
 use crate::model::{Kind, Notification};
@@ -52,7 +56,8 @@ impl Default for Budgets {
     }
 }
 
-/// The budgets in the order they give way.
+/// The budgets in the order they give way; a slot's value is its place
+/// on the ladder.
 #[derive(Debug, Clone, Copy)]
 enum Slot {
     LongOutput,
@@ -132,42 +137,118 @@ impl Slot {
     }
 }
 
-impl Budgets {
+/// The budgets and every text planned at its budget: what the layout
+/// writes and what a counting pass adds up without walking any text.
+#[derive(Debug, Clone, Copy)]
+pub struct Fitted<'a> {
+    /// The budgets the plans were made with.
+    pub budgets: Budgets,
+    plans: [Budgeted<'a>; LADDER.len()],
+}
+
+impl<'a> Fitted<'a> {
+    /// Every text of `n` planned at the default budgets.
+    pub fn new(n: &Notification<'a>) -> Self {
+        let budgets = Budgets::default();
+        let mut budget_of = budgets;
+        let plans = LADDER.map(|slot| {
+            let (text, style) = slot.text(n);
+            Budgeted::plan(text, style, *slot.budget(&mut budget_of))
+        });
+        Fitted { budgets, plans }
+    }
+
+    /// The plan of the text at `slot`.
+    fn plan(&self, slot: Slot) -> Budgeted<'a> {
+        let index = slot as usize;
+        // Every slot has a plan: `plans` is indexed by the ladder.
+        self.plans
+            .get(index)
+            .copied()
+            .unwrap_or(Budgeted::plan("", Style::Defused, 0))
+    }
+
+    fn set(&mut self, slot: Slot, budget: usize, plan: Budgeted<'a>) {
+        *slot.budget(&mut self.budgets) = budget;
+        if let Some(kept) = self.plans.get_mut(slot as usize) {
+            *kept = plan;
+        }
+    }
+
+    /// Long output, for the code block.
+    pub fn long_output(&self) -> Budgeted<'a> {
+        self.plan(Slot::LongOutput)
+    }
+    /// Output, for the code block.
+    pub fn output(&self) -> Budgeted<'a> {
+        self.plan(Slot::Output)
+    }
+    /// Ack/downtime comment.
+    pub fn comment(&self) -> Budgeted<'a> {
+        self.plan(Slot::Comment)
+    }
+    /// Output for the fallback text.
+    pub fn fallback_output(&self) -> Budgeted<'a> {
+        self.plan(Slot::FallbackOutput)
+    }
+    /// Ack/downtime author.
+    pub fn author(&self) -> Budgeted<'a> {
+        self.plan(Slot::Author)
+    }
+    /// Host address.
+    pub fn address(&self) -> Budgeted<'a> {
+        self.plan(Slot::Address)
+    }
+    /// Notification type text.
+    pub fn type_text(&self) -> Budgeted<'a> {
+        self.plan(Slot::TypeText)
+    }
+    /// Service label.
+    pub fn service(&self) -> Budgeted<'a> {
+        self.plan(Slot::Service)
+    }
+    /// Host label.
+    pub fn host(&self) -> Budgeted<'a> {
+        self.plan(Slot::Host)
+    }
+
     /// Makes the payload smaller by about `excess` bytes: lowers the first
     /// budget on the ladder that can still give, or drops the decorations,
     /// then the fields. Returns false when nothing is left to give.
-    pub fn shrink(&mut self, n: &Notification<'_>, excess: usize) -> bool {
+    pub fn shrink(&mut self, n: &Notification<'a>, excess: usize) -> bool {
         for slot in LADDER {
             let floor = slot.floor();
-            let current = *slot.budget(self);
+            let current = *slot.budget(&mut self.budgets);
             if current <= floor {
                 continue;
             }
             let (text, style) = slot.text(n);
-            let written = |budget| Budgeted::plan(text, style, budget).written_len();
             // Cut from what the text really uses, not from a budget it never
             // filled, and only as far as needed: every place the text
             // appears then gives up at least `excess` bytes and the next
             // measurement fits. Where the cut marker would eat the gain
             // (tiny budgets), go straight to the floor.
-            let used = written(current);
+            let used = self.plan(slot).written_len();
             let target = used.saturating_sub(excess).max(floor);
-            let budget = if target < current && written(target) < used {
-                target
-            } else {
-                floor
+            let at_target = (target < current)
+                .then(|| Budgeted::plan(text, style, target))
+                .filter(|p| p.written_len() < used);
+            let (budget, plan) = match at_target {
+                Some(plan) => (target, plan),
+                None => (floor, Budgeted::plan(text, style, floor)),
             };
-            *slot.budget(self) = budget;
-            if written(budget) < used {
+            self.set(slot, budget, plan);
+            if plan.written_len() < used {
                 return true;
             }
         }
-        if self.decorations {
-            self.decorations = false;
+        let b = &mut self.budgets;
+        if b.decorations {
+            b.decorations = false;
             return true;
         }
-        if self.fields {
-            self.fields = false;
+        if b.fields {
+            b.fields = false;
             return true;
         }
         false
