@@ -208,7 +208,12 @@ pub fn render_payload(
         return Err(RenderError::BufferTooSmall);
     }
     let plan = plan(n, opts);
-    let mut fitted = Fitted::new(n);
+    let mut fitted = Fitted::for_buffer(n, buf.len(), |fitted| {
+        let mut counter = JsonWriter::counting();
+        // A counting writer never overflows.
+        let _ = layout::write_payload(&mut counter, &plan, fitted);
+        counter.len()
+    });
     // Each round either fits or lowers one budget for good (see `fit`). A
     // round re-plans only the text it shrinks; measuring adds up lengths.
     for _ in 0..MAX_FIT_ROUNDS {

@@ -91,7 +91,34 @@ pub fn fence_len(texts: &[&str]) -> usize {
         .map(|t| longest_backtick_run(t))
         .max()
         .unwrap_or(0);
-    (longest + 1).max(MIN_FENCE_LEN)
+    fence_len_for(longest)
+}
+
+/// Length of the fence around code whose longest backtick run is `ticks`.
+pub fn fence_len_for(ticks: usize) -> usize {
+    (ticks + 1).max(MIN_FENCE_LEN)
+}
+
+/// Whether `bytes` holds a run of more than `max` backticks. Looks at one
+/// byte in `max + 1` (any longer run covers one of them) and measures only
+/// the runs found there, so a long text is checked in a fraction of a walk.
+pub fn has_backtick_run_over(bytes: &[u8], max: usize) -> bool {
+    let is_tick = |i: usize| bytes.get(i) == Some(&b'`');
+    let mut probe = max;
+    while probe < bytes.len() {
+        if is_tick(probe) {
+            let before = (0..probe).rev().take_while(|&i| is_tick(i)).count();
+            let after = (probe..bytes.len()).take_while(|&i| is_tick(i)).count();
+            if before + after > max {
+                return true;
+            }
+            // The run ends before `probe + after`; the next longer run
+            // must cover a later probe.
+            probe += after;
+        }
+        probe += max + 1;
+    }
+    false
 }
 
 /// Writes a fence of `len` backticks (no newline).
@@ -105,6 +132,10 @@ pub fn write_fence(w: &mut JsonWriter<'_>, len: usize) -> Result<(), Overflow> {
     }
     Ok(())
 }
+
+/// Most bytes one character is written as (`\u0085`, `\u2028`): a cut
+/// falls at most this many bytes short of its room.
+pub const MAX_ESCAPE_LEN: usize = 6;
 
 /// Length in bytes of the cut marker for `cut` bytes: `… [<cut> bytes cut]`.
 pub fn marker_len(cut: usize) -> usize {
@@ -155,6 +186,9 @@ pub struct Budgeted<'a> {
     /// Longest backtick run in `kept` (counted in [`Style::Verbatim`]
     /// only, where the text sits inside a code fence).
     ticks: usize,
+    /// Written bytes of the input walked while planning: past the budget
+    /// when the text was cut, else `written`.
+    walked: usize,
 }
 
 impl<'a> Budgeted<'a> {
@@ -193,6 +227,12 @@ impl<'a> Budgeted<'a> {
     /// plan (0 for [`Style::Defused`], which never sits in code).
     pub fn longest_backtick_run(&self) -> usize {
         self.ticks
+    }
+
+    /// Written bytes walked while planning; more than the budget when the
+    /// text was cut (a lower bound on what a larger budget writes).
+    pub(crate) fn walked_len(&self) -> usize {
+        self.walked
     }
 }
 
@@ -245,6 +285,8 @@ impl<'a> Planner<'a> {
                 self.all_ticks = self.all_ticks.max(end - i);
                 self.kept_ticks = self.kept_ticks.max(self.kept_end.clamp(i, end) - i);
                 (end, fits)
+            } else if let Some(len) = bytes.get(i).map(|&b| scan::fixed_len(b)).filter(|&n| n > 0) {
+                (i + 1, self.piece(i + 1, len))
             } else {
                 let special = scan::special(self.s, i, self.style);
                 let end = i + special.input_len;
@@ -265,6 +307,7 @@ impl<'a> Planner<'a> {
             style: self.style,
             written: self.written,
             ticks: self.all_ticks,
+            walked: self.written,
         }
     }
 
@@ -317,6 +360,7 @@ impl<'a> Planner<'a> {
             style: self.style,
             written: self.kept_written + joiner + marker_len(cut),
             ticks: self.kept_ticks,
+            walked: self.written,
         }
     }
 }

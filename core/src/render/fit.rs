@@ -8,7 +8,15 @@
 use crate::limits::*;
 use crate::model::{Kind, Notification};
 use crate::render::look;
-use crate::text::{Budgeted, Style};
+use crate::text::{
+    fence_len_for, has_backtick_run_over, marker_len, Budgeted, Style, MAX_ESCAPE_LEN,
+    MIN_FENCE_LEN,
+};
+
+/// Long outputs up to this many input bytes are planned at their full
+/// budget directly: walking them costs less than the extra measurement
+/// [`Fitted::for_buffer`] needs to avoid it.
+const LONG_FIRST_MIN_INPUT: usize = 1024;
 
 /// Written-byte budget of each untrusted text, plus the two things that
 /// are dropped whole when budgets alone cannot make a payload fit.
@@ -147,15 +155,98 @@ pub struct Fitted<'a> {
 }
 
 impl<'a> Fitted<'a> {
-    /// Every text of `n` planned at the default budgets.
-    pub fn new(n: &Notification<'a>) -> Self {
+    /// Every text planned at its default budget, the long output without
+    /// walking its first [`LONG_OUTPUT_MAX_LEN`] bytes when that can be
+    /// avoided: the first measure-and-shrink round is then decided
+    /// arithmetically (see [`Fitted::cut_long_output_first`]).
+    /// `measure` gives the payload length with the given plans.
+    pub fn for_buffer(
+        n: &Notification<'a>,
+        buf_len: usize,
+        measure: impl Fn(&Fitted<'a>) -> usize,
+    ) -> Self {
+        let mut fitted = Fitted::new_but(n, Slot::LongOutput);
+        let long = n.long_output;
+        let first = (long.len() > LONG_FIRST_MIN_INPUT)
+            .then(|| fitted.cut_long_output_first(long, buf_len, &measure))
+            .flatten();
+        let (budget, plan) = first.unwrap_or_else(|| {
+            let budget = LONG_OUTPUT_MAX_LEN;
+            (budget, Budgeted::plan(long, Style::Verbatim, budget))
+        });
+        fitted.set(Slot::LongOutput, budget, plan);
+        fitted
+    }
+
+    /// Every text planned at its default budget but `skip`, left as an
+    /// empty plan.
+    fn new_but(n: &Notification<'a>, skip: Slot) -> Self {
         let budgets = Budgets::default();
         let mut budget_of = budgets;
         let plans = LADDER.map(|slot| {
             let (text, style) = slot.text(n);
-            Budgeted::plan(text, style, *slot.budget(&mut budget_of))
+            let budget = *slot.budget(&mut budget_of);
+            if slot as usize == skip as usize {
+                Budgeted::plan("", style, 0)
+            } else {
+                Budgeted::plan(text, style, budget)
+            }
         });
         Fitted { budgets, plans }
+    }
+
+    /// The first measure-and-shrink round for a long output that cannot
+    /// fit: its outcome is the budget `T` left by everything else (the
+    /// shrink cuts exactly the excess), so the long output is planned at
+    /// `T` only. Returns that budget and plan, or `None` where the bounds
+    /// below cannot prove the round would end the same way as measuring
+    /// at [`LONG_OUTPUT_MAX_LEN`] (then the caller does exactly that).
+    ///
+    /// What the round needs from the full measurement `L`: the fence (it
+    /// depends on the backtick runs kept), and that `L` exceeds both `T`
+    /// and what the text writes at `T`. Every input byte writes at least
+    /// one byte, so the kept text at the full budget lies within the first
+    /// [`LONG_OUTPUT_MAX_LEN`] input bytes: no backtick run longer than
+    /// the fence already allows there means the fence is known. `L` is at
+    /// least what planning at `T` walked, or, if the text is cut at the
+    /// full budget, its room less one escape plus the shortest marker.
+    fn cut_long_output_first(
+        &self,
+        long: &'a str,
+        buf_len: usize,
+        measure: &impl Fn(&Fitted<'a>) -> usize,
+    ) -> Option<(usize, Budgeted<'a>)> {
+        let full = LONG_OUTPUT_MAX_LEN;
+        let output_ticks = self.output().longest_backtick_run();
+        // `self` holds an empty long output, so this is the payload less
+        // the long output's text, with the fence the output alone needs.
+        let base = measure(self);
+        let target_for = |ticks: usize| {
+            let fence_growth = fence_len_for(ticks) - fence_len_for(output_ticks);
+            buf_len.checked_sub(base + 2 * fence_growth)
+        };
+        let first_target = target_for(output_ticks).filter(|&t| t < full)?;
+        let first = Budgeted::plan(long, Style::Verbatim, first_target);
+        let ticks = output_ticks.max(first.longest_backtick_run());
+        let prefix = long.as_bytes().get(..full).unwrap_or(long.as_bytes());
+        if has_backtick_run_over(prefix, ticks.max(MIN_FENCE_LEN - 1)) {
+            return None;
+        }
+        let target = target_for(ticks)?;
+        let plan = if target == first_target {
+            first
+        } else {
+            Budgeted::plan(long, Style::Verbatim, target)
+        };
+        if !plan.is_cut() {
+            // Whole at `target`, so whole at the full budget: the same plan.
+            return Some((full, plan));
+        }
+        let room = full.saturating_sub(marker_len(long.len()));
+        let at_least = plan
+            .walked_len()
+            .min(room.saturating_sub(MAX_ESCAPE_LEN - 1) + marker_len(1));
+        (at_least > target && at_least > plan.written_len()).then_some((target, plan))
     }
 
     /// The plan of the text at `slot`.

@@ -14,7 +14,7 @@ use crate::render::fit::Fitted;
 use crate::render::look::{self, Part};
 use crate::render::time::UtcTime;
 use crate::render::{link, AckButton, Priority};
-use crate::text::{write_fence, Budgeted, Style, MIN_FENCE_LEN};
+use crate::text::{fence_len_for, write_fence, Budgeted, Style};
 
 /// Everything decided about a post before any budget is applied.
 #[derive(Debug, Clone, Copy)]
@@ -197,7 +197,7 @@ fn write_code_block(
     let ticks = output
         .longest_backtick_run()
         .max(long.longest_backtick_run());
-    let fence = (ticks + 1).max(MIN_FENCE_LEN);
+    let fence = fence_len_for(ticks);
     write_fence(w, fence)?;
     w.raw("\\n")?;
     if !n.output.is_empty() {

@@ -48,6 +48,33 @@ const fn class_table() -> [u8; 256] {
 
 static CLASS: [u8; 256] = class_table();
 
+// As `class_table`: evaluated at compile time only.
+#[allow(clippy::indexing_slicing)]
+const fn fixed_len_table() -> [u8; 256] {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = match CLASS[b] {
+            SHORT => 2,
+            CONTROL => 6,
+            NUL => 3,
+            _ => 0,
+        };
+        b += 1;
+    }
+    table
+}
+
+static FIXED_LEN: [u8; 256] = fixed_len_table();
+
+/// Written length of a byte that is always escaped the same way (`"`, `\`,
+/// C0 controls, DEL, NUL), or 0 for any other byte: the planner measures
+/// these without asking [`special`].
+#[inline]
+pub fn fixed_len(b: u8) -> usize {
+    usize::from(FIXED_LEN.get(usize::from(b)).copied().unwrap_or(0))
+}
+
 /// The classes that stop a run in `style`; `ticks` also stops at backticks.
 pub fn stops(style: Style, ticks: bool) -> u8 {
     let base = SHORT | CONTROL | NUL | LEAD;
@@ -137,6 +164,7 @@ impl Escape {
 /// The character starting at `i` (a byte [`run_end`] stopped at), and
 /// what is written for it: the rules of [`crate::json::needs_escape`] and
 /// of [`super::Style`], byte for byte as the general escaper writes them.
+#[inline]
 pub fn special(s: &str, i: usize, style: Style) -> Special {
     let bytes = s.as_bytes();
     let at = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
