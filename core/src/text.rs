@@ -47,6 +47,41 @@ pub enum Style {
 
 /// Writes `s` JSON-escaped in `style`, whole (no budget).
 pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), Overflow> {
+    if let Some(done) = w.fill(|out| fill_text(out, s, style)) {
+        return done;
+    }
+    // A counting writer: only the length matters.
+    let mut counted = 0;
+    for_each_piece(s, style, |piece| {
+        counted += piece.len();
+        Ok(())
+    })?;
+    w.count(counted);
+    Ok(())
+}
+
+/// Writes `s` into the start of `out` as [`write_text`] does; returns the
+/// length written.
+fn fill_text(out: &mut [u8], s: &str, style: Style) -> Result<usize, Overflow> {
+    let mut end = 0;
+    for_each_piece(s, style, |piece| {
+        let next = end + piece.len();
+        out.get_mut(end..next)
+            .ok_or(Overflow)?
+            .copy_from_slice(piece);
+        end = next;
+        Ok(())
+    })?;
+    Ok(end)
+}
+
+/// Calls `write` with the pieces `s` is written as in `style`, in order:
+/// runs of input bytes written as they are, and escapes.
+fn for_each_piece(
+    s: &str,
+    style: Style,
+    mut write: impl FnMut(&[u8]) -> Result<(), Overflow>,
+) -> Result<(), Overflow> {
     let bytes = s.as_bytes();
     let stops = scan::stops(style, false);
     let mut run_start = 0;
@@ -56,15 +91,23 @@ pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), O
         if i >= bytes.len() {
             break;
         }
+        let fixed = bytes.get(i).map_or(&[][..], |&b| scan::fixed_escape(b));
+        if !fixed.is_empty() {
+            write(bytes.get(run_start..i).unwrap_or_default())?;
+            write(fixed)?;
+            i += 1;
+            run_start = i;
+            continue;
+        }
         let special = scan::special(s, i, style);
         if let Some(out) = special.out {
-            w.push(bytes.get(run_start..i).unwrap_or_default())?;
-            w.push(out.as_bytes())?;
+            write(bytes.get(run_start..i).unwrap_or_default())?;
+            write(out.as_bytes())?;
             run_start = i + special.input_len;
         }
         i += special.input_len;
     }
-    w.push(bytes.get(run_start..).unwrap_or_default())
+    write(bytes.get(run_start..).unwrap_or_default())
 }
 
 /// Length of the longest run of consecutive backticks in `s`.

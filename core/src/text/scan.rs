@@ -67,6 +67,38 @@ const fn fixed_len_table() -> [u8; 256] {
 
 static FIXED_LEN: [u8; 256] = fixed_len_table();
 
+// As `class_table`: evaluated at compile time only.
+#[allow(clippy::indexing_slicing)]
+const fn fixed_escape_table() -> [[u8; 6]; 128] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut table = [[0u8; 6]; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'"' => *b"\\\"\0\0\0\0",
+            b'\\' => *b"\\\\\0\0\0\0",
+            b'\n' => *b"\\n\0\0\0\0",
+            b'\t' => *b"\\t\0\0\0\0",
+            b'\r' => *b"\\r\0\0\0\0",
+            0 => [0xef, 0xbf, 0xbd, 0, 0, 0],
+            0x01..=0x1f | 0x7f => [b'\\', b'u', b'0', b'0', HEX[b >> 4], HEX[b & 0xf]],
+            _ => [0; 6],
+        };
+        b += 1;
+    }
+    table
+}
+
+static FIXED_ESCAPE: [[u8; 6]; 128] = fixed_escape_table();
+
+/// What a byte with a [`fixed_len`] is written as (the first `fixed_len`
+/// bytes count), read from a table built at compile time.
+#[inline]
+pub fn fixed_escape(b: u8) -> &'static [u8] {
+    let escape = FIXED_ESCAPE.get(usize::from(b)).map_or(&[][..], |e| &e[..]);
+    escape.get(..fixed_len(b)).unwrap_or_default()
+}
+
 /// Written length of a byte that is always escaped the same way (`"`, `\`,
 /// C0 controls, DEL, NUL), or 0 for any other byte: the planner measures
 /// these without asking [`special`].
@@ -187,8 +219,16 @@ pub fn special(s: &str, i: usize, style: Style) -> Special {
         0 => escape(1, Escape::utf8([0xef, 0xbf, 0xbd, 0], 3)),
         c @ (0x01..=0x1f | 0x7f) => escape(1, Escape::unicode(u16::from(c))),
         c @ (b'@' | b'<') if style == Style::Defused => {
-            let next = s.get(i + 1..).and_then(|rest| rest.chars().next());
-            if next.is_some_and(char::is_whitespace) {
+            // Mostly ASCII follows: check it without decoding a char.
+            let followed_by_space = match at(1) {
+                b'\t'..=b'\r' | b' ' => true,
+                0..=0x7f => false,
+                _ => s
+                    .get(i + 1..)
+                    .and_then(|rest| rest.chars().next())
+                    .is_some_and(char::is_whitespace),
+            };
+            if followed_by_space {
                 plain(1)
             } else {
                 // U+2060 WORD JOINER, see [`super::WORD_JOINER`].
