@@ -529,6 +529,43 @@ mod tests {
     }
 
     #[test]
+    fn written_len_is_what_is_written_at_every_budget() {
+        // Every kind of piece, and `@`/`<` before whitespace, which a cut
+        // can leave last (then written with its joiner after all).
+        let s = "a@ b< \u{2028}@\u{85}<\t\"\\\u{0}\u{1b}\u{7f}\u{9f}\u{a0}é🚨`` @x <y ".repeat(3);
+        for style in [Style::Defused, Style::Verbatim] {
+            for budget in 0..s.len() * 6 {
+                let b = Budgeted::plan(&s, style, budget);
+                let out = render(|w| b.write(w));
+                assert_eq!(out.len(), b.written_len(), "{style:?} at {budget}");
+                assert_eq!(b.kept.len() + b.cut, s.len());
+                if style == Style::Verbatim {
+                    assert_eq!(b.longest_backtick_run(), longest_backtick_run(b.kept));
+                }
+            }
+        }
+        assert_eq!(defused("cut@ here"), "cut@ here");
+        let b = Budgeted::plan("ab@ cdefghijklmnopqrstuvwxyz0123456789", Style::Defused, 21);
+        assert_eq!(b.kept, "ab@");
+        assert_eq!(render(|w| b.write(w)), "ab@\u{2060}… [35 bytes cut]");
+    }
+
+    #[test]
+    fn sampled_backtick_search_agrees_with_a_full_walk() {
+        let texts = ["", "`", "a``b", "````", "x```````y``", "``` `` ````` `"];
+        for text in texts {
+            for max in 0..8 {
+                let over = longest_backtick_run(text) > max;
+                assert_eq!(
+                    has_backtick_run_over(text.as_bytes(), max),
+                    over,
+                    "{text:?} {max}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn tiny_budget_still_shows_the_marker() {
         let out = render(|w| Budgeted::plan("abcdef", Style::Defused, 2).write(w));
         assert_eq!(out, "… [6 bytes cut]");

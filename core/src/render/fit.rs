@@ -178,6 +178,16 @@ impl<'a> Fitted<'a> {
         fitted
     }
 
+    /// Every text planned at its default budget, the long output walked
+    /// in full: the reference [`Fitted::for_buffer`] is tested against.
+    #[cfg(test)]
+    pub fn measured_in_full(n: &Notification<'a>) -> Self {
+        let mut fitted = Fitted::new_but(n, Slot::LongOutput);
+        let plan = Budgeted::plan(n.long_output, Style::Verbatim, LONG_OUTPUT_MAX_LEN);
+        fitted.set(Slot::LongOutput, LONG_OUTPUT_MAX_LEN, plan);
+        fitted
+    }
+
     /// Every text planned at its default budget but `skip`, left as an
     /// empty plan.
     fn new_but(n: &Notification<'a>, skip: Slot) -> Self {
