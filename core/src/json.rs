@@ -94,8 +94,39 @@ impl<'b> JsonWriter<'b> {
         }
     }
 
-    /// Appends `bytes` whole, or nothing and [`Overflow`].
-    fn push(&mut self, bytes: &[u8]) -> Result<(), Overflow> {
+    /// Whether this writer only counts (see [`JsonWriter::counting`]).
+    pub fn is_counting(&self) -> bool {
+        matches!(self.sink, Sink::Count)
+    }
+
+    /// Counts `len` bytes a caller has measured without writing them: how
+    /// a planned text is measured without walking it again. Does nothing
+    /// to a writer that stores.
+    pub(crate) fn count(&mut self, len: usize) {
+        if self.is_counting() {
+            self.len = self.len.saturating_add(len);
+        }
+    }
+
+    /// Lets `fill` write straight into the unwritten rest of the buffer;
+    /// it returns how many bytes it wrote, which must be whole UTF-8. For
+    /// writers that copy many small pieces: one bounds check per piece
+    /// instead of a call per piece. `None` for a counting writer.
+    pub(crate) fn fill(
+        &mut self,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, Overflow>,
+    ) -> Option<Result<(), Overflow>> {
+        let Sink::Buffer(buf) = &mut self.sink else {
+            return None;
+        };
+        let spare = buf.get_mut(self.len..).unwrap_or_default();
+        let room = spare.len();
+        Some(fill(spare).map(|n| self.len += n.min(room)))
+    }
+
+    /// Appends `bytes` whole, or nothing and [`Overflow`]. Callers pass
+    /// whole UTF-8 sequences only, so the output stays valid UTF-8.
+    pub(crate) fn push(&mut self, bytes: &[u8]) -> Result<(), Overflow> {
         let end = self.len.checked_add(bytes.len()).ok_or(Overflow)?;
         if let Sink::Buffer(buf) = &mut self.sink {
             buf.get_mut(self.len..end)
@@ -122,14 +153,25 @@ impl<'b> JsonWriter<'b> {
     /// Appends the escaped content of a JSON string (no quotes), for
     /// building one string value from several pieces.
     pub fn escaped(&mut self, s: &str) -> Result<(), Overflow> {
-        // Runs of characters needing no escape are copied in one go.
+        // Runs of characters needing no escape are copied in one go, and
+        // only a byte that can start such a character is decoded.
+        let bytes = s.as_bytes();
         let mut plain_start = 0;
-        for (i, c) in s.char_indices() {
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            if !may_start_escape(b) {
+                i += 1;
+                continue;
+            }
+            let Some(c) = s.get(i..).and_then(|rest| rest.chars().next()) else {
+                break;
+            };
             if needs_escape(c) {
                 self.raw(s.get(plain_start..i).unwrap_or_default())?;
                 self.escaped_char(c)?;
                 plain_start = i + c.len_utf8();
             }
+            i += c.len_utf8();
         }
         self.raw(s.get(plain_start..).unwrap_or_default())
     }
@@ -182,6 +224,13 @@ impl<'b> JsonWriter<'b> {
 /// ends).
 pub fn needs_escape(c: char) -> bool {
     matches!(c, '"' | '\\' | '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Whether `b` can start a character [`needs_escape`] holds: an ASCII
+/// control, DEL, `"`, `\`, or `C2`/`E2`, the lead bytes of the C1
+/// controls and of U+2028/U+2029. Every other byte is written as it is.
+fn may_start_escape(b: u8) -> bool {
+    b < 0x20 || matches!(b, b'"' | b'\\' | 0x7f | 0xc2 | 0xe2)
 }
 
 /// How many bytes [`JsonWriter::escaped_char`] writes for `c`.
@@ -253,6 +302,18 @@ mod tests {
         assert_eq!(out, r#""say \"hi\" C:\\temp ✅ 🚨""#);
         let back: String = serde_json::from_str(&out).unwrap();
         assert_eq!(back, s);
+    }
+
+    #[test]
+    fn escaped_matches_escaping_char_by_char() {
+        // Neighbours of the escaped characters share their lead bytes.
+        let s = "a\u{0}\u{1f} \u{7f}\u{80}\u{9f}\u{a0}°\u{2027}\u{2028}\u{2029}\u{202a}⚠\u{2060}\"\\🚨é";
+        let mut want = String::new();
+        for c in s.chars() {
+            want.push_str(&written(|w| w.escaped_char(c)));
+        }
+        assert_eq!(written(|w| w.escaped(s)), want);
+        assert!(want.contains("\\u0080") && want.contains("\u{a0}°\u{2027}\\u2028"));
     }
 
     #[test]

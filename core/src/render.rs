@@ -34,7 +34,7 @@ use crate::limits::{
     USERNAME_MAX_LEN,
 };
 use crate::model::{Kind, Notification, NotificationType, State};
-use fit::Budgets;
+use fit::Fitted;
 use layout::Plan;
 
 /// A set of states, used to choose which states get a mention or a priority.
@@ -208,20 +208,38 @@ pub fn render_payload(
         return Err(RenderError::BufferTooSmall);
     }
     let plan = plan(n, opts);
-    let mut budgets = Budgets::default();
-    // Each round either fits or lowers one budget for good (see `fit`).
+    let fitted = Fitted::for_buffer(n, buf.len(), |fitted| measure(&plan, fitted));
+    fit_and_write(n, &plan, fitted, buf)
+}
+
+/// Length of the payload with these plans, from a counting pass that adds
+/// up the planned texts' lengths.
+fn measure(plan: &Plan<'_>, fitted: &Fitted<'_>) -> usize {
+    let mut counter = JsonWriter::counting();
+    // A counting writer never overflows.
+    let _ = layout::write_payload(&mut counter, plan, fitted);
+    counter.len()
+}
+
+/// Shrinks budgets from `fitted` until the payload fits `buf`, then
+/// writes it.
+fn fit_and_write<'a>(
+    n: &Notification<'a>,
+    plan: &Plan<'a>,
+    mut fitted: Fitted<'a>,
+    buf: &mut [u8],
+) -> Result<usize, RenderError> {
+    // Each round either fits or lowers one budget for good (see `fit`). A
+    // round re-plans only the text it shrinks; measuring adds up lengths.
     for _ in 0..MAX_FIT_ROUNDS {
-        let mut counter = JsonWriter::counting();
-        // A counting writer never overflows.
-        let _ = layout::write_payload(&mut counter, &plan, &budgets);
-        let needed = counter.len();
+        let needed = measure(plan, &fitted);
         if needed <= buf.len() {
             let mut w = JsonWriter::new(buf);
-            layout::write_payload(&mut w, &plan, &budgets)
+            layout::write_payload(&mut w, plan, &fitted)
                 .map_err(|_| RenderError::BufferTooSmall)?;
             return Ok(w.len());
         }
-        if !budgets.shrink(n, needed - buf.len()) {
+        if !fitted.shrink(n, needed - buf.len()) {
             break;
         }
     }
@@ -286,4 +304,77 @@ fn context_len(context: &[(&str, &str)]) -> usize {
     let mut counter = JsonWriter::counting();
     let _ = write_context(&mut counter, context);
     counter.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::PAYLOAD_BUF_LEN;
+
+    /// Renders with the long output measured at its full budget first, as
+    /// the renderer did before [`Fitted::for_buffer`] learnt to skip it.
+    fn render_measuring_in_full(n: &Notification<'_>, buf: &mut [u8]) -> Option<usize> {
+        let opts = RenderOptions::default();
+        let plan = plan(n, &opts);
+        fit_and_write(n, &plan, Fitted::measured_in_full(n), buf).ok()
+    }
+
+    /// The arithmetic first cut must cut exactly where measuring in full
+    /// cuts: long outputs of every size around the buffer, with backtick
+    /// runs before, inside and after what is kept, beside outputs with and
+    /// without runs of their own, at buffer sizes from the minimum up.
+    #[test]
+    fn first_cut_of_the_long_output_matches_measuring_in_full() {
+        let units = [
+            "x",
+            "@a <b ",
+            "é\u{1}\"",
+            "\u{2028}`` ",
+            "\u{85}@ ",
+            "```` y ",
+        ];
+        let mut checked = 0;
+        for unit in units {
+            for (reps, tick_at, ticks) in [
+                (900, 0, 0),
+                (3000, 10, 9),
+                (3000, 7000, 12),
+                (9000, 15000, 6),
+            ] {
+                let mut long = unit.repeat(reps);
+                let at = (tick_at.min(long.len())..)
+                    .find(|&i| long.is_char_boundary(i))
+                    .unwrap();
+                long.insert_str(at, &"`".repeat(ticks));
+                for output in ["short", "with ````` ticks", &"o".repeat(5000)] {
+                    let n = Notification {
+                        kind: Kind::Service,
+                        notification_type: NotificationType::Problem,
+                        state: State::Critical,
+                        host_uuid: "h",
+                        host_name: "",
+                        host_address: "192.0.2.1",
+                        service_uuid: "s",
+                        service_name: "",
+                        output,
+                        long_output: &long,
+                        ack_author: "",
+                        ack_comment: "",
+                        event_time: 0,
+                    };
+                    for buf_len in (MIN_PAYLOAD_BUF_LEN..=PAYLOAD_BUF_LEN + 512).step_by(733) {
+                        let mut fast = vec![0u8; buf_len];
+                        let mut full = vec![0u8; buf_len];
+                        let got = render_payload(&n, &RenderOptions::default(), &mut fast).ok();
+                        let want = render_measuring_in_full(&n, &mut full);
+                        assert_eq!(got, want, "{unit:?} x{reps} at {buf_len}");
+                        let len = got.unwrap();
+                        assert!(fast[..len] == full[..len], "{unit:?} x{reps} at {buf_len}");
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 1000);
+    }
 }

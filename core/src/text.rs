@@ -22,7 +22,12 @@
 //! Everything is written JSON-escaped through a [`JsonWriter`], so the same
 //! functions serve the webhook payload and the ack reply.
 
-use crate::json::{decimal_len, escaped_char_len, JsonWriter, Overflow};
+mod budget;
+mod scan;
+
+pub use budget::{write_budgeted, Budgeted};
+
+use crate::json::{decimal_len, JsonWriter, Overflow};
 
 /// U+2060 WORD JOINER: invisible, and Mattermost does not treat `@` or `<`
 /// followed by it as the start of a mention or a special sequence.
@@ -43,59 +48,69 @@ pub enum Style {
     Verbatim,
 }
 
-/// One character of input as it is written: the character, plus whether a
-/// word joiner follows it. Keeping the two together means a cut never falls
-/// between an `@` and its joiner.
-#[derive(Debug, Clone, Copy)]
-struct Piece {
-    /// Byte offset just past this character in the input.
-    end: usize,
-    c: char,
-    joiner: bool,
-}
-
-impl Piece {
-    /// Escaped length of this piece in JSON.
-    fn len(self) -> usize {
-        escaped_char_len(self.c)
-            + if self.joiner {
-                WORD_JOINER.len_utf8()
-            } else {
-                0
-            }
-    }
-
-    fn write(self, w: &mut JsonWriter<'_>) -> Result<(), Overflow> {
-        w.escaped_char(self.c)?;
-        if self.joiner {
-            w.escaped_char(WORD_JOINER)?;
-        }
-        Ok(())
-    }
-}
-
-/// The pieces of `s` in `style`, in order.
-fn pieces(s: &str, style: Style) -> impl Iterator<Item = Piece> + '_ {
-    let mut chars = s.char_indices().peekable();
-    core::iter::from_fn(move || {
-        let (i, input) = chars.next()?;
-        // PostgreSQL, Mattermost's usual database, cannot store NUL in
-        // text; an escaped `\u0000` would still reach it.
-        let c = if input == '\0' { REPLACEMENT } else { input };
-        let joiner = style == Style::Defused
-            && matches!(c, '@' | '<')
-            && chars.peek().is_none_or(|&(_, next)| !next.is_whitespace());
-        Some(Piece {
-            end: i + input.len_utf8(),
-            c,
-            joiner,
-        })
-    })
-}
-
 /// Writes `s` JSON-escaped in `style`, whole (no budget).
 pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), Overflow> {
-    pieces(s, style).try_for_each(|p| p.write(w))
+    if let Some(done) = w.fill(|out| fill_text(out, s, style)) {
+        return done;
+    }
+    // A counting writer: only the length matters.
+    let mut counted = 0;
+    for_each_piece(s, style, |piece| {
+        counted += piece.len();
+        Ok(())
+    })?;
+    w.count(counted);
+    Ok(())
+}
+
+/// Writes `s` into the start of `out` as [`write_text`] does; returns the
+/// length written.
+fn fill_text(out: &mut [u8], s: &str, style: Style) -> Result<usize, Overflow> {
+    let mut end = 0;
+    for_each_piece(s, style, |piece| {
+        let next = end + piece.len();
+        out.get_mut(end..next)
+            .ok_or(Overflow)?
+            .copy_from_slice(piece);
+        end = next;
+        Ok(())
+    })?;
+    Ok(end)
+}
+
+/// Calls `write` with the pieces `s` is written as in `style`, in order:
+/// runs of input bytes written as they are, and escapes.
+fn for_each_piece(
+    s: &str,
+    style: Style,
+    mut write: impl FnMut(&[u8]) -> Result<(), Overflow>,
+) -> Result<(), Overflow> {
+    let bytes = s.as_bytes();
+    let stops = scan::stops(style, false);
+    let mut run_start = 0;
+    let mut i = 0;
+    loop {
+        i = scan::run_end(bytes, i, stops);
+        if i >= bytes.len() {
+            break;
+        }
+        let fixed = bytes.get(i).map_or(&[][..], |&b| scan::fixed_escape(b));
+        if !fixed.is_empty() {
+            write(bytes.get(run_start..i).unwrap_or_default())?;
+            write(fixed)?;
+            i += 1;
+            run_start = i;
+            continue;
+        }
+        let special = scan::special(s, i, style);
+        if let Some(out) = special.out {
+            write(bytes.get(run_start..i).unwrap_or_default())?;
+            write(out.as_bytes())?;
+            run_start = i + special.input_len;
+        }
+        i += special.input_len;
+    }
+    write(bytes.get(run_start..).unwrap_or_default())
 }
 
 /// Length of the longest run of consecutive backticks in `s`.
@@ -122,7 +137,34 @@ pub fn fence_len(texts: &[&str]) -> usize {
         .map(|t| longest_backtick_run(t))
         .max()
         .unwrap_or(0);
-    (longest + 1).max(MIN_FENCE_LEN)
+    fence_len_for(longest)
+}
+
+/// Length of the fence around code whose longest backtick run is `ticks`.
+pub fn fence_len_for(ticks: usize) -> usize {
+    (ticks + 1).max(MIN_FENCE_LEN)
+}
+
+/// Whether `bytes` holds a run of more than `max` backticks. Looks at one
+/// byte in `max + 1` (any longer run covers one of them) and measures only
+/// the runs found there, so a long text is checked in a fraction of a walk.
+pub fn has_backtick_run_over(bytes: &[u8], max: usize) -> bool {
+    let is_tick = |i: usize| bytes.get(i) == Some(&b'`');
+    let mut probe = max;
+    while probe < bytes.len() {
+        if is_tick(probe) {
+            let before = (0..probe).rev().take_while(|&i| is_tick(i)).count();
+            let after = (probe..bytes.len()).take_while(|&i| is_tick(i)).count();
+            if before + after > max {
+                return true;
+            }
+            // The run ends before `probe + after`; the next longer run
+            // must cover a later probe.
+            probe += after;
+        }
+        probe += max + 1;
+    }
+    false
 }
 
 /// Writes a fence of `len` backticks (no newline).
@@ -136,6 +178,10 @@ pub fn write_fence(w: &mut JsonWriter<'_>, len: usize) -> Result<(), Overflow> {
     }
     Ok(())
 }
+
+/// Most bytes one character is written as (`\u0085`, `\u2028`): a cut
+/// falls at most this many bytes short of its room.
+pub const MAX_ESCAPE_LEN: usize = 6;
 
 /// Length in bytes of the cut marker for `cut` bytes: `… [<cut> bytes cut]`.
 pub fn marker_len(cut: usize) -> usize {
@@ -154,99 +200,6 @@ pub fn write_marker(w: &mut JsonWriter<'_>, cut: usize) -> Result<(), Overflow> 
     w.raw(MARKER_PREFIX)?;
     w.uint(cut as u64)?;
     w.raw(MARKER_SUFFIX)
-}
-
-/// Untrusted text fitted to a byte budget: the part that is kept, and how
-/// many input bytes were cut after it.
-///
-/// The budget counts *written* bytes — JSON escapes, word joiners and the
-/// marker included — so a caller can add up budgets to bound a payload.
-/// Written output is at most `max(budget, marker_len(cut))` bytes: a budget
-/// too small for any text still gets the marker, so a cut is always visible.
-///
-/// ```
-/// use mattermost_notify_core::json::{JsonWriter, Overflow};
-/// use mattermost_notify_core::text::{Budgeted, Style};
-/// let mut buf = [0u8; 64];
-/// let mut w = JsonWriter::new(&mut buf);
-/// let fitted = Budgeted::plan("héllo wörld, a long line", Style::Defused, 24);
-/// fitted.write(&mut w)?;
-/// assert_eq!(w.as_bytes(), "héllo… [20 bytes cut]".as_bytes());
-/// Ok::<(), Overflow>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budgeted<'a> {
-    /// The prefix of the input that is written, ending at a char boundary.
-    pub kept: &'a str,
-    /// Input bytes left out after `kept` (0: the whole text fits).
-    pub cut: usize,
-    style: Style,
-}
-
-impl<'a> Budgeted<'a> {
-    /// Decides how much of `s` fits in `budget` written bytes. Looks at no
-    /// more of `s` than the budget can hold, so megabytes of input cost no
-    /// more than the budget.
-    pub fn plan(s: &'a str, style: Style, budget: usize) -> Self {
-        // One pass: while looking for the end of the budget, remember the
-        // last piece that still leaves room for the longest marker this
-        // text can need; that is where a cut falls.
-        let room = budget.saturating_sub(marker_len(s.len()));
-        let mut kept_end = 0;
-        let mut written = 0usize;
-        for p in pieces(s, style) {
-            written += p.len();
-            if written > budget {
-                return Budgeted {
-                    kept: s.get(..kept_end).unwrap_or_default(),
-                    cut: s.len() - kept_end,
-                    style,
-                };
-            }
-            if written <= room {
-                kept_end = p.end;
-            }
-        }
-        Budgeted {
-            kept: s,
-            cut: 0,
-            style,
-        }
-    }
-
-    /// Whether part of the text was cut.
-    pub fn is_cut(&self) -> bool {
-        self.cut > 0
-    }
-
-    /// Writes the kept text, then the marker if anything was cut.
-    pub fn write(&self, w: &mut JsonWriter<'_>) -> Result<(), Overflow> {
-        write_text(w, self.kept, self.style)?;
-        if self.is_cut() {
-            write_marker(w, self.cut)?;
-        }
-        Ok(())
-    }
-
-    /// Exactly how many bytes [`Budgeted::write`] writes.
-    pub fn written_len(&self) -> usize {
-        let mut counter = JsonWriter::counting();
-        // A counting writer never overflows.
-        let _ = self.write(&mut counter);
-        counter.len()
-    }
-}
-
-/// Writes `s` fitted to `budget` (see [`Budgeted`]); returns the plan used.
-pub fn write_budgeted<'a>(
-    w: &mut JsonWriter<'_>,
-    s: &'a str,
-    style: Style,
-    budget: usize,
-) -> Result<Budgeted<'a>, Overflow> {
-    let fitted = Budgeted::plan(s, style, budget);
-    fitted.write(w)?;
-    Ok(fitted)
 }
 
 #[cfg(test)]
@@ -354,6 +307,43 @@ mod tests {
             let text = out.split('…').next().unwrap();
             assert!(!text.contains("@@"), "{out}");
             assert!(text.is_empty() || text.ends_with('\u{2060}'), "{out:?}");
+        }
+    }
+
+    #[test]
+    fn written_len_is_what_is_written_at_every_budget() {
+        // Every kind of piece, and `@`/`<` before whitespace, which a cut
+        // can leave last (then written with its joiner after all).
+        let s = "a@ b< \u{2028}@\u{85}<\t\"\\\u{0}\u{1b}\u{7f}\u{9f}\u{a0}é🚨`` @x <y ".repeat(3);
+        for style in [Style::Defused, Style::Verbatim] {
+            for budget in 0..s.len() * 6 {
+                let b = Budgeted::plan(&s, style, budget);
+                let out = render(|w| b.write(w));
+                assert_eq!(out.len(), b.written_len(), "{style:?} at {budget}");
+                assert_eq!(b.kept.len() + b.cut, s.len());
+                if style == Style::Verbatim {
+                    assert_eq!(b.longest_backtick_run(), longest_backtick_run(b.kept));
+                }
+            }
+        }
+        assert_eq!(defused("cut@ here"), "cut@ here");
+        let b = Budgeted::plan("ab@ cdefghijklmnopqrstuvwxyz0123456789", Style::Defused, 21);
+        assert_eq!(b.kept, "ab@");
+        assert_eq!(render(|w| b.write(w)), "ab@\u{2060}… [35 bytes cut]");
+    }
+
+    #[test]
+    fn sampled_backtick_search_agrees_with_a_full_walk() {
+        let texts = ["", "`", "a``b", "````", "x```````y``", "``` `` ````` `"];
+        for text in texts {
+            for max in 0..8 {
+                let over = longest_backtick_run(text) > max;
+                assert_eq!(
+                    has_backtick_run_over(text.as_bytes(), max),
+                    over,
+                    "{text:?} {max}"
+                );
+            }
         }
     }
 

@@ -10,11 +10,11 @@
 use crate::json::{JsonWriter, Overflow};
 use crate::limits::SOURCE_MAX_LEN;
 use crate::model::{Kind, Notification};
-use crate::render::fit::Budgets;
+use crate::render::fit::Fitted;
 use crate::render::look::{self, Part};
 use crate::render::time::UtcTime;
 use crate::render::{link, AckButton, Priority};
-use crate::text::{fence_len, write_fence, Budgeted, Style};
+use crate::text::{fence_len_for, write_fence, Budgeted, Style};
 
 /// Everything decided about a post before any budget is applied.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +72,7 @@ impl Members {
 }
 
 /// Writes the whole payload.
-pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<(), Overflow> {
     let mut top = Members::open(w)?;
     if let Some(channel) = p.channel {
         top.key(w, "channel")?;
@@ -82,7 +82,7 @@ pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Resul
         top.key(w, "username")?;
         w.string(username)?;
     }
-    if let (Some(icon), true) = (p.icon_url, b.decorations) {
+    if let (Some(icon), true) = (p.icon_url, f.budgets.decorations) {
         top.key(w, "icon_url")?;
         w.string(icon)?;
     }
@@ -104,20 +104,20 @@ pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Resul
     }
     top.key(w, "attachments")?;
     w.raw("[")?;
-    write_attachment(w, p, b)?;
+    write_attachment(w, p, f)?;
     w.raw("]")?;
     top.close(w)
 }
 
-fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<(), Overflow> {
     let n = &p.n;
     let mut a = Members::open(w)?;
     a.key(w, "fallback")?;
     w.raw("\"")?;
-    write_title(w, p, b)?;
-    if !n.output.is_empty() && b.fallback_output > 0 {
+    write_title(w, p, f)?;
+    if !n.output.is_empty() && f.budgets.fallback_output > 0 {
         w.raw(" — ")?;
-        Budgeted::plan(n.output, Style::Defused, b.fallback_output).write(w)?;
+        f.fallback_output().write(w)?;
     }
     w.raw("\"")?;
 
@@ -126,10 +126,10 @@ fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result
 
     a.key(w, "title")?;
     w.raw("\"")?;
-    write_title(w, p, b)?;
+    write_title(w, p, f)?;
     w.raw("\"")?;
 
-    if let (Some(template), true) = (p.link, b.decorations) {
+    if let (Some(template), true) = (p.link, f.budgets.decorations) {
         a.key(w, "title_link")?;
         w.raw("\"")?;
         link::write_link(w, template, n)?;
@@ -139,13 +139,13 @@ fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result
     if !n.output.is_empty() || !n.long_output.is_empty() {
         a.key(w, "text")?;
         w.raw("\"")?;
-        write_code_block(w, n, b)?;
+        write_code_block(w, n, f)?;
         w.raw("\"")?;
     }
 
-    if b.fields {
+    if f.budgets.fields {
         a.key(w, "fields")?;
-        write_fields(w, p, b)?;
+        write_fields(w, p, f)?;
     }
 
     a.key(w, "footer")?;
@@ -157,7 +157,7 @@ fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result
     UtcTime::from_unix(n.event_time).write(w)?;
     w.raw("\"")?;
 
-    if let (Some(button), true) = (p.button, b.decorations) {
+    if let (Some(button), true) = (p.button, f.budgets.decorations) {
         a.key(w, "actions")?;
         w.raw("[")?;
         write_button(w, &button)?;
@@ -167,7 +167,7 @@ fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result
 }
 
 /// Title text (JSON string content): emoji, then the original's wording.
-fn write_title(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+fn write_title(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<(), Overflow> {
     let n = &p.n;
     if let Some(emoji) = p.emoji {
         w.raw(emoji)?;
@@ -176,14 +176,9 @@ fn write_title(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), 
     for part in p.title {
         match *part {
             Part::Words(words) => w.escaped(words)?,
-            Part::Host => Budgeted::plan(n.host_label(), Style::Defused, b.host).write(w)?,
-            Part::Service => {
-                Budgeted::plan(n.service_label(), Style::Defused, b.service).write(w)?
-            }
-            Part::Type => {
-                let text = look::type_text(n.notification_type);
-                Budgeted::plan(text, Style::Defused, b.type_text).write(w)?
-            }
+            Part::Host => f.host().write(w)?,
+            Part::Service => f.service().write(w)?,
+            Part::Type => f.type_text().write(w)?,
             Part::State => w.escaped(n.state.name())?,
         }
     }
@@ -194,12 +189,15 @@ fn write_title(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), 
 fn write_code_block(
     w: &mut JsonWriter<'_>,
     n: &Notification<'_>,
-    b: &Budgets,
+    f: &Fitted<'_>,
 ) -> Result<(), Overflow> {
-    let output = Budgeted::plan(n.output, Style::Verbatim, b.output);
-    let long = Budgeted::plan(n.long_output, Style::Verbatim, b.long_output);
+    let output = f.output();
+    let long = f.long_output();
     // The fence only has to beat the backtick runs actually written.
-    let fence = fence_len(&[output.kept, long.kept]);
+    let ticks = output
+        .longest_backtick_run()
+        .max(long.longest_backtick_run());
+    let fence = fence_len_for(ticks);
     write_fence(w, fence)?;
     w.raw("\\n")?;
     if !n.output.is_empty() {
@@ -213,37 +211,24 @@ fn write_code_block(
     write_fence(w, fence)
 }
 
-fn write_fields(w: &mut JsonWriter<'_>, p: &Plan<'_>, b: &Budgets) -> Result<(), Overflow> {
+fn write_fields(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<(), Overflow> {
     let n = &p.n;
     w.raw("[")?;
-    field(w, "Host", true, true, |w| {
-        Budgeted::plan(n.host_label(), Style::Defused, b.host).write(w)
-    })?;
+    field(w, "Host", true, true, |w| f.host().write(w))?;
     if n.kind == Kind::Service {
-        field(w, "Service", true, false, |w| {
-            Budgeted::plan(n.service_label(), Style::Defused, b.service).write(w)
-        })?;
+        field(w, "Service", true, false, |w| f.service().write(w))?;
     }
     field(w, "State", true, false, |w| w.escaped(n.state.name()))?;
-    field(w, "Type", true, false, |w| {
-        let text = look::type_text(n.notification_type);
-        Budgeted::plan(text, Style::Defused, b.type_text).write(w)
-    })?;
+    field(w, "Type", true, false, |w| f.type_text().write(w))?;
     if !n.host_address.is_empty() {
-        field(w, "Address", true, false, |w| {
-            Budgeted::plan(n.host_address, Style::Defused, b.address).write(w)
-        })?;
+        field(w, "Address", true, false, |w| f.address().write(w))?;
     }
     if look::shows_author(n.notification_type) {
         if !n.ack_author.is_empty() {
-            field(w, "Author", true, false, |w| {
-                Budgeted::plan(n.ack_author, Style::Defused, b.author).write(w)
-            })?;
+            field(w, "Author", true, false, |w| f.author().write(w))?;
         }
         if !n.ack_comment.is_empty() {
-            field(w, "Comment", false, false, |w| {
-                Budgeted::plan(n.ack_comment, Style::Defused, b.comment).write(w)
-            })?;
+            field(w, "Comment", false, false, |w| f.comment().write(w))?;
         }
     }
     w.raw("]")

@@ -48,8 +48,7 @@ pub fn write_percent_encoded(w: &mut JsonWriter<'_>, value: &str) -> Result<(), 
         w.raw(value.get(plain_start..i).unwrap_or_default())?;
         let hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
         let lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-        let escape = [b'%', hi, lo];
-        w.raw(core::str::from_utf8(&escape).unwrap_or_default())?;
+        w.push(&[b'%', hi, lo])?;
         plain_start = i + 1;
     }
     w.raw(value.get(plain_start..).unwrap_or_default())
