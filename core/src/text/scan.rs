@@ -99,6 +99,15 @@ pub fn fixed_escape(b: u8) -> &'static [u8] {
     escape.get(..fixed_len(b)).unwrap_or_default()
 }
 
+/// [`fixed_escape`] as a whole table entry and its length, for a writer
+/// that stores all six bytes at once and then advances by the length.
+#[inline]
+pub fn fixed_escape_entry(b: u8) -> Option<Escape> {
+    let len = fixed_len(b);
+    let bytes = FIXED_ESCAPE.get(usize::from(b)).copied()?;
+    (len > 0).then_some(Escape { bytes, len })
+}
+
 /// Written length of a byte that is always escaped the same way (`"`, `\`,
 /// C0 controls, DEL, NUL), or 0 for any other byte: the planner measures
 /// these without asking [`special`].
@@ -160,6 +169,12 @@ impl Escape {
         self.len
     }
 
+    /// All six stored bytes, of which the first [`Escape::len`] count: one
+    /// fixed-size store instead of a copy of a varying length.
+    pub fn padded(&self) -> &[u8; 6] {
+        &self.bytes
+    }
+
     fn short(c: u8) -> Self {
         Escape {
             bytes: [b'\\', c, 0, 0, 0, 0],
@@ -191,6 +206,23 @@ impl Escape {
             len,
         }
     }
+}
+
+/// [`special`] for an `@` or `<` followed by an ASCII byte in
+/// [`Style::Defused`], decided without a call: the most common pieces of
+/// hostile text. `None` for anything else.
+#[inline]
+pub fn mention(bytes: &[u8], i: usize, style: Style) -> Option<Special> {
+    let c = *bytes.get(i).filter(|&&c| c == b'@' || c == b'<')?;
+    let next = bytes.get(i + 1).copied().unwrap_or(0);
+    if style != Style::Defused || !next.is_ascii() {
+        return None;
+    }
+    let out = match next {
+        b'\t'..=b'\r' | b' ' => None,
+        _ => Some(Escape::utf8([c, 0xe2, 0x81, 0xa0], 4)),
+    };
+    Some(Special { input_len: 1, out })
 }
 
 /// The character starting at `i` (a byte [`run_end`] stopped at), and
