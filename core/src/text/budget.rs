@@ -137,7 +137,7 @@ impl<'a> Planner<'a> {
             } else if let Some(len) = bytes.get(i).map(|&b| scan::fixed_len(b)).filter(|&n| n > 0) {
                 (i + 1, self.piece(i + 1, len))
             } else {
-                let special = scan::mention(bytes, i, self.style)
+                let special = scan::quick(bytes, i, self.style)
                     .unwrap_or_else(|| scan::special(self.s, i, self.style));
                 let end = i + special.input_len;
                 let fits = match special.out {

@@ -38,7 +38,7 @@ pub(super) fn fill_text(out: &mut [u8], s: &str, style: Style) -> Result<usize, 
             run_start = i;
             continue;
         }
-        let special = scan::mention(bytes, i, style).unwrap_or_else(|| scan::special(s, i, style));
+        let special = scan::quick(bytes, i, style).unwrap_or_else(|| scan::special(s, i, style));
         if let Some(escape) = special.out {
             end = store_run(out, end, bytes, run_start, i)?;
             end = store_escape(out, end, escape)?;

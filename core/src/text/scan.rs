@@ -199,6 +199,15 @@ impl Escape {
         }
     }
 
+    /// `\uXXXX` from its four hex digits, known in advance.
+    const fn short_unicode(hex: [u8; 4]) -> Self {
+        let [a, b, c, d] = hex;
+        Escape {
+            bytes: [b'\\', b'u', a, b, c, d],
+            len: 6,
+        }
+    }
+
     fn utf8(bytes: [u8; 4], len: usize) -> Self {
         let [a, b, c, d] = bytes;
         Escape {
@@ -208,14 +217,26 @@ impl Escape {
     }
 }
 
-/// [`special`] for an `@` or `<` followed by an ASCII byte in
-/// [`Style::Defused`], decided without a call: the most common pieces of
-/// hostile text. `None` for anything else.
+/// [`special`] for the most common pieces of hostile text, decided
+/// without a call: an `@` or `<` followed by an ASCII byte in
+/// [`Style::Defused`], and a character starting with `E2` (U+2028,
+/// U+2029 and the many plain symbols around them). `None` for anything
+/// else.
 #[inline]
-pub fn mention(bytes: &[u8], i: usize, style: Style) -> Option<Special> {
-    let c = *bytes.get(i).filter(|&&c| c == b'@' || c == b'<')?;
-    let next = bytes.get(i + 1).copied().unwrap_or(0);
-    if style != Style::Defused || !next.is_ascii() {
+pub fn quick(bytes: &[u8], i: usize, style: Style) -> Option<Special> {
+    let at = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    let c = at(0);
+    if c == 0xe2 {
+        // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+        let out = match (at(1), at(2)) {
+            (0x80, 0xa8) => Some(Escape::short_unicode(*b"2028")),
+            (0x80, 0xa9) => Some(Escape::short_unicode(*b"2029")),
+            _ => None,
+        };
+        return Some(Special { input_len: 3, out });
+    }
+    let next = at(1);
+    if !(c == b'@' || c == b'<') || style != Style::Defused || !next.is_ascii() {
         return None;
     }
     let out = match next {
