@@ -130,11 +130,14 @@ pub fn stops(style: Style, ticks: bool) -> u8 {
 /// or `bytes.len()`.
 #[inline]
 pub fn run_end(bytes: &[u8], from: usize, stops: u8) -> usize {
-    let rest = bytes.get(from..).unwrap_or_default();
-    match rest.iter().position(|&b| class(b) & stops != 0) {
-        Some(n) => from + n,
-        None => bytes.len(),
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
+        if class(b) & stops != 0 {
+            return i;
+        }
+        i += 1;
     }
+    bytes.len()
 }
 
 #[inline]
