@@ -35,6 +35,11 @@ pub(super) fn fill_text(out: &mut [u8], s: &str, style: Style) -> Result<usize, 
             end = store_run(out, end, bytes, run_start, i)?;
             end = store_escape(out, end, escape)?;
             i += 1;
+            // Controls and quotes often come in a row in hostile text.
+            while let Some(escape) = bytes.get(i).and_then(|&b| scan::fixed_escape_entry(b)) {
+                end = store_escape(out, end, escape)?;
+                i += 1;
+            }
             run_start = i;
             continue;
         }
