@@ -124,10 +124,18 @@ impl<'a> Planner<'a> {
         let stops = scan::stops(self.style, self.style == Style::Verbatim);
         let mut i = 0;
         while i < bytes.len() {
+            // A run and the character that ends it in one round.
             let end = scan::run_end(bytes, i, stops);
-            let (next, fits) = if end > i {
-                (end, self.plain(i, end))
-            } else if bytes.get(i) == Some(&b'`') {
+            if end > i {
+                if !self.plain(i, end) {
+                    return self.cut();
+                }
+                i = end;
+            }
+            let Some(&b) = bytes.get(i) else {
+                break;
+            };
+            let (next, fits) = if b == b'`' {
                 let run = bytes.get(i..).unwrap_or_default();
                 let end = i + run.iter().take_while(|&&b| b == b'`').count();
                 let fits = self.plain(i, end);
