@@ -23,6 +23,7 @@
 //! functions serve the webhook payload and the ack reply.
 
 mod budget;
+mod fill;
 mod scan;
 
 pub use budget::{write_budgeted, Budgeted};
@@ -50,7 +51,7 @@ pub enum Style {
 
 /// Writes `s` JSON-escaped in `style`, whole (no budget).
 pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), Overflow> {
-    if let Some(done) = w.fill(|out| fill_text(out, s, style)) {
+    if let Some(done) = w.fill(|out| fill::fill_text(out, s, style)) {
         return done;
     }
     // A counting writer: only the length matters.
@@ -61,21 +62,6 @@ pub fn write_text(w: &mut JsonWriter<'_>, s: &str, style: Style) -> Result<(), O
     })?;
     w.count(counted);
     Ok(())
-}
-
-/// Writes `s` into the start of `out` as [`write_text`] does; returns the
-/// length written.
-fn fill_text(out: &mut [u8], s: &str, style: Style) -> Result<usize, Overflow> {
-    let mut end = 0;
-    for_each_piece(s, style, |piece| {
-        let next = end + piece.len();
-        out.get_mut(end..next)
-            .ok_or(Overflow)?
-            .copy_from_slice(piece);
-        end = next;
-        Ok(())
-    })?;
-    Ok(end)
 }
 
 /// Calls `write` with the pieces `s` is written as in `style`, in order:

@@ -42,7 +42,7 @@ pub fn write_percent_encoded(w: &mut JsonWriter<'_>, value: &str) -> Result<(), 
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut plain_start = 0;
     for (i, b) in value.bytes().enumerate() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+        if is_unreserved(b) {
             continue;
         }
         w.raw(value.get(plain_start..i).unwrap_or_default())?;
@@ -54,6 +54,29 @@ pub fn write_percent_encoded(w: &mut JsonWriter<'_>, value: &str) -> Result<(), 
     w.raw(value.get(plain_start..).unwrap_or_default())
 }
 
+/// RFC 3986 unreserved: written as it is.
+const fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Percent-encoded length of each byte, so counting is one lookup a byte.
+// Evaluated at compile time only: an index out of bounds here would fail
+// the build, it cannot panic at run time.
+#[allow(clippy::indexing_slicing)]
+const fn encoded_len_table() -> [u8; 256] {
+    let mut table = [3u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if is_unreserved(b as u8) {
+            table[b] = 1;
+        }
+        b += 1;
+    }
+    table
+}
+
+static ENCODED_LEN: [u8; 256] = encoded_len_table();
+
 /// The placeholders a template may use, with the value each stands for.
 fn placeholders<'a>(n: &Notification<'a>) -> [(&'static str, &'a str); 4] {
     [
@@ -64,6 +87,40 @@ fn placeholders<'a>(n: &Notification<'a>) -> [(&'static str, &'a str); 4] {
     ]
 }
 
+/// One piece of a filled-in template.
+enum Part<'t, 'v> {
+    /// Literal template text, written JSON-escaped.
+    Literal(&'t str),
+    /// A placeholder's value, written percent-encoded.
+    Value(&'v str),
+}
+
+/// Calls `each` with the pieces of `template` filled in from `n`, in
+/// order. Unknown `{...}` text is literal.
+fn for_each_part<'t, 'v>(
+    template: &'t str,
+    n: &Notification<'v>,
+    mut each: impl FnMut(Part<'t, 'v>) -> Result<(), Overflow>,
+) -> Result<(), Overflow> {
+    let values = placeholders(n);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        each(Part::Literal(rest.get(..open).unwrap_or_default()))?;
+        let tail = rest.get(open..).unwrap_or_default();
+        match values.iter().find(|(name, _)| tail.starts_with(name)) {
+            Some((name, value)) => {
+                each(Part::Value(value))?;
+                rest = tail.get(name.len()..).unwrap_or_default();
+            }
+            None => {
+                each(Part::Literal("{"))?;
+                rest = tail.get(1..).unwrap_or_default();
+            }
+        }
+    }
+    each(Part::Literal(rest))
+}
+
 /// Writes `template` with its placeholders filled in, as JSON string content.
 /// Unknown `{...}` text is kept literally.
 pub fn write_link(
@@ -71,35 +128,49 @@ pub fn write_link(
     template: &str,
     n: &Notification<'_>,
 ) -> Result<(), Overflow> {
-    let values = placeholders(n);
-    let mut rest = template;
-    while let Some(open) = rest.find('{') {
-        w.escaped(rest.get(..open).unwrap_or_default())?;
-        let tail = rest.get(open..).unwrap_or_default();
-        match values.iter().find(|(name, _)| tail.starts_with(name)) {
-            Some((name, value)) => {
-                write_percent_encoded(w, value)?;
-                rest = tail.get(name.len()..).unwrap_or_default();
-            }
-            None => {
-                w.raw("{")?;
-                rest = tail.get(1..).unwrap_or_default();
-            }
-        }
-    }
-    w.escaped(rest)
+    for_each_part(template, n, |part| match part {
+        Part::Literal(text) => w.escaped(text),
+        Part::Value(value) => write_percent_encoded(w, value),
+    })
 }
 
 /// Length of the link [`write_link`] writes, or `URL_MAX_LEN + 1` for any
-/// longer link: writing stops there, so a megabyte host name costs no more
-/// than a link of the largest size that is kept.
+/// longer link. Values are measured by counting, not encoding, and only
+/// up to the limit, so a megabyte host name costs no more than a link of
+/// the largest size that is kept.
 pub fn link_len(template: &str, n: &Notification<'_>) -> usize {
-    let mut scratch = [0u8; URL_MAX_LEN + 1];
-    let mut w = JsonWriter::new(&mut scratch);
-    match write_link(&mut w, template, n) {
-        Ok(()) => w.len(),
-        Err(_) => URL_MAX_LEN + 1,
+    let over = URL_MAX_LEN + 1;
+    let mut len = 0;
+    let measured = for_each_part(template, n, |part| {
+        len += match part {
+            Part::Literal(text) => {
+                let mut counter = JsonWriter::counting();
+                counter.escaped(text)?;
+                counter.len()
+            }
+            Part::Value(value) => percent_encoded_len(value, over - len.min(over)),
+        };
+        if len > URL_MAX_LEN {
+            return Err(Overflow);
+        }
+        Ok(())
+    });
+    match measured {
+        Ok(()) => len,
+        Err(_) => over,
     }
+}
+
+/// Length of `value` percent-encoded, counted until it passes `limit`.
+fn percent_encoded_len(value: &str, limit: usize) -> usize {
+    let mut len = 0;
+    for b in value.bytes() {
+        len += usize::from(ENCODED_LEN.get(usize::from(b)).copied().unwrap_or(3));
+        if len > limit {
+            break;
+        }
+    }
+    len
 }
 
 #[cfg(test)]
@@ -147,6 +218,22 @@ mod tests {
             ..alert()
         };
         assert_eq!(link_len("https://oitc/{hostuuid}", &n), URL_MAX_LEN);
+        // Encoded values count three bytes per reserved byte, to the byte.
+        let prefix = "https://oitc/\"".len() + 1;
+        for extra in 0..3 {
+            let value = "/".repeat((URL_MAX_LEN - prefix) / 3) + &"a".repeat(extra);
+            let n = Notification {
+                host_uuid: &value,
+                ..alert()
+            };
+            let mut buf = vec![0u8; 4 * URL_MAX_LEN];
+            let mut w = JsonWriter::new(&mut buf);
+            write_link(&mut w, "https://oitc/\"{hostuuid}", &n).unwrap();
+            assert_eq!(
+                link_len("https://oitc/\"{hostuuid}", &n),
+                w.len().min(URL_MAX_LEN + 1)
+            );
+        }
     }
 
     #[test]

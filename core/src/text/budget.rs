@@ -124,20 +124,36 @@ impl<'a> Planner<'a> {
         let stops = scan::stops(self.style, self.style == Style::Verbatim);
         let mut i = 0;
         while i < bytes.len() {
+            // A run and the character that ends it in one round.
             let end = scan::run_end(bytes, i, stops);
-            let (next, fits) = if end > i {
-                (end, self.plain(i, end))
-            } else if bytes.get(i) == Some(&b'`') {
+            if end > i {
+                if !self.plain(i, end) {
+                    return self.cut();
+                }
+                i = end;
+            }
+            let Some(&b) = bytes.get(i) else {
+                break;
+            };
+            let (next, fits) = if b == b'`' {
                 let run = bytes.get(i..).unwrap_or_default();
                 let end = i + run.iter().take_while(|&&b| b == b'`').count();
                 let fits = self.plain(i, end);
                 self.all_ticks = self.all_ticks.max(end - i);
                 self.kept_ticks = self.kept_ticks.max(self.kept_end.clamp(i, end) - i);
                 (end, fits)
-            } else if let Some(len) = bytes.get(i).map(|&b| scan::fixed_len(b)).filter(|&n| n > 0) {
-                (i + 1, self.piece(i + 1, len))
+            } else if let Some(len) = fixed_len_at(bytes, i) {
+                // Controls and quotes often come in a row in hostile text.
+                let mut end = i + 1;
+                let mut fits = self.piece(end, len);
+                while let Some(len) = fixed_len_at(bytes, end).filter(|_| fits) {
+                    end += 1;
+                    fits = self.piece(end, len);
+                }
+                (end, fits)
             } else {
-                let special = scan::special(self.s, i, self.style);
+                let special = scan::quick(bytes, i, self.style)
+                    .unwrap_or_else(|| scan::special(self.s, i, self.style));
                 let end = i + special.input_len;
                 let fits = match special.out {
                     None => self.plain(i, end),
@@ -212,6 +228,12 @@ impl<'a> Planner<'a> {
             walked: self.written,
         }
     }
+}
+
+/// Written length of the byte at `i` if it is always escaped the same way.
+#[inline]
+fn fixed_len_at(bytes: &[u8], i: usize) -> Option<usize> {
+    bytes.get(i).map(|&b| scan::fixed_len(b)).filter(|&n| n > 0)
 }
 
 /// Writes `s` fitted to `budget` (see [`Budgeted`]); returns the plan used.

@@ -99,6 +99,15 @@ pub fn fixed_escape(b: u8) -> &'static [u8] {
     escape.get(..fixed_len(b)).unwrap_or_default()
 }
 
+/// [`fixed_escape`] as a whole table entry and its length, for a writer
+/// that stores all six bytes at once and then advances by the length.
+#[inline]
+pub fn fixed_escape_entry(b: u8) -> Option<Escape> {
+    let len = fixed_len(b);
+    let bytes = FIXED_ESCAPE.get(usize::from(b)).copied()?;
+    (len > 0).then_some(Escape { bytes, len })
+}
+
 /// Written length of a byte that is always escaped the same way (`"`, `\`,
 /// C0 controls, DEL, NUL), or 0 for any other byte: the planner measures
 /// these without asking [`special`].
@@ -121,11 +130,14 @@ pub fn stops(style: Style, ticks: bool) -> u8 {
 /// or `bytes.len()`.
 #[inline]
 pub fn run_end(bytes: &[u8], from: usize, stops: u8) -> usize {
-    let rest = bytes.get(from..).unwrap_or_default();
-    match rest.iter().position(|&b| class(b) & stops != 0) {
-        Some(n) => from + n,
-        None => bytes.len(),
+    let mut i = from;
+    while let Some(&b) = bytes.get(i) {
+        if class(b) & stops != 0 {
+            return i;
+        }
+        i += 1;
     }
+    bytes.len()
 }
 
 #[inline]
@@ -160,6 +172,12 @@ impl Escape {
         self.len
     }
 
+    /// All six stored bytes, of which the first [`Escape::len`] count: one
+    /// fixed-size store instead of a copy of a varying length.
+    pub fn padded(&self) -> &[u8; 6] {
+        &self.bytes
+    }
+
     fn short(c: u8) -> Self {
         Escape {
             bytes: [b'\\', c, 0, 0, 0, 0],
@@ -184,6 +202,15 @@ impl Escape {
         }
     }
 
+    /// `\uXXXX` from its four hex digits, known in advance.
+    const fn short_unicode(hex: [u8; 4]) -> Self {
+        let [a, b, c, d] = hex;
+        Escape {
+            bytes: [b'\\', b'u', a, b, c, d],
+            len: 6,
+        }
+    }
+
     fn utf8(bytes: [u8; 4], len: usize) -> Self {
         let [a, b, c, d] = bytes;
         Escape {
@@ -191,6 +218,35 @@ impl Escape {
             len,
         }
     }
+}
+
+/// [`special`] for the most common pieces of hostile text, decided
+/// without a call: an `@` or `<` followed by an ASCII byte in
+/// [`Style::Defused`], and a character starting with `E2` (U+2028,
+/// U+2029 and the many plain symbols around them). `None` for anything
+/// else.
+#[inline]
+pub fn quick(bytes: &[u8], i: usize, style: Style) -> Option<Special> {
+    let at = |k: usize| bytes.get(i + k).copied().unwrap_or(0);
+    let c = at(0);
+    if c == 0xe2 {
+        // U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+        let out = match (at(1), at(2)) {
+            (0x80, 0xa8) => Some(Escape::short_unicode(*b"2028")),
+            (0x80, 0xa9) => Some(Escape::short_unicode(*b"2029")),
+            _ => None,
+        };
+        return Some(Special { input_len: 3, out });
+    }
+    let next = at(1);
+    if !(c == b'@' || c == b'<') || style != Style::Defused || !next.is_ascii() {
+        return None;
+    }
+    let out = match next {
+        b'\t'..=b'\r' | b' ' => None,
+        _ => Some(Escape::utf8([c, 0xe2, 0x81, 0xa0], 4)),
+    };
+    Some(Special { input_len: 1, out })
 }
 
 /// The character starting at `i` (a byte [`run_end`] stopped at), and
