@@ -193,7 +193,7 @@ impl<'b> JsonWriter<'b> {
         self.raw(short)
     }
 
-    /// `\uXXXX` for a character of the Basic Multilingual Plane.
+    /// `\uHHHH` (four hex digits) for a character of the Basic Multilingual Plane.
     fn unicode_escape(&mut self, c: char) -> Result<(), Overflow> {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let code = u32::from(c);

@@ -185,7 +185,7 @@ impl Escape {
         }
     }
 
-    /// `\uXXXX` for a code point of the Basic Multilingual Plane.
+    /// `\uHHHH` (four hex digits) for a code point of the Basic Multilingual Plane.
     fn unicode(code: u16) -> Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let hex = |shift: u16| HEX.get(usize::from((code >> shift) & 0xf)).copied();
