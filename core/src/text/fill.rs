@@ -27,7 +27,7 @@ pub(super) fn fill_text(out: &mut [u8], s: &str, style: Style) -> Result<usize, 
     let mut run_start = 0;
     let mut i = 0;
     loop {
-        i = scan::run_end(bytes, i, stops);
+        i = scan::run_end_wide(bytes, i, stops);
         let Some(&b) = bytes.get(i) else {
             break;
         };

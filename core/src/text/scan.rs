@@ -126,6 +126,21 @@ pub fn stops(style: Style, ticks: bool) -> u8 {
     base | style | if ticks { TICK } else { 0 }
 }
 
+/// [`run_end`] looking at four bytes a round (their classes or'ed
+/// together), then finding the stop among them byte by byte: fewer
+/// instructions a byte in the writer's long scans.
+#[inline]
+pub fn run_end_wide(bytes: &[u8], from: usize, stops: u8) -> usize {
+    let mut i = from;
+    while let Some(&[a, b, c, d]) = bytes.get(i..).and_then(|rest| rest.first_chunk::<4>()) {
+        if (class(a) | class(b) | class(c) | class(d)) & stops != 0 {
+            break;
+        }
+        i += 4;
+    }
+    run_end(bytes, i, stops)
+}
+
 /// Index of the first byte at or after `from` whose class is in `stops`,
 /// or `bytes.len()`.
 #[inline]
@@ -303,5 +318,36 @@ pub fn special(s: &str, i: usize, style: Style) -> Special {
             _ => plain(3),
         },
         _ => plain(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_run_end_finds_the_same_stop_as_the_byte_loop() {
+        let texts = [
+            "",
+            "abc",
+            "abcdefgh\"ijklmnop",
+            "0123456789abcdef@x`y<z\u{1}\u{7f}\u{85}\u{2028}é🚨",
+            "a\"b\\c\nd\te\rf\u{0}g@h<i`j",
+        ];
+        for s in texts {
+            let bytes = s.as_bytes();
+            for style in [Style::Defused, Style::Verbatim] {
+                for ticks in [false, true] {
+                    let stops = stops(style, ticks);
+                    for from in 0..=bytes.len() {
+                        assert_eq!(
+                            run_end_wide(bytes, from, stops),
+                            run_end(bytes, from, stops),
+                            "{s:?} {style:?} {ticks} {from}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }
