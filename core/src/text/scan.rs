@@ -217,7 +217,7 @@ impl Escape {
         }
     }
 
-    /// `\uXXXX` from its four hex digits, known in advance.
+    /// `\uHHHH` from its four hex digits, known in advance.
     const fn short_unicode(hex: [u8; 4]) -> Self {
         let [a, b, c, d] = hex;
         Escape {
