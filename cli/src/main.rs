@@ -6,15 +6,13 @@
 
 mod ack_button;
 mod config;
-mod deliver;
 mod error;
-mod flush;
 mod logger;
 mod notify;
-mod retry;
+mod outbox;
 mod serve;
-mod spool;
 mod test_post;
+mod transport;
 
 use argh::FromArgs;
 use config::{key, Config};
@@ -44,7 +42,7 @@ enum Command {
     Notify(notify::NotifyArgs),
     Test(test_post::TestArgs),
     Serve(serve::ServeArgs),
-    Flush(flush::FlushArgs),
+    Flush(outbox::flush::FlushArgs),
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -83,7 +81,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Notify(args) => notify::run(args, cfg),
         Command::Test(args) => test_post::run(args, cfg),
         Command::Serve(args) => serve::run(args, cfg),
-        Command::Flush(args) => flush::run(args, cfg),
+        Command::Flush(args) => outbox::flush::run(args, cfg),
     }
 }
 

@@ -9,9 +9,9 @@
 //! works as a Naemon command with environment macros on.
 
 use crate::config::{env_value, key, Config};
-use crate::deliver::Deliverer;
 use crate::error::Error;
-use crate::flush::{deliver_or_spool, Reliability};
+use crate::outbox::{deliver_or_spool, Reliability};
+use crate::transport::webhook::Deliverer;
 use argh::FromArgs;
 use mattermost_notify_core::render::StateSet;
 use mattermost_notify_core::{

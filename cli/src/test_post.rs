@@ -6,9 +6,9 @@
 //! are those of `notify`.
 
 use crate::config::{key, Config};
-use crate::deliver::{Deliverer, SendError};
 use crate::error::Error;
 use crate::notify::{render, render_options, unix_now, LinkTemplates};
+use crate::transport::webhook::{Deliverer, SendError};
 use argh::FromArgs;
 use mattermost_notify_core::{
     limits::PAYLOAD_BUF_LEN, Kind, Notification, NotificationType, State,

@@ -13,7 +13,7 @@
 //! The loop is written against two small traits, [`Post`] and [`Clock`], so
 //! its decisions are unit-tested with a fake server and a fake clock.
 
-use crate::deliver::{Deliverer, SendError};
+use crate::transport::webhook::{Deliverer, SendError};
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 
