@@ -67,6 +67,7 @@ pub mod key {
         SPOOL_DIR,
         SPOOL_MAX_FILES,
         SPOOL_MAX_BYTES,
+        STATE_DIR,
     );
 }
 
@@ -133,6 +134,7 @@ settings! {
     SPOOL_DIR "--spool-dir" false "directory keeping undelivered posts";
     SPOOL_MAX_FILES "--spool-max-files" false "most posts the spool keeps";
     SPOOL_MAX_BYTES "--spool-max-bytes" false "most bytes the spool keeps";
+    STATE_DIR "--state-dir" false "the node's state directory shared by notify and serve (default: the spool directory)";
 }
 
 /// The known setting called `key`.

@@ -10,7 +10,9 @@ mod error;
 mod logger;
 mod notify;
 mod outbox;
+mod private_dir;
 mod serve;
+mod state;
 mod test_post;
 mod transport;
 

@@ -10,7 +10,8 @@
 
 use crate::config::{env_value, key, Config};
 use crate::error::Error;
-use crate::outbox::{deliver_or_spool, Reliability};
+use crate::outbox::{begin_alert, deliver_or_spool, Alert, Reliability};
+use crate::state::problems::AlertEvent;
 use crate::transport::webhook::Deliverer;
 use argh::FromArgs;
 use mattermost_notify_core::render::StateSet;
@@ -64,6 +65,12 @@ pub struct NotifyArgs {
     /// $LONGHOSTOUTPUT$ or $LONGSERVICEOUTPUT$
     #[argh(option)]
     pub longoutput: Option<String>,
+    /// $HOSTPROBLEMID$ or $SERVICEPROBLEMID$: ties buttons to the problem
+    #[argh(option)]
+    pub problemid: Option<String>,
+    /// $LASTHOSTPROBLEMID$ or $LASTSERVICEPROBLEMID$: the problem a RECOVERY ends
+    #[argh(option)]
+    pub lastproblemid: Option<String>,
     /// print the payload JSON to stdout instead of sending it
     #[argh(switch)]
     pub dry_run: bool,
@@ -152,6 +159,9 @@ pub struct NotifyArgs {
     /// most bytes the spool keeps (MATTERMOST_SPOOL_MAX_BYTES, default 64 MiB)
     #[argh(option)]
     pub spool_max_bytes: Option<String>,
+    /// the node's state directory (MATTERMOST_STATE_DIR; default: the spool directory)
+    #[argh(option)]
+    pub state_dir: Option<String>,
 }
 
 impl NotifyArgs {
@@ -186,6 +196,7 @@ impl NotifyArgs {
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
         cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
         cfg.set_flag(key::SPOOL_MAX_BYTES, self.spool_max_bytes.take());
+        cfg.set_flag(key::STATE_DIR, self.state_dir.take());
     }
 }
 
@@ -205,6 +216,8 @@ pub struct AlertFields {
     service_display: String,
     address: String,
     event_time: u64,
+    problem_id: String,
+    last_problem_id: String,
 }
 
 /// The environment macro `NAGIOS_<name>`, else `ICINGA_<name>`.
@@ -249,6 +262,8 @@ impl AlertFields {
             state: pick(&mut args.state, &format!("{hs}STATEID")),
             output: pick(&mut args.output, &format!("{hs}OUTPUT")),
             long_output: pick(&mut args.longoutput, &format!("LONG{hs}OUTPUT")),
+            problem_id: pick(&mut args.problemid, &format!("{hs}PROBLEMID")),
+            last_problem_id: pick(&mut args.lastproblemid, &format!("LAST{hs}PROBLEMID")),
             author: pick(&mut args.ackauthor, "NOTIFICATIONAUTHOR"),
             comment: pick(&mut args.ackcomment, "NOTIFICATIONCOMMENT"),
             host_display: pick(&mut args.hostdisplayname, "HOSTDISPLAYNAME"),
@@ -290,6 +305,48 @@ impl AlertFields {
             ack_comment: &self.comment,
             event_time: self.event_time,
         }
+    }
+}
+
+impl AlertFields {
+    /// What the node's problem record needs of this alert.
+    pub fn event(&self) -> AlertEvent<'_> {
+        AlertEvent {
+            kind: self.kind,
+            host: &self.host,
+            service: match self.kind {
+                Kind::Host => "",
+                Kind::Service => &self.service,
+            },
+            notification_type: NotificationType::parse(&self.notification_type),
+            state_ok: State::from_id(self.kind, &self.state).is_ok(),
+            problem_id: &self.problem_id,
+            last_problem_id: &self.last_problem_id,
+            time: self.event_time,
+        }
+    }
+
+    /// One line a person can act on when nothing else of the alert is left:
+    /// type, host/service, state and the first line of the output.
+    pub fn summary(&self) -> String {
+        let n = self.notification();
+        let target = match n.kind {
+            Kind::Host => n.host_label().to_string(),
+            Kind::Service => format!("{} on {}", n.service_label(), n.host_label()),
+        };
+        let output: String = self
+            .output
+            .lines()
+            .next()
+            .unwrap_or("")
+            .chars()
+            .take(200)
+            .collect();
+        format!(
+            "{} {target}, state {}: {output:?}",
+            n.notification_type.as_str(),
+            n.state.name()
+        )
     }
 }
 
@@ -370,6 +427,10 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     args.apply_flags(&mut cfg);
     let fields = AlertFields::gather(&mut args)?;
     let n = fields.notification();
+    let reliability = Reliability::from_config(&cfg)?;
+    // Before rendering: the button carries the problem's id.
+    let slot = begin_alert(&reliability, &fields.event(), args.dry_run);
+    let _problem_id = slot.problem_id.as_deref();
     let links = LinkTemplates::from_config(&cfg)?;
     let mut opts = render_options(&cfg, &links)?;
     let ack = crate::ack_button::for_notify(&cfg, &n, &opts)?;
@@ -398,8 +459,16 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     };
     // Every log line names the server, never the hook's secret path.
     let what = format!("{what} (to {})", deliverer.redacted_url());
-    let reliability = Reliability::from_config(&cfg)?;
-    deliver_or_spool(&deliverer, &reliability, &what, payload)
+    let summary = fields.summary();
+    let alert = Alert {
+        payload,
+        what: &what,
+        summary: &summary,
+        key: Some(slot.key),
+        lock: slot.lock.as_ref(),
+        deadline: slot.deadline,
+    };
+    deliver_or_spool(&deliverer, &reliability, &alert)
 }
 
 /// A delivery setting is wrong (no webhook URL, an unreadable CA file, ...),
@@ -411,7 +480,7 @@ fn keep_despite_config_error(cfg: &Config, payload: &[u8], e: Error) -> Error {
     };
     let kept = Reliability::from_config(cfg)
         .map_err(|e| e.to_string())
-        .and_then(|rel| rel.spool.store(payload).map_err(|e| e.to_string()));
+        .and_then(|rel| rel.spool.store(payload, None).map_err(|e| e.to_string()));
     let message = match kept {
         Ok(path) => format!(
             "{message}; the alert is kept in the spool as {}: fix the setting, then run \

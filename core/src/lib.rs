@@ -29,6 +29,7 @@ pub mod ack;
 pub mod ack_reply;
 pub mod callback;
 pub mod command;
+pub mod hex;
 pub mod json;
 pub mod limits;
 pub mod model;

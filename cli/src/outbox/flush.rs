@@ -4,12 +4,15 @@
 use crate::config::key;
 use crate::config::Config;
 use crate::error::Error;
+use crate::outbox::spool::{Entry, SpoolError};
 use crate::outbox::{answer_text, Reliability};
+use crate::private_dir::FileError;
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, SystemClock, MIN_ATTEMPT_TIMEOUT,
 };
 use crate::transport::webhook::Deliverer;
 use argh::FromArgs;
+use std::collections::HashSet;
 use std::io;
 use std::time::Instant;
 
@@ -18,8 +21,11 @@ use std::time::Instant;
 pub struct FlushReport {
     /// Entries delivered and removed.
     pub sent: usize,
-    /// Entries refused for good and moved to `failed/`.
+    /// Entries refused for good (or not ours to send) and moved to `failed/`.
     pub refused: usize,
+    /// Entries passed over because an alert of their problem was being
+    /// sent by another process (they go after it, next time).
+    pub deferred: usize,
     /// Entries still in the spool afterwards.
     pub left: usize,
     /// Why the flush stopped early, if it did.
@@ -33,6 +39,13 @@ impl std::fmt::Display for FlushReport {
             "{} sent, {} refused (moved to failed/), {} left",
             self.sent, self.refused, self.left
         )?;
+        if self.deferred > 0 {
+            write!(
+                f,
+                ", {} deferred behind alerts still being sent",
+                self.deferred
+            )?;
+        }
         if let Some(why) = &self.stopped {
             write!(f, "; stopped: {why}")?;
         }
@@ -40,65 +53,127 @@ impl std::fmt::Display for FlushReport {
     }
 }
 
-/// Sends spooled alerts oldest first, removing each only after a 2xx.
-/// The caller holds the spool lock. Stops at the first 429, at the first
-/// alert not confirmed within `budget`, after `limit` alerts, or at
-/// `deadline`.
+/// How far one flush goes.
+#[derive(Debug, Clone)]
+pub struct FlushScope {
+    /// Send at most this many entries.
+    pub limit: Option<usize>,
+    /// Stop starting entries after this.
+    pub deadline: Option<Instant>,
+    /// A 429: stop (`flush`, the timer comes back) or wait as asked (a
+    /// fresh alert draining the spool it queued behind).
+    pub on_rate_limit: OnRateLimit,
+    /// The caller's own problem key: its lock is the caller's, not a sign
+    /// that another process is sending that problem.
+    pub own_key: Option<String>,
+}
+
+impl FlushScope {
+    /// Everything, stopping at the first 429 (`mattermost-notify flush`).
+    pub fn all(limit: Option<usize>) -> FlushScope {
+        FlushScope {
+            limit,
+            deadline: None,
+            on_rate_limit: OnRateLimit::GiveUp,
+            own_key: None,
+        }
+    }
+}
+
+/// Sends spooled alerts oldest first, removing each only after a 2xx; the
+/// caller holds the spool lock. Entries that arrive while it runs are sent
+/// too. An entry whose problem another process is sending right now waits
+/// (with the rest of that problem's entries), so one problem's alerts never
+/// overtake each other. Stops at the first alert not confirmed within the
+/// budget (at the first 429 under [`OnRateLimit::GiveUp`]), after `limit`
+/// entries, or at `deadline`.
 pub fn flush_spool(
     poster: &dyn Post,
     clock: &dyn Clock,
     jitter: &Jitter,
     rel: &Reliability,
-    limit: Option<usize>,
-    deadline: Option<Instant>,
-) -> io::Result<FlushReport> {
+    scope: &FlushScope,
+) -> Result<FlushReport, SpoolError> {
     let spool = &rel.spool;
     let budget = rel.budget;
     let removed = spool.remove_stale_temps();
     if removed > 0 {
         log::warn!("removed {removed} stale temporary file(s) left by killed writers");
     }
-    let entries = spool.entries()?;
     let mut report = FlushReport::default();
     let mut done = 0;
-    for entry in &entries {
-        if limit.is_some_and(|l| done >= l) {
+    let mut seen_up_to: Option<String> = None;
+    let mut deferred_keys: HashSet<String> = HashSet::new();
+    'rounds: loop {
+        let entries = spool.entries()?;
+        let fresh: Vec<&Entry> = entries
+            .iter()
+            .filter(|e| seen_up_to.as_ref().is_none_or(|seen| e.name > *seen))
+            .collect();
+        if fresh.is_empty() {
             break;
         }
-        let entry_budget = match deadline {
-            Some(d) => budget.min(d.saturating_duration_since(clock.now())),
-            None => budget,
-        };
-        if entry_budget < MIN_ATTEMPT_TIMEOUT {
-            report.stopped = Some("out of time".into());
-            break;
-        }
-        let payload = match std::fs::read(&entry.path) {
-            Ok(p) => p,
-            // Sent and removed by a flusher that did not hold the lock
-            // before this listing; nothing to do.
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e),
-        };
-        let policy = rel.policy(entry_budget, OnRateLimit::GiveUp);
-        done += 1;
-        match send_with_retries(poster, clock, jitter, &policy, &payload) {
-            Outcome::Delivered { .. } => {
-                spool.remove(entry)?;
-                report.sent += 1;
+        for entry in fresh {
+            seen_up_to = Some(entry.name.clone());
+            if scope.limit.is_some_and(|l| done >= l) {
+                break 'rounds;
             }
-            Outcome::Refused { answer } => {
-                let to = spool.move_to_failed(entry, &answer_text(&answer))?;
-                log::error!(
-                    "spooled alert refused ({}); moved to {}",
-                    answer,
-                    to.display()
-                );
-                report.refused += 1;
+            let entry_budget = match scope.deadline {
+                Some(d) => budget.min(d.saturating_duration_since(clock.now())),
+                None => budget,
+            };
+            if entry_budget < MIN_ATTEMPT_TIMEOUT {
+                report.stopped = Some("out of time".into());
+                break 'rounds;
             }
-            Outcome::NotConfirmed { last, .. } => {
-                report.stopped = Some(last.to_string());
-                break;
+            if let Some(k) = &entry.key {
+                let busy = deferred_keys.contains(k)
+                    || (scope.own_key.as_ref() != Some(k)
+                        && rel.state.as_ref().is_some_and(|s| s.problem_busy(k)));
+                if busy {
+                    deferred_keys.insert(k.clone());
+                    report.deferred += 1;
+                    continue;
+                }
+            }
+            let payload = match spool.read(entry) {
+                Ok(p) => p,
+                // Sent and removed by a flusher that did not hold the lock
+                // before this listing; nothing to do.
+                Err(FileError::Io(e)) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(FileError::Io(e)) => return Err(SpoolError::Io(e)),
+                Err(why) => {
+                    // Not something we wrote: never sent, moved aside.
+                    let to = spool.move_to_failed(entry, &format!("not sent: {why}\n"))?;
+                    log::error!(
+                        "spool entry {} is {why}; not sent, moved to {}",
+                        entry.name,
+                        to.display()
+                    );
+                    report.refused += 1;
+                    continue;
+                }
+            };
+            let policy = rel.policy(entry_budget, scope.on_rate_limit);
+            done += 1;
+            match send_with_retries(poster, clock, jitter, &policy, &payload) {
+                Outcome::Delivered { .. } => {
+                    spool.remove(entry)?;
+                    report.sent += 1;
+                }
+                Outcome::Refused { answer } => {
+                    let to = spool.move_to_failed(entry, &answer_text(&answer))?;
+                    log::error!(
+                        "spooled alert refused ({}); moved to {}",
+                        answer,
+                        to.display()
+                    );
+                    report.refused += 1;
+                }
+                Outcome::NotConfirmed { last, .. } => {
+                    report.stopped = Some(last.to_string());
+                    break 'rounds;
+                }
             }
         }
     }
@@ -126,6 +201,9 @@ pub struct FlushArgs {
     /// send at most this many alerts (default: all)
     #[argh(option)]
     pub limit: Option<usize>,
+    /// the node's state directory (MATTERMOST_STATE_DIR; default: the spool directory)
+    #[argh(option)]
+    pub state_dir: Option<String>,
 }
 
 /// Runs `flush`.
@@ -133,12 +211,17 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
     cfg.set_flag(key::SPOOL_DIR, args.spool_dir);
     cfg.set_flag(key::RETRY_BUDGET, args.retry_budget);
     cfg.set_flag(key::WEBHOOK_URL, args.webhook_url);
+    cfg.set_flag(key::STATE_DIR, args.state_dir);
     let rel = Reliability::from_config(&cfg)?;
     let dir = rel.spool.dir().display().to_string();
-    let spool_error = |what: &str, e: io::Error| {
-        Error::Io(format!(
-            "{what} the spool MATTERMOST_SPOOL_DIR={dir}: {e} (--spool-dir)"
-        ))
+    let spool_error = |what: &str, e: SpoolError| match e {
+        SpoolError::Untrusted(why) => Error::config(
+            key::SPOOL_DIR,
+            format!("the spool {dir} is not used: {why} (--spool-dir)"),
+        ),
+        other => Error::Io(format!(
+            "{what} the spool MATTERMOST_SPOOL_DIR={dir}: {other} (--spool-dir)"
+        )),
     };
     let waiting = rel.spool.entries().map_err(|e| spool_error("reading", e))?;
     if waiting.is_empty() {
@@ -155,8 +238,7 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
         &SystemClock,
         &Jitter::from_time_and_pid(),
         &rel,
-        args.limit,
-        None,
+        &FlushScope::all(args.limit),
     )
     .map_err(|e| spool_error("flushing", e))?;
     drop(lock);
@@ -228,7 +310,7 @@ mod tests {
         let spool = Spool::new(&dir, 1000, 1 << 20);
         for i in 0..n {
             spool
-                .store(format!("{{\"n\":{i}}}").as_bytes())
+                .store(format!("{{\"n\":{i}}}").as_bytes(), None)
                 .expect("store");
         }
         (dir, spool)
@@ -240,8 +322,16 @@ mod tests {
             budget: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(2),
             spool: spool.clone(),
+            state: None,
         };
-        flush_spool(server, &clock, &Jitter::with_seed(3), &rel, limit, None).expect("flush")
+        flush_spool(
+            server,
+            &clock,
+            &Jitter::with_seed(3),
+            &rel,
+            &FlushScope::all(limit),
+        )
+        .expect("flush")
     }
 
     #[test]

@@ -22,13 +22,17 @@ pub mod spool;
 
 use crate::config::{key, Config};
 use crate::error::Error;
-use crate::outbox::flush::flush_spool;
-use crate::outbox::spool::{Spool, StoreError, DEFAULT_DIR, DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES};
+use crate::outbox::flush::{flush_spool, FlushScope};
+use crate::outbox::spool::{Spool, SpoolError, DEFAULT_DIR, DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES};
+use crate::state::problems::{made_up_problem_id, valid_problem_id, AlertEvent};
+use crate::state::{ProblemKey, ProblemLock, StateDir};
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, RetryPolicy, SystemClock,
     DEFAULT_BUDGET_SECS,
 };
 use crate::transport::webhook::{SendError, DEFAULT_TIMEOUT};
+use mattermost_notify_core::NotificationType;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How many spooled alerts `notify` sends after a successful direct
@@ -48,12 +52,16 @@ pub struct Reliability {
     pub attempt_timeout: Duration,
     /// Where alerts wait (`MATTERMOST_SPOOL_DIR` and its bounds).
     pub spool: Spool,
+    /// The node's state (`MATTERMOST_STATE_DIR`), when it can be used.
+    pub state: Option<StateDir>,
 }
 
 impl Reliability {
     /// Reads `MATTERMOST_RETRY_BUDGET`, `MATTERMOST_TIMEOUT`,
-    /// `MATTERMOST_SPOOL_DIR`, `MATTERMOST_SPOOL_MAX_FILES` and
-    /// `MATTERMOST_SPOOL_MAX_BYTES`.
+    /// `MATTERMOST_SPOOL_DIR`, `MATTERMOST_SPOOL_MAX_FILES`,
+    /// `MATTERMOST_SPOOL_MAX_BYTES` and `MATTERMOST_STATE_DIR`. A state
+    /// directory that cannot be used is logged as an error naming its
+    /// setting and left out: alerts still go, only untied to their problem.
     pub fn from_config(cfg: &Config) -> Result<Self, Error> {
         let budget = cfg.seconds(key::RETRY_BUDGET, Duration::from_secs(DEFAULT_BUDGET_SECS))?;
         if budget > BUDGET_WARN_ABOVE {
@@ -63,14 +71,23 @@ impl Reliability {
                 budget.as_secs()
             );
         }
+        let spool_dir = cfg.get(key::SPOOL_DIR).unwrap_or(DEFAULT_DIR);
+        let state = match crate::state::open_from_config(cfg) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                log::error!("{e}");
+                None
+            }
+        };
         Ok(Reliability {
             budget,
             attempt_timeout: cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?,
             spool: Spool::new(
-                cfg.get(key::SPOOL_DIR).unwrap_or(DEFAULT_DIR),
+                spool_dir,
                 cfg.u64(key::SPOOL_MAX_FILES, DEFAULT_MAX_FILES)?,
                 cfg.u64(key::SPOOL_MAX_BYTES, DEFAULT_MAX_BYTES)?,
             ),
+            state,
         })
     }
 
@@ -83,88 +100,294 @@ impl Reliability {
     }
 }
 
-/// Sends a fresh alert (`what` names it in log lines) with retries; keeps
-/// it in the spool if it is not confirmed within the budget, in `failed/`
-/// if it is refused. After a direct delivery, sends up to
-/// [`NOTIFY_FLUSH_LIMIT`] spooled alerts.
+/// One fresh alert on its way.
+#[derive(Debug)]
+pub struct Alert<'a> {
+    /// The payload JSON.
+    pub payload: &'a [u8],
+    /// Names it in log lines: `PROBLEM for web1/http (to https://host/hooks/***)`.
+    pub what: &'a str,
+    /// What a person must learn when it can be neither sent nor kept
+    /// (state and output; never the payload, which holds the signed button).
+    pub summary: &'a str,
+    /// Its host or service.
+    pub key: Option<ProblemKey>,
+    /// The lock of its problem, when taken: alerts of one problem go out
+    /// one at a time, in order.
+    pub lock: Option<&'a ProblemLock>,
+    /// When its retry budget ends (counted from the start of the process).
+    pub deadline: Instant,
+}
+
+/// An alert's place in its problem's order, taken before it is rendered.
+#[derive(Debug)]
+pub struct AlertSlot {
+    /// Its host or service.
+    pub key: ProblemKey,
+    /// Its problem's lock; `None` when another alert of the same problem
+    /// held it for the whole budget, or there is no usable state directory.
+    pub lock: Option<ProblemLock>,
+    /// The id a button of this alert carries (PROBLEM posts only).
+    pub problem_id: Option<String>,
+    /// When the alert's retry budget ends.
+    pub deadline: Instant,
+}
+
+/// Takes the alert's problem lock (waiting, within the budget, for an
+/// earlier alert of the same problem to be sent or kept), then updates the
+/// problem's record. A dry run reads the record but changes nothing.
+pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>, dry_run: bool) -> AlertSlot {
+    let deadline = Instant::now() + rel.budget;
+    let key = ev.key();
+    let fallback_id = || match ev.notification_type {
+        NotificationType::Problem if !ev.state_ok => Some(
+            valid_problem_id(ev.problem_id)
+                .map(str::to_string)
+                .unwrap_or_else(|| made_up_problem_id(ev.time)),
+        ),
+        _ => None,
+    };
+    let Some(state) = rel.state.as_ref().filter(|_| !dry_run) else {
+        return AlertSlot {
+            key,
+            lock: None,
+            problem_id: fallback_id(),
+            deadline,
+        };
+    };
+    let lock = match state.lock_problem(&key, deadline) {
+        Ok(Some(lock)) => Some(lock),
+        Ok(None) => {
+            log::warn!(
+                "an earlier alert of the same problem is still being sent after {} s; this \
+                 one is queued behind it",
+                rel.budget.as_secs()
+            );
+            None
+        }
+        Err(e) => {
+            log::warn!("cannot lock the problem in {}: {e}", state.path().display());
+            None
+        }
+    };
+    let problem_id = if lock.is_some() {
+        state.track(ev)
+    } else {
+        fallback_id()
+    };
+    state.prune_if_due(std::time::SystemTime::now());
+    AlertSlot {
+        key,
+        lock,
+        problem_id,
+        deadline,
+    }
+}
+
+/// Sends a fresh alert with retries, or keeps it; never lets it overtake
+/// alerts already waiting.
+///
+/// * When the spool is empty and the alert holds its problem's lock, it
+///   is sent at once; not confirmed within the budget, it is kept; refused,
+///   it goes to `failed/`. After a direct delivery up to
+///   [`NOTIFY_FLUSH_LIMIT`] spooled alerts are sent.
+/// * When alerts are waiting (or the lock could not be had), it is stored
+///   behind them and the process sends the spool in order, its own alert
+///   included, as far as its budget allows.
 pub fn deliver_or_spool(
     poster: &dyn Post,
     rel: &Reliability,
-    what: &str,
-    payload: &[u8],
+    alert: &Alert<'_>,
 ) -> Result<(), Error> {
     let clock = SystemClock;
     let jitter = Jitter::from_time_and_pid();
-    let deadline = clock.now() + rel.budget;
-    let policy = rel.policy(rel.budget, OnRateLimit::Wait);
-    match send_with_retries(poster, &clock, &jitter, &policy, payload) {
+    let deadline = alert.deadline;
+    let waiting = match rel.spool.entries() {
+        Ok(e) => e.len(),
+        Err(SpoolError::Untrusted(e)) => {
+            // Never read or write a spool others could have planted alerts
+            // in; the alert can still go directly.
+            log::error!(
+                "the spool MATTERMOST_SPOOL_DIR={} is not used: {e} (--spool-dir)",
+                rel.spool.dir().display()
+            );
+            return send_directly(poster, rel, alert, deadline, false);
+        }
+        Err(e) => {
+            log::warn!("cannot list the spool {}: {e}", rel.spool.dir().display());
+            0
+        }
+    };
+    // Without a usable state directory there is no lock to wait for.
+    if waiting == 0 && (alert.lock.is_some() || rel.state.is_none()) {
+        return send_directly(poster, rel, alert, deadline, true);
+    }
+    let key_hex = alert.key.map(|k| k.hex());
+    let path = match rel.spool.store(alert.payload, key_hex.as_deref()) {
+        Ok(p) => p,
+        Err(e) => {
+            // A full or broken spool must not stop the attempt itself.
+            log::warn!(
+                "cannot queue {} behind the spool ({e}); sending it directly",
+                alert.what
+            );
+            return send_directly(poster, rel, alert, deadline, true);
+        }
+    };
+    let behind = if waiting == 0 {
+        "another alert of the same problem that is still being sent".to_string()
+    } else {
+        format!("{waiting} waiting alert(s)")
+    };
+    log::info!(
+        "{} queued behind {behind} as {}",
+        alert.what,
+        path.display()
+    );
+    drain_behind(poster, &clock, &jitter, rel, alert, &path, deadline)
+}
+
+/// Sends the spool in order until the alert at `path` is gone or the
+/// deadline passes, taking the flush lock as soon as nobody else holds it.
+fn drain_behind(
+    poster: &dyn Post,
+    clock: &dyn Clock,
+    jitter: &Jitter,
+    rel: &Reliability,
+    alert: &Alert<'_>,
+    path: &Path,
+    deadline: Instant,
+) -> Result<(), Error> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let refused_at = rel.spool.failed_dir().join(&name);
+    let lock = match rel.spool.lock_until(deadline, &|| !path.exists()) {
+        Ok(l) => l,
+        Err(e) => {
+            log::warn!("cannot lock the spool: {e}");
+            None
+        }
+    };
+    if let Some(lock) = lock {
+        let scope = FlushScope {
+            limit: None,
+            deadline: Some(deadline),
+            on_rate_limit: OnRateLimit::Wait,
+            own_key: alert.key.map(|k| k.hex()),
+        };
+        match flush_spool(poster, clock, jitter, rel, &scope) {
+            Ok(report) => log::info!("sent the spool in order: {report}"),
+            Err(e) => log::warn!("sending the spool: {e}"),
+        }
+        drop(lock);
+    }
+    if path.exists() {
+        return Err(Error::Temporary(format!(
+            "{} not confirmed within the {:.1} s retry budget; kept in the spool as {} behind \
+             the alerts before it; `mattermost-notify flush` will send it",
+            alert.what,
+            rel.budget.as_secs_f64(),
+            path.display()
+        )));
+    }
+    if refused_at.exists() {
+        return Err(Error::Unavailable(format!(
+            "{} refused {}; kept with the answer as {} for an admin to fix and resend",
+            poster.target(),
+            alert.what,
+            refused_at.display()
+        )));
+    }
+    log::info!("delivered {} in order behind the spool", alert.what);
+    Ok(())
+}
+
+/// Sends `alert` now; keeps it when not confirmed (if `keep`, the spool
+/// being usable), in `failed/` when refused.
+fn send_directly(
+    poster: &dyn Post,
+    rel: &Reliability,
+    alert: &Alert<'_>,
+    deadline: Instant,
+    keep: bool,
+) -> Result<(), Error> {
+    let clock = SystemClock;
+    let jitter = Jitter::from_time_and_pid();
+    let budget = deadline.saturating_duration_since(clock.now());
+    let policy = rel.policy(budget, OnRateLimit::Wait);
+    let untrusted = || {
+        SpoolError::Untrusted(crate::private_dir::DirError::Io(std::io::Error::other(
+            "see the error above",
+        )))
+    };
+    match send_with_retries(poster, &clock, &jitter, &policy, alert.payload) {
         Outcome::Delivered { attempts } => {
-            log::info!("delivered {what} after {attempts} attempt(s)");
-            flush_after_delivery(poster, &clock, &jitter, rel, deadline);
+            log::info!("delivered {} after {attempts} attempt(s)", alert.what);
+            if keep {
+                flush_after_delivery(poster, &clock, &jitter, rel, deadline);
+            }
             Ok(())
         }
         Outcome::NotConfirmed { attempts, last } => {
-            keep_for_later(rel, what, payload, attempts, &last)
+            let why = format!(
+                "{} not confirmed within the {:.1} s retry budget after {attempts} attempt(s), \
+                 last: {last}",
+                alert.what,
+                rel.budget.as_secs_f64()
+            );
+            if !keep {
+                return Err(not_kept(rel, &why, &untrusted(), alert));
+            }
+            let key_hex = alert.key.map(|k| k.hex());
+            match rel.spool.store(alert.payload, key_hex.as_deref()) {
+                // `main` logs this error once: the one log line of a spooled alert.
+                Ok(path) => Err(Error::Temporary(format!(
+                    "{why}; kept in the spool as {}; `mattermost-notify flush` will send it",
+                    path.display()
+                ))),
+                Err(e) => Err(not_kept(rel, &why, &e, alert)),
+            }
         }
         Outcome::Refused { answer } => {
-            let why = format!("{} refused {what}: {answer}", poster.target());
-            keep_refused(rel, &why, payload, &answer)
+            let why = format!("{} refused {}: {answer}", poster.target(), alert.what);
+            if !keep {
+                return Err(not_kept(rel, &why, &untrusted(), alert));
+            }
+            match rel.spool.store_failed(alert.payload, &answer_text(&answer)) {
+                Ok(path) => Err(Error::Unavailable(format!(
+                    "{why}; kept with the answer as {} for an admin to fix and resend",
+                    path.display()
+                ))),
+                Err(e) => Err(not_kept(rel, &why, &e, alert)),
+            }
         }
-    }
-}
-
-fn keep_for_later(
-    rel: &Reliability,
-    what: &str,
-    payload: &[u8],
-    attempts: u32,
-    last: &SendError,
-) -> Result<(), Error> {
-    let why = format!(
-        "{what} not confirmed within the {:.1} s retry budget after {attempts} attempt(s), \
-         last: {last}",
-        rel.budget.as_secs_f64()
-    );
-    match rel.spool.store(payload) {
-        // `main` logs this error once: the one log line of a spooled alert.
-        Ok(path) => Err(Error::Temporary(format!(
-            "{why}; kept in the spool as {}; `mattermost-notify flush` will send it",
-            path.display()
-        ))),
-        Err(e) => Err(not_kept(rel, &why, &e, payload)),
-    }
-}
-
-fn keep_refused(
-    rel: &Reliability,
-    why: &str,
-    payload: &[u8],
-    answer: &SendError,
-) -> Result<(), Error> {
-    match rel.spool.store_failed(payload, &answer_text(answer)) {
-        Ok(path) => Err(Error::Unavailable(format!(
-            "{why}; kept with the answer as {} for an admin to fix and resend",
-            path.display()
-        ))),
-        Err(e) => Err(not_kept(rel, why, &e, payload)),
     }
 }
 
 /// The last resort: the alert is neither delivered nor kept. The error
-/// line carries the payload, so the core's log still holds the alert, and
-/// the exit code says which bound or fault stopped us.
-fn not_kept(rel: &Reliability, why: &str, e: &StoreError, payload: &[u8]) -> Error {
+/// line says what the alert was (never the payload: it carries the signed
+/// button), and the exit code which bound or fault stopped us.
+fn not_kept(rel: &Reliability, why: &str, e: &SpoolError, alert: &Alert<'_>) -> Error {
     let dir = rel.spool.dir().display();
-    let payload = String::from_utf8_lossy(payload);
+    let summary = alert.summary;
     match e {
-        StoreError::Full { .. } => Error::SpoolFull(format!(
+        SpoolError::Full { .. } => Error::SpoolFull(format!(
             "ALERT NOT KEPT: {why}, and the spool MATTERMOST_SPOOL_DIR={dir} is at its bounds \
              ({e}; raise MATTERMOST_SPOOL_MAX_FILES / MATTERMOST_SPOOL_MAX_BYTES or run \
-             `mattermost-notify flush`); payload: {payload}"
+             `mattermost-notify flush`); the alert: {summary}"
         )),
-        StoreError::Io(io) => Error::Io(format!(
+        SpoolError::Untrusted(_) => Error::config(
+            key::SPOOL_DIR,
+            format!(
+                "ALERT NOT KEPT: {why}, and the spool {dir} is not used because others could \
+                 change it (--spool-dir); the alert: {summary}"
+            ),
+        ),
+        SpoolError::Io(io) => Error::Io(format!(
             "ALERT NOT KEPT: {why}, and the spool MATTERMOST_SPOOL_DIR={dir} cannot be \
-             written ({io}; --spool-dir); payload: {payload}"
+             written ({io}; --spool-dir); the alert: {summary}"
         )),
     }
 }
@@ -182,8 +405,8 @@ pub fn answer_text(answer: &SendError) -> String {
     }
 }
 
-/// The bounded flush after a direct delivery: only if a spool exists, has
-/// entries, and nobody else is flushing; never changes the exit code.
+/// The bounded flush after a direct delivery: only if the spool has
+/// entries and nobody else is flushing; never changes the exit code.
 fn flush_after_delivery(
     poster: &dyn Post,
     clock: &dyn Clock,
@@ -191,7 +414,7 @@ fn flush_after_delivery(
     rel: &Reliability,
     deadline: Instant,
 ) {
-    if !rel.spool.dir().is_dir() || rel.spool.entries().map_or(true, |e| e.is_empty()) {
+    if rel.spool.entries().map_or(true, |e| e.is_empty()) {
         return;
     }
     let lock = match rel.spool.lock(false) {
@@ -202,14 +425,13 @@ fn flush_after_delivery(
             return;
         }
     };
-    match flush_spool(
-        poster,
-        clock,
-        jitter,
-        rel,
-        Some(NOTIFY_FLUSH_LIMIT),
-        Some(deadline),
-    ) {
+    let scope = FlushScope {
+        limit: Some(NOTIFY_FLUSH_LIMIT),
+        deadline: Some(deadline),
+        on_rate_limit: OnRateLimit::GiveUp,
+        own_key: None,
+    };
+    match flush_spool(poster, clock, jitter, rel, &scope) {
         Ok(report) => log::info!("flushed after delivery: {report}"),
         Err(e) => log::warn!("flushing after delivery: {e}"),
     }

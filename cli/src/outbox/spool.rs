@@ -17,13 +17,14 @@
 //! Concurrent `flush` runs are serialised by an exclusive `flock` on
 //! `.lock` in the spool directory.
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use crate::private_dir::{read_private_file, DirError, FileError, PrivateDir, TEMP_PREFIX};
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Default spool directory (`MATTERMOST_SPOOL_DIR`, `--spool-dir`).
 pub const DEFAULT_DIR: &str = "/var/spool/mattermost-notify";
@@ -36,9 +37,17 @@ pub const DEFAULT_MAX_FILES: u64 = 10_000;
 /// the same bound applies to `failed/` separately.
 pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
 
+/// Largest entry `flush` reads. A payload is at most
+/// [`mattermost_notify_core::limits::PAYLOAD_BUF_LEN`] bytes; anything much
+/// larger was not written by us and is moved to `failed/` unread.
+pub const ENTRY_MAX_BYTES: u64 = 256 * 1024;
+
 /// A temporary file older than this belongs to a writer that died.
 /// Writers finish in milliseconds and the core kills them after 30 s.
 pub const STALE_TEMP_AGE: Duration = Duration::from_secs(10 * 60);
+
+/// How often a process waiting for the flush lock tries again.
+pub const LOCK_POLL: Duration = Duration::from_millis(20);
 
 /// The refused-alerts area inside the spool directory.
 pub const FAILED_DIR: &str = "failed";
@@ -49,15 +58,12 @@ const ENTRY_SUFFIX: &str = ".json";
 /// Suffix of the server's answer stored beside a refused alert.
 const ANSWER_SUFFIX: &str = ".answer";
 
-/// Prefix of files being written; hidden, never an entry.
-const TEMP_PREFIX: &str = ".tmp-";
-
 /// The lock file `flush` holds.
 const LOCK_FILE: &str = ".lock";
 
-/// Why an alert could not be kept.
+/// Why the spool could not do what was asked.
 #[derive(Debug)]
-pub enum StoreError {
+pub enum SpoolError {
     /// The area already holds its maximum number of files or bytes.
     Full {
         /// Files already there.
@@ -65,18 +71,38 @@ pub enum StoreError {
         /// Bytes already there.
         bytes: u64,
     },
-    /// The directory could not be created or written (permissions, a file
-    /// in its place, a full file system, ...).
+    /// The directory is not one only this user can change (owner, mode,
+    /// symlink): it is neither read nor written.
+    Untrusted(DirError),
+    /// The directory could not be created or written (permissions, a full
+    /// file system, ...).
     Io(io::Error),
 }
 
-impl std::fmt::Display for StoreError {
+impl std::fmt::Display for SpoolError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            StoreError::Full { files, bytes } => {
+            SpoolError::Full { files, bytes } => {
                 write!(f, "spool is full ({files} files, {bytes} bytes)")
             }
-            StoreError::Io(e) => write!(f, "{e}"),
+            SpoolError::Untrusted(e) => write!(f, "not used: {e}"),
+            SpoolError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<io::Error> for SpoolError {
+    fn from(e: io::Error) -> Self {
+        SpoolError::Io(e)
+    }
+}
+
+impl From<DirError> for SpoolError {
+    fn from(e: DirError) -> Self {
+        match e {
+            DirError::Io(e) => SpoolError::Io(e),
+            DirError::NotADirectory => SpoolError::Io(io::Error::other(e.to_string())),
+            other => SpoolError::Untrusted(other),
         }
     }
 }
@@ -88,8 +114,11 @@ pub struct Entry {
     pub path: PathBuf,
     /// File name; sorts oldest first.
     pub name: String,
-    /// Size in bytes.
+    /// Size in bytes (as listed; the read checks again).
     pub len: u64,
+    /// The problem key the alert belongs to ([`crate::state::ProblemKey`]
+    /// in hex), when its name carries one.
+    pub key: Option<String>,
 }
 
 /// A spool directory with its bounds.
@@ -120,43 +149,64 @@ impl Spool {
         self.dir.join(FAILED_DIR)
     }
 
-    /// Keeps `payload` as a new entry, oldest-first order preserved.
-    pub fn store(&self, payload: &[u8]) -> Result<PathBuf, StoreError> {
-        create_private_dir(&self.dir).map_err(StoreError::Io)?;
-        self.check_room(&self.dir, payload.len() as u64)?;
-        let name = entry_name();
-        write_atomically(&self.dir, &name, payload).map_err(StoreError::Io)
+    /// The directory, created when missing, checked always.
+    fn open(&self) -> Result<PrivateDir, SpoolError> {
+        Ok(PrivateDir::create(&self.dir)?)
+    }
+
+    /// The directory when it exists (checked), `None` when it does not.
+    fn existing(&self) -> Result<Option<PrivateDir>, SpoolError> {
+        match PrivateDir::existing(&self.dir) {
+            Ok(d) => Ok(Some(d)),
+            Err(DirError::Io(e)) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Keeps `payload` as a new entry, after every entry already there;
+    /// `key` (hex) ties it to its problem for ordering.
+    pub fn store(&self, payload: &[u8], key: Option<&str>) -> Result<PathBuf, SpoolError> {
+        let dir = self.open()?;
+        self.check_room(dir.path(), payload.len() as u64)?;
+        Ok(dir.write_atomically(&entry_name(key), payload)?)
     }
 
     /// Keeps a refused `payload` in `failed/` with the server's `answer`.
     /// The answer is written first, so an alert in `failed/` always has one.
-    pub fn store_failed(&self, payload: &[u8], answer: &str) -> Result<PathBuf, StoreError> {
-        let failed = self.failed_dir();
-        create_private_dir(&self.dir).map_err(StoreError::Io)?;
-        create_private_dir(&failed).map_err(StoreError::Io)?;
-        self.check_room(&failed, payload.len() as u64)?;
-        let name = entry_name();
-        write_atomically(&failed, &answer_name(&name), answer.as_bytes())
-            .map_err(StoreError::Io)?;
-        write_atomically(&failed, &name, payload).map_err(StoreError::Io)
+    pub fn store_failed(&self, payload: &[u8], answer: &str) -> Result<PathBuf, SpoolError> {
+        let failed = self.open()?.subdir(FAILED_DIR)?;
+        self.check_room(failed.path(), payload.len() as u64)?;
+        let name = entry_name(None);
+        failed.write_atomically(&answer_name(&name), answer.as_bytes())?;
+        Ok(failed.write_atomically(&name, payload)?)
     }
 
-    /// Moves a spooled entry the server refused into `failed/` with `answer`.
-    /// A rename: no new bytes, so the bounds do not apply.
-    pub fn move_to_failed(&self, entry: &Entry, answer: &str) -> io::Result<PathBuf> {
-        let failed = self.failed_dir();
-        create_private_dir(&failed)?;
-        write_atomically(&failed, &answer_name(&entry.name), answer.as_bytes())?;
+    /// Moves a spooled entry the server refused (or one that is not ours to
+    /// send) into `failed/` with `answer`. A rename: no new bytes, so the
+    /// bounds do not apply, and a symlink is moved, never followed.
+    pub fn move_to_failed(&self, entry: &Entry, answer: &str) -> Result<PathBuf, SpoolError> {
+        let dir = self.open()?;
+        let failed = dir.subdir(FAILED_DIR)?;
+        failed.write_atomically(&answer_name(&entry.name), answer.as_bytes())?;
         let to = failed.join(&entry.name);
         fs::rename(&entry.path, &to)?;
-        sync_dir(&failed)?;
-        sync_dir(&self.dir)?;
+        failed.sync()?;
+        dir.sync()?;
         Ok(to)
     }
 
     /// The spooled alerts, oldest first. A missing directory is an empty spool.
-    pub fn entries(&self) -> io::Result<Vec<Entry>> {
-        list_entries(&self.dir)
+    pub fn entries(&self) -> Result<Vec<Entry>, SpoolError> {
+        match self.existing()? {
+            Some(dir) => Ok(list_entries(dir.path())?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// Reads an entry: a regular file of this user, at most
+    /// [`ENTRY_MAX_BYTES`], opened without following links or blocking.
+    pub fn read(&self, entry: &Entry) -> Result<Vec<u8>, FileError> {
+        read_private_file(&entry.path, ENTRY_MAX_BYTES)
     }
 
     /// Removes a delivered entry. Already gone is fine.
@@ -169,7 +219,7 @@ impl Spool {
 
     /// Makes removals durable (one directory fsync after a batch).
     pub fn sync(&self) -> io::Result<()> {
-        sync_dir(&self.dir)
+        File::open(&self.dir)?.sync_all()
     }
 
     /// Removes temporary files older than [`STALE_TEMP_AGE`], left by writers
@@ -180,34 +230,36 @@ impl Spool {
     }
 
     /// Takes the exclusive flush lock. With `wait == false`, returns
-    /// `Ok(None)` at once when another process holds it. Fails if the spool
-    /// directory does not exist (nothing to flush then).
-    pub fn lock(&self, wait: bool) -> io::Result<Option<SpoolLock>> {
+    /// `Ok(None)` at once when another process holds it. Creates the
+    /// spool directory when missing.
+    pub fn lock(&self, wait: bool) -> Result<Option<SpoolLock>, SpoolError> {
+        let dir = self.open()?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .mode(0o600)
-            .open(self.dir.join(LOCK_FILE))?;
-        let op = if wait {
-            libc::LOCK_EX
-        } else {
-            libc::LOCK_EX | libc::LOCK_NB
-        };
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(dir.join(LOCK_FILE))?;
+        Ok(flock(&file, wait)?.then_some(SpoolLock { _file: file }))
+    }
+
+    /// Takes the flush lock, trying every [`LOCK_POLL`] until `deadline`,
+    /// or until `give_up()` says waiting is no longer needed.
+    pub fn lock_until(
+        &self,
+        deadline: Instant,
+        give_up: &dyn Fn() -> bool,
+    ) -> Result<Option<SpoolLock>, SpoolError> {
         loop {
-            // SAFETY: flock only reads the descriptor number; `file` keeps it
-            // open for the duration of the call.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
-            if rc == 0 {
-                return Ok(Some(SpoolLock { _file: file }));
+            if let Some(lock) = self.lock(false)? {
+                return Ok(Some(lock));
             }
-            let e = io::Error::last_os_error();
-            match e.raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EWOULDBLOCK) if !wait => return Ok(None),
-                _ => return Err(e),
+            if give_up() || Instant::now() >= deadline {
+                return Ok(None);
             }
+            std::thread::sleep(LOCK_POLL.min(deadline.saturating_duration_since(Instant::now())));
         }
     }
 
@@ -215,16 +267,42 @@ impl Spool {
     /// concurrency the bound can be overshot by the number of processes
     /// checking at the same instant; it is a guard against filling the disk,
     /// not an exact quota.
-    fn check_room(&self, dir: &Path, new_len: u64) -> Result<(), StoreError> {
-        let entries = list_entries(dir).map_err(StoreError::Io)?;
+    fn check_room(&self, dir: &Path, new_len: u64) -> Result<(), SpoolError> {
+        let entries = list_entries(dir)?;
         let files = entries.len() as u64;
-        let bytes: u64 = entries.iter().map(|e| e.len).sum();
+        let bytes = entries
+            .iter()
+            .fold(0u64, |sum, e| sum.saturating_add(e.len));
         if files.saturating_add(1) > self.max_files
             || bytes.saturating_add(new_len) > self.max_bytes
         {
-            return Err(StoreError::Full { files, bytes });
+            return Err(SpoolError::Full { files, bytes });
         }
         Ok(())
+    }
+}
+
+/// `flock(2)` on `file`: `Ok(true)` when taken, `Ok(false)` when another
+/// open file holds it and `wait` is off.
+pub fn flock(file: &File, wait: bool) -> io::Result<bool> {
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    loop {
+        // SAFETY: flock only reads the descriptor number; `file` keeps it
+        // open for the duration of the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) if !wait => return Ok(false),
+            _ => return Err(e),
+        }
     }
 }
 
@@ -241,18 +319,31 @@ pub fn answer_name(name: &str) -> String {
 }
 
 /// A fresh entry name: sorts by creation time, unique across processes
-/// (pid) and within one (counter).
-fn entry_name() -> String {
+/// (pid) and within one (counter), with the problem key when there is one:
+/// `<nanoseconds, 20 digits>-<pid>-<counter>[-<key>].json`.
+fn entry_name(key: Option<&str>) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{nanos:020}-{:010}-{n:06}{ENTRY_SUFFIX}",
-        std::process::id()
-    )
+    let pid = std::process::id();
+    match key.filter(|k| is_key(k)) {
+        Some(k) => format!("{nanos:020}-{pid:010}-{n:06}-{k}{ENTRY_SUFFIX}"),
+        None => format!("{nanos:020}-{pid:010}-{n:06}{ENTRY_SUFFIX}"),
+    }
+}
+
+/// The problem key in an entry name, when it has one.
+fn key_of(name: &str) -> Option<String> {
+    let stem = name.strip_suffix(ENTRY_SUFFIX)?;
+    let key = stem.rsplit('-').next()?;
+    (stem.split('-').count() == 4 && is_key(key)).then(|| key.to_string())
+}
+
+fn is_key(k: &str) -> bool {
+    k.len() == 32 && k.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 fn remove_stale_temps_in(dir: &Path) -> usize {
@@ -278,6 +369,9 @@ fn remove_stale_temps_in(dir: &Path) -> usize {
     removed
 }
 
+/// Every `*.json` name (hidden ones excepted), whatever kind of file it
+/// is: the read decides whether it is sent, so a planted symlink or FIFO
+/// is reported and moved away instead of silently skipped.
 fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
     let read = match fs::read_dir(dir) {
         Ok(r) => r,
@@ -291,57 +385,21 @@ fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
         if name.starts_with('.') || !name.ends_with(ENTRY_SUFFIX) {
             continue;
         }
-        // A file removed by a concurrent flush between listing and stat.
+        // lstat; a file removed by a concurrent flush between listing and
+        // stat is simply gone.
         let Ok(meta) = item.metadata() else { continue };
-        if !meta.is_file() {
+        if meta.is_dir() {
             continue;
         }
         out.push(Entry {
             path: item.path(),
+            key: key_of(&name),
             name,
             len: meta.len(),
         });
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
-}
-
-/// Creates `dir` (and parents) readable by the owner only, if missing.
-fn create_private_dir(dir: &Path) -> io::Result<()> {
-    if dir.exists() && !dir.is_dir() {
-        return Err(io::Error::other("it exists and is not a directory"));
-    }
-    DirBuilder::new().recursive(true).mode(0o700).create(dir)
-}
-
-/// temp name, write, fsync, rename, fsync directory.
-fn write_atomically(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
-    let tmp = dir.join(format!("{TEMP_PREFIX}{name}"));
-    let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()
-    })();
-    if let Err(e) = result {
-        // A full disk leaves a partial temporary file: take it away now.
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    let to = dir.join(name);
-    if let Err(e) = fs::rename(&tmp, &to) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(dir)?;
-    Ok(to)
-}
-
-fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 #[cfg(test)]
@@ -352,7 +410,7 @@ mod tests {
         let d = std::env::temp_dir().join(format!(
             "mn-spool-{tag}-{}-{}",
             std::process::id(),
-            entry_name()
+            entry_name(None)
         ));
         let _ = fs::remove_dir_all(&d);
         d
@@ -365,7 +423,7 @@ mod tests {
         let paths: Vec<PathBuf> = (0..5)
             .map(|i| {
                 spool
-                    .store(format!("{{\"n\":{i}}}").as_bytes())
+                    .store(format!("{{\"n\":{i}}}").as_bytes(), None)
                     .expect("store")
             })
             .collect();
@@ -385,16 +443,16 @@ mod tests {
     fn bounds_refuse_new_entries() {
         let dir = scratch("bounds");
         let by_count = Spool::new(&dir, 2, 1 << 20);
-        by_count.store(b"{}").expect("1");
-        by_count.store(b"{}").expect("2");
+        by_count.store(b"{}", None).expect("1");
+        by_count.store(b"{}", None).expect("2");
         assert!(matches!(
-            by_count.store(b"{}"),
-            Err(StoreError::Full { files: 2, .. })
+            by_count.store(b"{}", None),
+            Err(SpoolError::Full { files: 2, .. })
         ));
         let by_bytes = Spool::new(&dir, 100, 10);
         assert!(matches!(
-            by_bytes.store(b"{\"long\":1}"),
-            Err(StoreError::Full { bytes: 4, .. })
+            by_bytes.store(b"{\"long\":1}", None),
+            Err(SpoolError::Full { bytes: 4, .. })
         ));
         assert_eq!(by_count.entries().expect("list").len(), 2);
         let _ = fs::remove_dir_all(&dir);
@@ -404,14 +462,14 @@ mod tests {
     fn temp_files_are_not_entries_and_old_ones_are_removed() {
         let dir = scratch("temps");
         let spool = Spool::new(&dir, 100, 1 << 20);
-        spool.store(b"{}").expect("store");
+        spool.store(b"{}", None).expect("store");
         let fresh = dir.join(".tmp-fresh.json");
         let old = dir.join(".tmp-old.json");
         fs::write(&fresh, b"{\"par").expect("fresh");
         fs::write(&old, b"{\"par").expect("old");
         let long_ago = SystemTime::now() - STALE_TEMP_AGE - Duration::from_secs(60);
         let failed = spool.failed_dir();
-        create_private_dir(&failed).expect("failed/");
+        PrivateDir::create(&failed).expect("failed/");
         let old_failed = failed.join(".tmp-old.answer");
         fs::write(&old_failed, b"status: 4").expect("old in failed/");
         for path in [&old, &old_failed] {
@@ -440,7 +498,7 @@ mod tests {
         assert_eq!(answer.expect("answer"), "status: 400\n");
         assert!(spool.entries().expect("list").is_empty());
 
-        spool.store(b"{\"x\":1}").expect("store");
+        spool.store(b"{\"x\":1}", None).expect("store");
         let e = spool.entries().expect("list").remove(0);
         let moved = spool.move_to_failed(&e, "status: 403\n").expect("move");
         assert_eq!(fs::read(moved).expect("read"), b"{\"x\":1}");
@@ -452,7 +510,7 @@ mod tests {
     fn lock_is_exclusive() {
         let dir = scratch("lock");
         let spool = Spool::new(&dir, 100, 1 << 20);
-        create_private_dir(&dir).expect("dir");
+        PrivateDir::create(&dir).expect("dir");
         let held = spool.lock(false).expect("lock").expect("free");
         // flock locks belong to the open file description: a second open
         // in the same process conflicts just as another process would.
@@ -467,7 +525,43 @@ mod tests {
         let dir = scratch("notadir");
         fs::write(&dir, b"").expect("file");
         let spool = Spool::new(&dir, 100, 1 << 20);
-        assert!(matches!(spool.store(b"{}"), Err(StoreError::Io(_))));
+        assert!(matches!(spool.store(b"{}", None), Err(SpoolError::Io(_))));
         let _ = fs::remove_file(&dir);
+    }
+
+    #[test]
+    fn entry_names_carry_the_problem_key_and_sort_by_time() {
+        let dir = scratch("keys");
+        let spool = Spool::new(&dir, 100, 1 << 20);
+        let key = "0123456789abcdef0123456789abcdef";
+        spool.store(b"{}", Some(key)).expect("keyed");
+        spool.store(b"{}", None).expect("plain");
+        spool
+            .store(b"{}", Some("not-a-key"))
+            .expect("bad key dropped");
+        let keys: Vec<Option<String>> = spool
+            .entries()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.key)
+            .collect();
+        assert_eq!(keys, [Some(key.to_string()), None, None]);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_spool_others_can_write_to_is_neither_read_nor_written() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = scratch("trust");
+        let spool = Spool::new(&dir, 100, 1 << 20);
+        spool.store(b"{}", None).expect("store");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        assert!(matches!(
+            spool.store(b"{}", None),
+            Err(SpoolError::Untrusted(DirError::Writable { mode: 0o777 }))
+        ));
+        assert!(matches!(spool.entries(), Err(SpoolError::Untrusted(_))));
+        assert!(matches!(spool.lock(false), Err(SpoolError::Untrusted(_))));
+        let _ = fs::remove_dir_all(&dir);
     }
 }

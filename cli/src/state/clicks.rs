@@ -1,0 +1,170 @@
+//! Buttons that were used: one empty file per used button,
+//! `clicks/<expiry>-<signature>`, created exclusively so that of two
+//! clicks at the same instant exactly one wins. The name is the decoded
+//! signature written again in lowercase hex, so a signature re-encoded in
+//! upper case is the same button. Marks go once their button has expired
+//! (an expired button is refused anyway).
+
+// serve uses these once its click guard is wired in (next commit).
+#![allow(dead_code)]
+
+use super::{StateDir, CLICKS};
+use std::fs::OpenOptions;
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Most used-button marks kept at once; beyond it clicks are refused (a
+/// button that cannot be marked could be used twice).
+pub const MAX_CLICKS: usize = 100_000;
+
+/// How claiming a button ended.
+#[derive(Debug)]
+pub enum Claim {
+    /// This click is the first: the mark is made. Release it if the
+    /// action then fails, so that the person can click again.
+    First(ClickMark),
+    /// The button was used before.
+    AlreadyUsed,
+}
+
+/// A used-button mark.
+#[derive(Debug)]
+pub struct ClickMark {
+    path: PathBuf,
+}
+
+/// Why a click could not be marked.
+#[derive(Debug)]
+pub enum ClickError {
+    /// [`MAX_CLICKS`] unexpired marks exist.
+    Full,
+    /// The directory could not be read or written.
+    Io(io::Error),
+}
+
+impl std::fmt::Display for ClickError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClickError::Full => write!(f, "{MAX_CLICKS} used buttons are recorded already"),
+            ClickError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl StateDir {
+    /// Marks the button signed `tag` (valid until `exp`) as used, unless
+    /// it was. Prunes expired marks on the way.
+    pub fn claim_click(&self, tag: &[u8; 32], exp: u64, now: u64) -> Result<Claim, ClickError> {
+        let dir = self
+            .area(CLICKS)
+            .map_err(|e| ClickError::Io(super::dir_io(e)))?;
+        let live = prune_expired(dir.path(), now);
+        if live >= MAX_CLICKS {
+            return Err(ClickError::Full);
+        }
+        let mut hex = [0u8; 64];
+        let sig = mattermost_notify_core::hex::encode_lower(tag, &mut hex).unwrap_or_default();
+        let path = dir.join(&format!("{exp:020}-{sig}"));
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Ok(f) => {
+                // Durable before the action: a crash must not forget it.
+                f.sync_all().map_err(ClickError::Io)?;
+                dir.sync().map_err(ClickError::Io)?;
+                Ok(Claim::First(ClickMark { path }))
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Claim::AlreadyUsed),
+            Err(e) => Err(ClickError::Io(e)),
+        }
+    }
+
+    /// Forgets a mark whose action failed.
+    pub fn release_click(&self, mark: ClickMark) {
+        if let Err(e) = std::fs::remove_file(&mark.path) {
+            log::warn!(
+                "cannot remove used-button mark {}: {e}",
+                mark.path.display()
+            );
+        }
+    }
+
+    pub(super) fn clicks_prune(&self, now: SystemTime) -> usize {
+        let Ok(dir) = self.area(CLICKS) else {
+            return 0;
+        };
+        let secs = now
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let before = count(dir.path());
+        let live = prune_expired(dir.path(), secs);
+        before.saturating_sub(live)
+    }
+}
+
+fn count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map(|r| r.count()).unwrap_or(0)
+}
+
+/// Removes marks whose expiry has passed; returns how many are left.
+fn prune_expired(dir: &std::path::Path, now: u64) -> usize {
+    let Ok(read) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut live = 0;
+    for item in read.flatten() {
+        let name = item.file_name();
+        let exp = name
+            .to_str()
+            .and_then(|n| n.split('-').next())
+            .and_then(|e| e.parse::<u64>().ok());
+        match exp {
+            Some(exp) if exp <= now => {
+                let _ = std::fs::remove_file(item.path());
+            }
+            _ => live += 1,
+        }
+    }
+    live
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_button_is_claimed_once_until_released_and_expired_marks_go() {
+        let d = super::super::scratch("clicks");
+        let s = StateDir::open(&d).unwrap();
+        let tag = [0xabu8; 32];
+        let Claim::First(mark) = s.claim_click(&tag, 2000, 1000).unwrap() else {
+            panic!("first claim")
+        };
+        assert!(matches!(
+            s.claim_click(&tag, 2000, 1000),
+            Ok(Claim::AlreadyUsed)
+        ));
+        s.release_click(mark);
+        assert!(matches!(
+            s.claim_click(&tag, 2000, 1000),
+            Ok(Claim::First(_))
+        ));
+        // Another button is independent; once both expired, their marks go.
+        assert!(matches!(
+            s.claim_click(&[1u8; 32], 1500, 1000),
+            Ok(Claim::First(_))
+        ));
+        let dir = s.area(CLICKS).unwrap();
+        assert_eq!(count(dir.path()), 2);
+        assert_eq!(prune_expired(dir.path(), 1600), 1);
+        assert_eq!(prune_expired(dir.path(), 2000), 0);
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
