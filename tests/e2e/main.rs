@@ -9,6 +9,7 @@ mod dry_run;
 mod faults;
 mod logging;
 mod nagios;
+mod order;
 mod proxy;
 mod security;
 mod seed;

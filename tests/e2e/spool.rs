@@ -57,7 +57,7 @@ impl Rig {
     /// The binary with this rig's config file deciding spool and budget
     /// (the support's safe defaults for them are environment variables,
     /// which would win over the file).
-    fn command(&self) -> Command {
+    pub fn command(&self) -> Command {
         let mut cmd = command(&self.config);
         cmd.env_remove("MATTERMOST_SPOOL_DIR")
             .env_remove("MATTERMOST_RETRY_BUDGET");

@@ -79,6 +79,29 @@ impl Gate {
     }
 }
 
+/// One alert of the storm: a switch died, so 500 different services on
+/// 100 hosts fail at once (each its own problem, so none waits for another).
+fn storm_alert(rig: &Rig, id: &str) -> Command {
+    let n: usize = id.trim_start_matches("storm").parse().unwrap_or(0);
+    let mut cmd = rig.command();
+    cmd.args([
+        "notify",
+        "--type",
+        "Service",
+        "--notificationtype",
+        "PROBLEM",
+    ])
+    .args(["--hostuuid", &format!("host{:03}", n % 100)])
+    .args(["--serviceuuid", &format!("svc{}", n / 100)])
+    .args([
+        "--state",
+        "2",
+        "--output",
+        &format!("CRITICAL - alert {id} end"),
+    ]);
+    cmd
+}
+
 #[test]
 fn storm_of_500_concurrent_alerts_loses_none() {
     let Some(flock) = require_tool(&["/usr/bin/flock", "/bin/flock"]) else {
@@ -113,7 +136,7 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     let mut children: Vec<(String, Child)> = ids
         .iter()
         .map(|id| {
-            let child = Gate::behind(&gate_path, &flock, &rig.notify_cmd(id))
+            let child = Gate::behind(&gate_path, &flock, &storm_alert(&rig, id))
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
