@@ -151,6 +151,10 @@ fn hint(e: &SendError, channel_set: bool) -> &'static str {
             "the server redirects: use the final URL (often https://) in MATTERMOST_WEBHOOK_URL"
         }
         SendError::Permanent { .. } => "check MATTERMOST_WEBHOOK_URL and the hook in Mattermost",
+        SendError::NotMattermost { .. } => {
+            "something other than Mattermost answered: check the host in \
+             MATTERMOST_WEBHOOK_URL, and any proxy or login portal on the way"
+        }
         SendError::RateLimited { .. } => {
             "Mattermost's rate limit: try again in a moment, or raise it in the System Console"
         }

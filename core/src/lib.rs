@@ -5,7 +5,8 @@
 //! ([`model`]), the payload renderer ([`render`]) writing JSON into a
 //! caller's `&mut [u8]`, untrusted-text handling ([`text`]), the signed
 //! acknowledgement context ([`ack`]), parsing of Mattermost's button
-//! callback ([`callback`]) and external-command lines ([`command`]).
+//! callback ([`callback`]) and external-command lines ([`command`]), and
+//! the waits rate-limiting servers ask for ([`retry_after`]).
 //!
 //! Panic rule: no function in this crate panics, for any input, as long as
 //! it is given the buffer the documentation names. Every capacity is a named
@@ -34,6 +35,7 @@ pub mod json;
 pub mod limits;
 pub mod model;
 pub mod render;
+pub mod retry_after;
 pub mod text;
 
 pub use model::{Kind, Notification, NotificationType, State};

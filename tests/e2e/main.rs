@@ -3,6 +3,7 @@
 
 mod support;
 
+mod answers;
 mod config;
 mod deliver;
 mod dry_run;

@@ -1,14 +1,34 @@
 //! Retries: one alert, as many attempts as fit in one time budget.
 //!
 //! Connection errors, timeouts, 5xx, 408 and 429 are worth another try;
-//! every other 4xx is the server's final word. Between attempts we back off
+//! every other 4xx is the server's final word, and so is a 2xx that is not
+//! Mattermost's `ok` (see below). Between attempts we back off
 //! exponentially with full jitter (a random wait between zero and the
 //! exponential ceiling), so a storm of processes started in the same second
-//! does not hit the server again in lockstep. A 429 waits as long as the
-//! server asked. Everything — waits and each attempt's own timeout — fits
-//! inside one budget, because the monitoring core kills a notification
-//! command after 30 s and an alert half-written to the spool is worse than
-//! one never sent.
+//! does not hit the server again in lockstep.
+//!
+//! A 429 waits as long as the server asked, but never less than the
+//! ceiling a failed attempt draws its backoff from (plus jitter up to the
+//! same again): a `Retry-After: 0` from a server that is rate limiting is
+//! not an invitation to retry in a tight loop, which is what 500 processes
+//! of a storm would otherwise do to it. A 429 that names no readable wait
+//! waits [`RATE_LIMIT_DEFAULT_WAIT`] (or that floor, if longer).
+//!
+//! Everything — waits and each attempt's own timeout — fits inside one
+//! budget, because the monitoring core kills a notification command after
+//! 30 s and an alert half-written to the spool is worse than one never
+//! sent. A wait is never shortened below what the server asked and never
+//! runs past the budget: one that would leave less than
+//! [`MIN_ATTEMPT_TIMEOUT`] for the attempt after it ends the loop at once,
+//! and the caller keeps the alert. All time arithmetic saturates: a
+//! `Retry-After` of 2^64−1 seconds or a budget of [`Duration::MAX`] is
+//! just "longer than we have".
+//!
+//! A 2xx whose body is not `ok` (a login portal, a proxy's page, another
+//! service's `{}`) is not retried: the same URL gives the same answer
+//! within seconds, and if a rewriting proxy did pass the post on, each
+//! retry would be a duplicate. It ends the loop as not confirmed, so the
+//! alert is kept for `flush`, with a message that says what answered.
 //!
 //! The loop is written against two small traits, [`Post`] and [`Clock`], so
 //! its decisions are unit-tested with a fake server and a fake clock.
@@ -32,7 +52,7 @@ pub const BACKOFF_BASE: Duration = Duration::from_millis(250);
 /// Largest backoff ceiling.
 pub const BACKOFF_CAP: Duration = Duration::from_secs(4);
 
-/// Wait after a 429 that named no time.
+/// Wait after a 429 that named no wait we can read (none, or garbage).
 pub const RATE_LIMIT_DEFAULT_WAIT: Duration = Duration::from_secs(1);
 
 /// One delivery attempt with a deadline; the real one is the HTTP deliverer.
@@ -142,11 +162,12 @@ pub enum Outcome {
         /// Attempts made, the successful one included.
         attempts: u32,
     },
-    /// No 2xx within the budget; the alert must be kept.
+    /// No `ok` within the budget; the alert must be kept.
     NotConfirmed {
         /// Attempts made.
         attempts: u32,
-        /// The last failure (a 429 or a temporary error).
+        /// The last failure (a 429, a temporary error, or a 2xx that was
+        /// not Mattermost's `ok`).
         last: SendError,
     },
     /// The server refused the alert for good (a 4xx other than 408/429).
@@ -165,17 +186,26 @@ pub fn send_with_retries(
     policy: &RetryPolicy,
     body: &[u8],
 ) -> Outcome {
-    let deadline = clock.now() + policy.budget;
+    // Elapsed time against the budget, not a deadline `Instant`: adding a
+    // budget to an `Instant` can overflow, a saturating subtraction cannot.
+    let started = clock.now();
+    let remaining = || {
+        let spent = clock.now().saturating_duration_since(started);
+        policy.budget.saturating_sub(spent)
+    };
     let mut attempts: u32 = 0;
     loop {
-        let remaining = deadline.saturating_duration_since(clock.now());
         // Never beyond the budget: a retry is only started with at least
         // MIN_ATTEMPT_TIMEOUT left (below), the first gets what there is.
-        let timeout = remaining.min(policy.max_attempt_timeout);
-        attempts += 1;
+        let timeout = remaining().min(policy.max_attempt_timeout);
+        attempts = attempts.saturating_add(1);
         let failure = match poster.post(body, timeout) {
             Ok(()) => return Outcome::Delivered { attempts },
             Err(e @ SendError::Permanent { .. }) => return Outcome::Refused { answer: e },
+            Err(e @ SendError::NotMattermost { .. }) => {
+                log::info!("attempt {attempts}: a 2xx that is not Mattermost's `ok`; not retried");
+                return Outcome::NotConfirmed { attempts, last: e };
+            }
             Err(e) => e,
         };
         let wait = match &failure {
@@ -187,14 +217,13 @@ pub fn send_with_retries(
                         last: failure,
                     };
                 }
-                retry_after.unwrap_or(RATE_LIMIT_DEFAULT_WAIT)
+                rate_limit_wait(*retry_after, attempts, jitter)
             }
             _ => jitter.up_to(backoff_ceiling(attempts)),
         };
-        let remaining = deadline.saturating_duration_since(clock.now());
         // Waiting until the budget is spent and then not trying is pointless:
-        // a 429 asking for longer than we have left ends the loop now.
-        if wait + MIN_ATTEMPT_TIMEOUT > remaining {
+        // a wait longer than what is left (less one attempt) ends the loop now.
+        if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) > remaining() {
             log::info!("attempt {attempts} failed ({failure}); no time left in the retry budget");
             return Outcome::NotConfirmed {
                 attempts,
@@ -207,6 +236,15 @@ pub fn send_with_retries(
         );
         clock.sleep(wait);
     }
+}
+
+/// The wait after the `attempts`-th answer was a 429: what the server asked
+/// (or [`RATE_LIMIT_DEFAULT_WAIT`]), but at least the backoff ceiling a
+/// failed attempt draws from, plus jitter up to that ceiling again.
+fn rate_limit_wait(asked: Option<Duration>, attempts: u32, jitter: &Jitter) -> Duration {
+    let ceiling = backoff_ceiling(attempts);
+    let floor = ceiling.saturating_add(jitter.up_to(ceiling));
+    asked.unwrap_or(RATE_LIMIT_DEFAULT_WAIT).max(floor)
 }
 
 /// The backoff ceiling after `attempts` failures: base · 2^(attempts−1), capped.
@@ -403,6 +441,138 @@ mod tests {
             .borrow()
             .iter()
             .all(|t| *t <= MAX_ATTEMPT_TIMEOUT && *t >= MIN_ATTEMPT_TIMEOUT));
+    }
+
+    /// The case with a fake clock: every 429 says `Retry-After: 0`.
+    /// Each wait is at least the ceiling a failed attempt draws from, so
+    /// the attempts in 3 s are those of exponential backoff, not a loop.
+    #[test]
+    fn zero_retry_after_backs_off_at_least_like_a_failure() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, (0..1000).map(|_| rate_limited(Some(0))).collect());
+        let out = run(&s, &clock, 3, OnRateLimit::Wait);
+        let Outcome::NotConfirmed { attempts, .. } = out else {
+            panic!("expected NotConfirmed, got {out:?}");
+        };
+        assert!((3..=4).contains(&attempts), "{attempts} attempts in 3 s");
+        for (i, slept) in clock.slept.borrow().iter().enumerate() {
+            let ceiling = backoff_ceiling(i as u32 + 1);
+            assert!(
+                *slept >= ceiling,
+                "wait {i} was {slept:?}, below {ceiling:?}"
+            );
+            assert!(*slept <= ceiling * 2);
+        }
+    }
+
+    #[test]
+    fn huge_retry_after_ends_the_loop_without_overflow() {
+        for asked in [Duration::from_secs(u64::MAX), Duration::MAX] {
+            let clock = FakeClock::new();
+            let s = Script::new(
+                &clock,
+                vec![Err(SendError::RateLimited {
+                    retry_after: Some(asked),
+                    message: "limit exceeded".into(),
+                })],
+            );
+            let out = run(&s, &clock, 20, OnRateLimit::Wait);
+            assert!(matches!(out, Outcome::NotConfirmed { attempts: 1, .. }));
+            assert!(clock.slept.borrow().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_budget_of_duration_max_does_not_overflow() {
+        let clock = FakeClock::new();
+        let s = Script::new(&clock, vec![temporary(), rate_limited(Some(2)), Ok(())]);
+        let policy = RetryPolicy {
+            budget: Duration::MAX,
+            max_attempt_timeout: MAX_ATTEMPT_TIMEOUT,
+            on_rate_limit: OnRateLimit::Wait,
+        };
+        let out = send_with_retries(&s, &clock, &Jitter::with_seed(1), &policy, b"{}");
+        assert!(matches!(out, Outcome::Delivered { attempts: 3 }));
+    }
+
+    #[test]
+    fn a_2xx_that_is_not_ok_is_kept_and_not_retried() {
+        let clock = FakeClock::new();
+        let wrong = Err(SendError::NotMattermost {
+            status: 200,
+            answered: "text/html, title \"Sign in\"".into(),
+        });
+        let s = Script::new(&clock, vec![wrong, Ok(())]);
+        let out = run(&s, &clock, 20, OnRateLimit::Wait);
+        assert!(matches!(
+            out,
+            Outcome::NotConfirmed {
+                attempts: 1,
+                last: SendError::NotMattermost { status: 200, .. }
+            }
+        ));
+        assert!(clock.slept.borrow().is_empty());
+    }
+
+    /// One scripted answer for the property test.
+    fn answer(kind: u8, secs: Option<u64>, nanos: u32) -> Result<(), SendError> {
+        match kind % 4 {
+            0 => Err(SendError::RateLimited {
+                retry_after: secs.map(|s| Duration::new(s, nanos % 1_000_000_000)),
+                message: "limit exceeded".into(),
+            }),
+            1 => temporary(),
+            2 => Err(SendError::NotMattermost {
+                status: 200,
+                answered: "empty body".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    proptest::proptest! {
+        /// Arbitrary server answers (any `Retry-After`, up to 2^64−1 s and
+        /// beyond), budgets and attempt caps: no panic, no overflow, no
+        /// wait past the budget, and no 429 wait shorter than what the
+        /// server asked or than a failed attempt's backoff ceiling.
+        #[test]
+        fn waits_fit_the_budget_whatever_the_server_says(
+            script in proptest::collection::vec(
+                (proptest::prelude::any::<u8>(),
+                 proptest::option::of(proptest::prelude::any::<u64>()),
+                 proptest::prelude::any::<u32>()),
+                0..40),
+            budget_ms in 0u64..=u64::from(u32::MAX),
+            cap_ms in 0u64..100_000,
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let clock = FakeClock::new();
+            let start = clock.now();
+            let answers: Vec<_> = script.iter().map(|&(k, s, n)| answer(k, s, n)).collect();
+            let asked: Vec<Option<Duration>> = answers.iter().map(|a| match a {
+                Err(SendError::RateLimited { retry_after, .. }) => Some(retry_after.unwrap_or(RATE_LIMIT_DEFAULT_WAIT)),
+                _ => None,
+            }).collect();
+            let s = Script::new(&clock, answers);
+            let policy = RetryPolicy {
+                budget: Duration::from_millis(budget_ms),
+                max_attempt_timeout: Duration::from_millis(cap_ms),
+                on_rate_limit: OnRateLimit::Wait,
+            };
+            let _ = send_with_retries(&s, &clock, &Jitter::with_seed(seed), &policy, b"{}");
+            let slept: Duration = clock.slept.borrow().iter().sum();
+            proptest::prop_assert!(slept <= policy.budget);
+            // Each attempt costs the fake server 10 ms; only the waits and
+            // the attempts started with time left count against the budget.
+            let attempts = s.timeouts.borrow().len() as u32;
+            proptest::prop_assert!(clock.now() - start <= policy.budget + Duration::from_millis(10) * attempts);
+            for (i, wait) in clock.slept.borrow().iter().enumerate() {
+                if let Some(Some(asked)) = asked.get(i) {
+                    proptest::prop_assert!(wait >= asked);
+                    proptest::prop_assert!(*wait >= backoff_ceiling(i as u32 + 1));
+                }
+            }
+        }
     }
 
     #[test]

@@ -12,7 +12,10 @@
 use crate::config::{env_value, key, Config};
 use crate::error::Error;
 use crate::logger::redact;
+use crate::notify::unix_now;
+use mattermost_notify_core::retry_after::{rate_limit_reset_secs, retry_after_secs};
 use std::fmt;
+use std::io::Read;
 use std::time::Duration;
 use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
@@ -21,8 +24,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Whole-request timeout when `MATTERMOST_TIMEOUT` is unset.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Most bytes of a response body read (Mattermost answers `ok` or a small
-/// error JSON).
+/// error JSON); a longer body is read this far and the rest left unread.
 const MAX_RESPONSE_BODY: u64 = 64 * 1024;
+/// Most characters of a wrong answer's title or text shown in a message.
+const EXCERPT_LEN: usize = 120;
 /// ureq's input buffer, and so the largest response head accepted. ureq's
 /// default is 128 KiB, and it zero-fills an input and an output buffer for
 /// the TCP and again for the TLS layer before the first byte: 512 KiB, half
@@ -49,6 +54,15 @@ pub enum SendError {
     /// May pass: connect errors, timeouts, 5xx, 408, and TLS failures (a
     /// certificate may be fixed or renewed; a spool keeps the alert).
     Temporary(String),
+    /// A 2xx whose body is not Mattermost's `ok`: a login portal, a proxy,
+    /// another service on the host. Not a delivery; the alert is kept.
+    NotMattermost {
+        /// HTTP status (2xx).
+        status: u16,
+        /// What answered, for the log: content type, server, the page's
+        /// title or the start of the body (webhook URL and hook id hidden).
+        answered: String,
+    },
     /// Refused for good: any other 4xx (and 3xx, which a webhook never sends).
     Permanent {
         /// HTTP status.
@@ -73,6 +87,12 @@ impl fmt::Display for SendError {
                 None => f.write_str(message),
             },
             SendError::Temporary(m) => f.write_str(m),
+            SendError::NotMattermost { status, answered } => write!(
+                f,
+                "HTTP {status} from something that is not Mattermost ({answered}): \
+                 not a delivery; check MATTERMOST_WEBHOOK_URL and any proxy or login \
+                 portal on the way"
+            ),
             SendError::Permanent {
                 status,
                 id,
@@ -94,9 +114,9 @@ impl std::error::Error for SendError {}
 impl From<SendError> for Error {
     fn from(e: SendError) -> Error {
         match e {
-            SendError::RateLimited { .. } | SendError::Temporary(_) => {
-                Error::Temporary(e.to_string())
-            }
+            SendError::RateLimited { .. }
+            | SendError::Temporary(_)
+            | SendError::NotMattermost { .. } => Error::Temporary(e.to_string()),
             SendError::Permanent { .. } => Error::Unavailable(e.to_string()),
         }
     }
@@ -172,7 +192,8 @@ impl Deliverer {
         &self.redacted
     }
 
-    /// POSTs `body` (JSON) to the webhook; the 2xx status on success.
+    /// POSTs `body` (JSON) to the webhook; the 2xx status when Mattermost
+    /// answered `ok`.
     pub fn post_with_status(&self, body: &[u8]) -> Result<u16, SendError> {
         self.post_within(body, None)
     }
@@ -196,42 +217,38 @@ impl Deliverer {
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let text = resp
+        // A body over the cap is read that far: a long login page still
+        // shows its title, and a read error keeps what arrived.
+        let mut raw = Vec::new();
+        let _ = resp
             .body_mut()
-            .with_config()
-            .limit(MAX_RESPONSE_BODY)
-            .read_to_vec()
-            .map(|b| printable(&b))
-            .unwrap_or_default();
+            .as_reader()
+            .take(MAX_RESPONSE_BODY)
+            .read_to_end(&mut raw);
+        let text = printable(&raw);
         log::debug!(
             "{} answered {status} in {} ms",
             self.redacted,
             started.elapsed().as_millis()
         );
         if (200..300).contains(&status) {
-            if text.trim() != "ok" {
-                log::debug!("unexpected success body {text:?}");
+            // Mattermost's one success answer (DESIGN §3). Anything else
+            // came from something else, and nothing says the post exists.
+            if raw.trim_ascii() == b"ok" {
+                return Ok(status);
             }
-            return Ok(status);
+            return Err(SendError::NotMattermost {
+                status,
+                answered: self.hide_secret(&describe_answer(&headers, &raw)),
+            });
         }
         let (id, message) = mattermost_error(&text);
         let server = format!("HTTP {status}");
         match status {
-            429 => {
-                let header_secs = |name: &str| {
-                    headers
-                        .get(name)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                };
-                let retry_after = header_secs("retry-after")
-                    .or_else(|| header_secs("x-ratelimit-reset"))
-                    .map(Duration::from_secs);
-                Err(SendError::RateLimited {
-                    retry_after,
-                    message: format!("{server}: rate limited ({})", text.trim()),
-                })
-            }
+            429 => Err(SendError::RateLimited {
+                retry_after: server_wait(&headers, unix_now()),
+                message: format!("{server}: rate limited ({})", text.trim()),
+            }),
             408 | 500..=599 => Err(SendError::Temporary(if id.is_empty() {
                 format!("{server}: {}", text.trim())
             } else {
@@ -245,6 +262,80 @@ impl Deliverer {
             }),
         }
     }
+}
+
+impl Deliverer {
+    /// `text` with this webhook's URL and hook id hidden (a portal may echo
+    /// the address it was asked for).
+    fn hide_secret(&self, text: &str) -> String {
+        let mut text = text.replace(&self.url, &self.redacted);
+        let id = self.url.rsplit('/').next().unwrap_or("");
+        if id.len() >= 8 {
+            text = text.replace(id, "***");
+        }
+        redact(&text)
+    }
+}
+
+/// How long a 429 asks us to wait, at unix time `now`: `Retry-After`, else
+/// `X-RateLimit-Reset`, read by core's rules (huge values saturate, dates
+/// and unix times count from `now`, garbage is no answer: `None`).
+pub fn server_wait(headers: &ureq::http::HeaderMap, now: u64) -> Option<Duration> {
+    let secs = |name: &str, read: fn(&[u8], u64) -> Option<u64>| {
+        headers.get(name).and_then(|v| read(v.as_bytes(), now))
+    };
+    secs("retry-after", retry_after_secs)
+        .or_else(|| secs("x-ratelimit-reset", rate_limit_reset_secs))
+        .map(Duration::from_secs)
+}
+
+/// What sent a 2xx that is not Mattermost's `ok`, in a few words: the
+/// content type, the `Server` header, and the HTML `<title>` or the start
+/// of the body.
+fn describe_answer(headers: &ureq::http::HeaderMap, body: &[u8]) -> String {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| excerpt(&printable(v.as_bytes())))
+            .filter(|v| !v.is_empty())
+    };
+    let mut parts = vec![header("content-type").unwrap_or_else(|| "no content type".into())];
+    if let Some(server) = header("server") {
+        parts.push(format!("server {server}"));
+    }
+    // The title is looked for in the whole body read, not only in the
+    // part `printable` keeps: a portal's <head> can be long.
+    let whole = String::from_utf8_lossy(body);
+    parts.push(match html_title(&whole) {
+        Some(title) => format!("title {:?}", excerpt(&printable(title.as_bytes()))),
+        None if whole.trim().is_empty() => "empty body".into(),
+        None => format!("body {:?}", excerpt(&printable(body))),
+    });
+    parts.join(", ")
+}
+
+/// The text of the first `<title>` element, if the body has one.
+fn html_title(text: &str) -> Option<&str> {
+    let lower = text.to_ascii_lowercase();
+    let open = lower.find("<title")?;
+    let start = open + lower.get(open..)?.find('>')? + 1;
+    let len = lower
+        .get(start..)?
+        .find("</")
+        .unwrap_or(lower.len() - start);
+    text.get(start..start + len)
+}
+
+/// Whitespace collapsed, at most [`EXCERPT_LEN`] characters, `…` when cut.
+fn excerpt(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let joined = words.join(" ");
+    if joined.chars().count() <= EXCERPT_LEN {
+        return joined;
+    }
+    let mut cut: String = joined.chars().take(EXCERPT_LEN).collect();
+    cut.push('…');
+    cut
 }
 
 /// `https://user@host:8065/hooks/abc?x` → `https://host:8065/hooks/***`.
@@ -501,6 +592,100 @@ mod tests {
         assert!(e
             .to_string()
             .contains("HTTP 403 web.incoming_webhook.channel_locked.app_error"));
+    }
+
+    fn headers(pairs: &[(&'static str, &[u8])]) -> ureq::http::HeaderMap {
+        let mut map = ureq::http::HeaderMap::new();
+        for (name, value) in pairs {
+            let value = ureq::http::HeaderValue::from_bytes(value).expect("header value");
+            map.append(*name, value);
+        }
+        map
+    }
+
+    #[test]
+    fn server_wait_prefers_retry_after_and_reads_every_form() {
+        let now = 784_111_770; // Sun, 06 Nov 1994 08:49:30 GMT
+        let wait = |pairs: &[(&'static str, &[u8])]| server_wait(&headers(pairs), now);
+        let secs = |s| Some(Duration::from_secs(s));
+        assert_eq!(wait(&[("retry-after", b"0")]), secs(0));
+        assert_eq!(
+            wait(&[("retry-after", b"2"), ("x-ratelimit-reset", b"9")]),
+            secs(2)
+        );
+        assert_eq!(
+            wait(&[("retry-after", b"soon"), ("x-ratelimit-reset", b"9")]),
+            secs(9),
+            "garbage Retry-After falls back to X-RateLimit-Reset"
+        );
+        assert_eq!(
+            wait(&[("retry-after", b"Sun, 06 Nov 1994 08:49:37 GMT")]),
+            secs(7)
+        );
+        // (Unix times before 2001 are read as seconds; see core's rule.)
+        assert_eq!(
+            server_wait(
+                &headers(&[("x-ratelimit-reset", b"1764284285")]),
+                1_764_284_280
+            ),
+            secs(5)
+        );
+        assert_eq!(
+            wait(&[("retry-after", b"18446744073709551615")]),
+            secs(u64::MAX)
+        );
+        assert_eq!(wait(&[("retry-after", b"-3")]), None);
+        assert_eq!(wait(&[]), None);
+    }
+
+    #[test]
+    fn wrong_answers_are_described_briefly() {
+        let html = headers(&[
+            ("content-type", b"text/html; charset=utf-8"),
+            ("server", b"nginx"),
+        ]);
+        let mut page = b"<html><head>".to_vec();
+        page.extend(std::iter::repeat_n(b' ', 10_000));
+        page.extend_from_slice(b"<Title data-x=1>  Sign\n in </title></head><body>x</body>");
+        assert_eq!(
+            describe_answer(&html, &page),
+            "text/html; charset=utf-8, server nginx, title \"Sign in\""
+        );
+        let json = headers(&[("content-type", b"application/json")]);
+        assert_eq!(
+            describe_answer(&json, b"{}"),
+            "application/json, body \"{}\""
+        );
+        assert_eq!(
+            describe_answer(&headers(&[]), b" \n"),
+            "no content type, empty body"
+        );
+        let long = "a".repeat(1000);
+        let d = describe_answer(&json, long.as_bytes());
+        assert!(d.ends_with("a…\""), "{d}");
+        assert!(d.chars().count() < 200, "{d}");
+        // An unclosed title still shows what there is.
+        assert_eq!(html_title("<title>half"), Some("half"));
+        assert_eq!(html_title("no title here"), None);
+    }
+
+    proptest::proptest! {
+        /// Any header bytes, any wall-clock reading: an answer or `None`.
+        #[test]
+        fn server_wait_never_panics(
+            retry_after in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            reset in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            now in proptest::prelude::any::<u64>(),
+        ) {
+            let mut map = ureq::http::HeaderMap::new();
+            for (name, value) in [("retry-after", &retry_after), ("x-ratelimit-reset", &reset)] {
+                if let Ok(v) = ureq::http::HeaderValue::from_bytes(value) {
+                    map.insert(name, v);
+                }
+            }
+            let _ = server_wait(&map, now);
+            let _ = describe_answer(&map, &retry_after);
+        }
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Unix seconds as UTC calendar text (`2026-11-27 22:58:00 UTC`), without
 //! any dependency: the proleptic Gregorian civil-from-days conversion, done
-//! in unsigned arithmetic because event times are never before 1970.
+//! in unsigned arithmetic because event times are never before 1970, and
+//! its inverse ([`UtcTime::to_unix`]) for dates servers send
+//! (`Retry-After: Sun, 06 Nov 1994 08:49:37 GMT`, see [`crate::retry_after`]).
+//! The crate's one civil-calendar conversion: use it, do not write another.
 
 use crate::json::{JsonWriter, Overflow};
 
@@ -49,6 +52,43 @@ impl UtcTime {
             minute: (rem / 60 % 60) as u8,
             second: (rem % 60) as u8,
         }
+    }
+
+    /// Converts back to unix seconds: the days-from-civil inverse of
+    /// [`UtcTime::from_unix`]. `None` for a field out of range (month 13,
+    /// February 30, hour 24, minute or second over 59), a date before 1970,
+    /// or one too far ahead for a `u64`; never panics.
+    pub fn to_unix(&self) -> Option<u64> {
+        let month = u64::from(self.month);
+        let leap = self.year.is_multiple_of(4)
+            && (!self.year.is_multiple_of(100) || self.year.is_multiple_of(400));
+        let month_len = match self.month {
+            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+            4 | 6 | 9 | 11 => 30,
+            2 if leap => 29,
+            2 => 28,
+            _ => return None,
+        };
+        if self.day == 0 || self.day > month_len || self.hour > 23 || self.minute > 59 {
+            return None;
+        }
+        if self.second > 59 || self.year < 1970 {
+            return None;
+        }
+        // March-based year, as in `from_unix`.
+        let year = self.year - u64::from(month <= 2);
+        let era = year / 400;
+        let yoe = year % 400;
+        let mp = if month > 2 { month - 3 } else { month + 9 };
+        let doy = (153 * mp + 2) / 5 + u64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        let days = era
+            .checked_mul(DAYS_PER_ERA)?
+            .checked_add(doe)?
+            .checked_sub(EPOCH_SHIFT)?;
+        let clock = u64::from(self.hour) * 3600 + u64::from(self.minute) * 60;
+        days.checked_mul(86_400)?
+            .checked_add(clock + u64::from(self.second))
     }
 
     /// Writes `YYYY-MM-DD HH:MM:SS UTC`.
@@ -103,6 +143,46 @@ mod tests {
         assert!(text(u64::MAX).ends_with(" UTC"));
     }
 
+    #[test]
+    fn to_unix_inverts_from_unix() {
+        for secs in [
+            0,
+            59,
+            86_399,
+            951_782_400,
+            1_709_251_199,
+            1_764_284_280,
+            253_402_300_800,
+            u64::MAX / 2,
+        ] {
+            assert_eq!(UtcTime::from_unix(secs).to_unix(), Some(secs), "{secs}");
+        }
+        // Near u64::MAX the year wraps nothing: converting back overflows
+        // cleanly into `None` or round-trips.
+        let top = UtcTime::from_unix(u64::MAX);
+        assert!(matches!(top.to_unix(), None | Some(u64::MAX)));
+    }
+
+    #[test]
+    fn to_unix_refuses_impossible_dates() {
+        let ok = UtcTime::from_unix(1_709_251_199); // 2024-02-29 23:59:59
+        assert_eq!(ok.to_unix(), Some(1_709_251_199));
+        let bad = |f: fn(&mut UtcTime)| {
+            let mut t = ok;
+            f(&mut t);
+            t.to_unix()
+        };
+        assert_eq!(bad(|t| t.year = 2023), None, "no Feb 29 in 2023");
+        assert_eq!(bad(|t| t.year = 1900), None, "nor in 1900, and before 1970");
+        assert_eq!(bad(|t| t.month = 13), None);
+        assert_eq!(bad(|t| t.month = 0), None);
+        assert_eq!(bad(|t| t.day = 0), None);
+        assert_eq!(bad(|t| t.hour = 24), None);
+        assert_eq!(bad(|t| t.minute = 60), None);
+        assert_eq!(bad(|t| t.second = 60), None);
+        assert_eq!(bad(|t| t.year = u64::MAX), None);
+    }
+
     /// Walks day by day across four centuries against a naive calendar.
     #[test]
     fn agrees_with_a_naive_day_count() {
@@ -111,6 +191,7 @@ mod tests {
             let t = UtcTime::from_unix(day * 86_400 + 3_661);
             assert_eq!((t.year, t.month, t.day), (y, m, d), "day {day}");
             assert_eq!((t.hour, t.minute, t.second), (1, 1, 1));
+            assert_eq!(t.to_unix(), Some(day * 86_400 + 3_661), "day {day} back");
             let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
             let len = match m {
                 2 if leap => 29,

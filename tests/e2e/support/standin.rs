@@ -53,6 +53,19 @@ pub enum Behaviour {
         /// The `Retry-After` and `X-RateLimit-Reset` value in seconds.
         retry_after_secs: u64,
     },
+    /// Any answer, headers as given: what a proxy, a login portal or a
+    /// server other than Mattermost sends (a 200 HTML page, a `Retry-After`
+    /// written as an HTTP-date or as garbage).
+    Answer {
+        /// HTTP status code.
+        status: u16,
+        /// `Content-Type` of the body.
+        content_type: String,
+        /// Further headers, in order.
+        headers: Vec<(String, String)>,
+        /// Response body.
+        body: String,
+    },
     /// Any status with a `text/plain` body.
     Status {
         /// HTTP status code.
@@ -518,6 +531,8 @@ fn read_request(stream: &mut Stream, buf: &mut Vec<u8>) -> Option<Recorded> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        204 => "No Content",
+        302 => "Found",
         400 => "Bad Request",
         403 => "Forbidden",
         404 => "Not Found",
@@ -649,6 +664,21 @@ fn answer(shared: &Shared, stream: &mut Stream, req: &mut Recorded, behaviour: B
                 b"limit exceeded\n",
             ),
         ),
+        Behaviour::Answer {
+            status,
+            content_type,
+            headers,
+            body,
+        } => {
+            let extra: Vec<(&str, String)> = headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.clone()))
+                .collect();
+            (
+                status,
+                response(status, &content_type, &extra, body.as_bytes()),
+            )
+        }
         Behaviour::Status { status, body } => {
             (status, response(status, "text/plain", &[], body.as_bytes()))
         }
