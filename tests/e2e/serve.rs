@@ -228,9 +228,12 @@ pub mod kit {
     }
 
     /// The ack context fields, in canonical order (without `sig`).
-    pub const SIGNED: [&str; 8] = [
-        "v", "action", "kind", "host", "service", "label", "text", "exp",
+    pub const SIGNED: [&str; 9] = [
+        "v", "action", "kind", "host", "service", "problem", "label", "text", "exp",
     ];
+
+    /// The problem id [`service_context`] and [`host_context`] sign.
+    pub const PROBLEM: &str = "4711";
 
     /// The documented canonical bytes (core/src/ack.rs), written out here
     /// independently so a change to the format fails this test.
@@ -257,11 +260,12 @@ pub mod kit {
     ) -> serde_json::Map<String, serde_json::Value> {
         let mut c = serde_json::Map::new();
         for (k, v) in [
-            ("v", "1"),
+            ("v", "2"),
             ("action", "ack"),
             ("kind", "service"),
             ("host", host),
             ("service", service),
+            ("problem", PROBLEM),
             ("label", &format!("{service} on {host}")),
             ("text", ""),
             ("exp", &FAR.to_string()),
@@ -838,6 +842,9 @@ fn notify_button_round_trips_through_serve_and_keeps_the_mention() {
     let action = &post["attachments"][0]["actions"][0];
     assert_eq!(action["integration"]["url"], ack_url.as_str());
     let context = action["integration"]["context"].clone();
+    assert_eq!(context["v"], "2");
+    let problem = context["problem"].as_str().unwrap();
+    assert!(!problem.is_empty(), "the button names its problem");
     let exp: u64 = context["exp"].as_str().unwrap().parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
