@@ -381,6 +381,8 @@ mod tests {
         current: Mutex<HashMap<(String, String), String>>,
         recovered: Mutex<HashSet<String>>,
         cannot_record: AtomicBool,
+        /// (user name, user id) of every successful claim.
+        claimed_by: Mutex<Vec<(String, String)>>,
     }
 
     impl ClickGuard for Arc<MemoryGuard> {
@@ -403,6 +405,10 @@ mod tests {
             }
             // Test and insert under one lock: the atomicity the trait asks for.
             if self.used.lock().unwrap().insert(click.tag) {
+                self.claimed_by
+                    .lock()
+                    .unwrap()
+                    .push((click.user_name.into(), click.user_id.into()));
                 Ok(())
             } else {
                 Err(Refusal::AlreadyUsed)
@@ -639,10 +645,17 @@ mod tests {
 
     #[test]
     fn a_used_button_is_refused_until_it_expires() {
-        let (r, rec, _) = guarded();
+        let (r, rec, guard) = guarded();
         let b = body("db1", "2000", false);
         let (resp, _) = r.handle("POST", "/ack", &b, 1000);
         assert!(String::from_utf8_lossy(&resp.body).contains("\"update\""));
+        assert_eq!(
+            guard.claimed_by.lock().unwrap().as_slice(),
+            [(
+                "alice".to_string(),
+                "rgh4sbpaxbf7zm4fqnbbt1nhqa".to_string()
+            )]
+        );
         let (resp, out) = r.handle("POST", "/ack", &b, 1001);
         assert!(ephemeral_text(&resp).contains("already acknowledged db1"));
         assert_eq!(out.result, "refused: button already used");
