@@ -879,6 +879,51 @@ fn notify_button_round_trips_through_serve_and_keeps_the_mention() {
 }
 
 #[test]
+fn notify_signs_the_cores_problem_id_into_the_button() {
+    let fifo = Fifo::with_reader();
+    let serve = kit::serve_on(&fifo.path, vec![]);
+    let dir = kit::Dir::new("problem-id");
+    let conf = dir.join("notify.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "MATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_URL=http://127.0.0.1:{}{}\n\
+             MATTERMOST_ACK_SECRET_FILE={}\n",
+            serve.port,
+            kit::ACK_PATH,
+            serve.secret_file.display()
+        ),
+    )
+    .unwrap();
+    let out = crate::support::command(&conf)
+        .env("NAGIOS_SERVICEPROBLEMID", "90210")
+        .args(["notify", "--dry-run"])
+        .args(SERVICE_PROBLEM)
+        .output()
+        .expect("run notify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let post: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let context = post["attachments"][0]["actions"][0]["integration"]["context"]
+        .as_object()
+        .unwrap()
+        .clone();
+    assert_eq!(context["problem"], "90210");
+    // Another problem id under the same signature is refused.
+    let mut moved = context.clone();
+    moved.insert("problem".into(), "90211".into());
+    let (status, _) = serve.post(&serde_json::to_vec(&callback("carol", moved)).unwrap());
+    assert_eq!(status, 403);
+    let (status, reply) = serve.post(&serde_json::to_vec(&callback("carol", context)).unwrap());
+    assert_eq!(status, 200, "{reply}");
+    assert!(fifo.next_line().contains(";web1;HTTP;2;0;1;carol;"));
+    assert!(!fifo.has_more());
+}
+
+#[test]
 fn notify_openitcockpit_mode_uses_the_original_url_and_no_context() {
     let conf = "MATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_MODE=openitcockpit\n\
                 MATTERMOST_OITC_URL=https://oitc.example/\nMATTERMOST_OITC_API_KEY=abc123\n";
