@@ -13,7 +13,9 @@
 
 use crate::config::{key, Config};
 use crate::error::Error;
-use mattermost_notify_core::ack::{encode_sig_hex, AckContext, AckKind, ACK_ACTION, ACK_VERSION};
+use mattermost_notify_core::ack::{
+    encode_sig_hex, is_problem_id, AckContext, AckKind, ACK_ACTION, ACK_VERSION,
+};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
 use mattermost_notify_core::limits::{
     ACK_CANONICAL_BUF_LEN, ACK_LABEL_MAX, ACK_SECRET_MIN, ACK_SIG_HEX_LEN, ACK_TEXT_MAX,
@@ -113,7 +115,23 @@ pub fn for_notify(
         .filter(|m| !m.trim().is_empty() && m.len() <= MENTION_MAX_LEN)
         .filter(|_| opts.mention_states.contains(n.state))
         .unwrap_or("");
-    Ok(button(&mode, n, text, now))
+    let problem = problem_id_for(n, now);
+    Ok(button(&mode, n, text, &problem, now))
+}
+
+/// The id of the problem `n` is about, signed into its button.
+///
+/// A stand-in until the state directory hands out ids (issue 9, item 6):
+/// the core's `NAGIOS_SERVICEPROBLEMID` / `NAGIOS_HOSTPROBLEMID` when set
+/// and not 0, else `t<now>`.
+pub fn problem_id_for(n: &Notification<'_>, now: u64) -> String {
+    let macro_name = match n.kind {
+        Kind::Host => "NAGIOS_HOSTPROBLEMID",
+        Kind::Service => "NAGIOS_SERVICEPROBLEMID",
+    };
+    crate::config::env_value(macro_name)
+        .filter(|id| id != "0" && is_problem_id(id))
+        .unwrap_or_else(|| format!("t{now}"))
 }
 
 /// Reads the two-way settings; `None` when two-way is off
@@ -178,7 +196,15 @@ pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
 /// The button for `n`, or `None` when it gets none: only PROBLEM posts in
 /// a non-OK state do, and only when host and service could be acknowledged
 /// (a name the command line would refuse gets no button, with a warning).
-pub fn button(mode: &AckMode, n: &Notification<'_>, text: &str, now: u64) -> Option<Button> {
+/// `problem` is the id of the problem the post is about; `serve` refuses
+/// the click once it is no longer the current one.
+pub fn button(
+    mode: &AckMode,
+    n: &Notification<'_>,
+    text: &str,
+    problem: &str,
+    now: u64,
+) -> Option<Button> {
     if n.notification_type != NotificationType::Problem || n.state.is_ok() {
         return None;
     }
@@ -201,7 +227,7 @@ pub fn button(mode: &AckMode, n: &Notification<'_>, text: &str, now: u64) -> Opt
         return None;
     }
     match mode {
-        AckMode::Receiver { url, key, ttl } => signed_button(url, key, *ttl, n, text, now),
+        AckMode::Receiver { url, key, ttl } => signed_button(url, key, *ttl, n, text, problem, now),
         AckMode::OpenItcockpit { base, api_key } => Some(Button {
             url: oitc_url(base, api_key, n),
             context: Vec::new(),
@@ -215,8 +241,17 @@ fn signed_button(
     ttl: Duration,
     n: &Notification<'_>,
     text: &str,
+    problem: &str,
     now: u64,
 ) -> Option<Button> {
+    // `serve` refuses a context with any other problem id: better no
+    // button than one that can only fail.
+    if !is_problem_id(problem) {
+        log::warn!(
+            "no Acknowledge button: problem id {problem:?} is not 1 to 40 of A-Z a-z 0-9 . _ : -"
+        );
+        return None;
+    }
     let (kind, service) = match n.kind {
         Kind::Host => (AckKind::Host, ""),
         Kind::Service => (AckKind::Service, n.service_uuid),
@@ -233,6 +268,7 @@ fn signed_button(
         kind: kind.as_str(),
         host: n.host_uuid,
         service,
+        problem,
         label,
         text: cut(text, ACK_TEXT_MAX),
         exp: &exp,
@@ -394,9 +430,12 @@ mod tests {
             &receiver(),
             &problem(Kind::Service, State::Critical),
             "",
+            "4711",
             1000,
         )
         .unwrap();
+        let keys: Vec<&str> = b.context.iter().map(|(k, _)| *k).collect();
+        assert_eq!(keys, mattermost_notify_core::ack::ACK_KEYS.to_vec());
         let get = |k: &str| {
             b.context
                 .iter()
@@ -406,12 +445,15 @@ mod tests {
         };
         assert_eq!(get("exp"), "1100");
         assert_eq!(get("label"), "HTTP/s on Web One");
+        assert_eq!(get("v"), "2");
+        assert_eq!(get("problem"), "4711");
         let ctx = AckContext {
             version: get("v"),
             action: get("action"),
             kind: get("kind"),
             host: get("host"),
             service: get("service"),
+            problem: get("problem"),
             label: get("label"),
             text: get("text"),
             exp: get("exp"),
@@ -423,20 +465,36 @@ mod tests {
         assert!(hmac::verify(&key, &buf[..n], &tag).is_ok());
         let other = hmac::Key::new(hmac::HMAC_SHA256, &[8u8; 32]);
         assert!(hmac::verify(&other, &buf[..n], &tag).is_err());
+        // The problem id is covered: another id, another tag.
+        let moved = AckContext {
+            problem: "4712",
+            ..ctx
+        };
+        let n = moved.canonical_bytes(&mut buf).unwrap();
+        assert!(hmac::verify(&key, &buf[..n], &tag).is_err());
+    }
+
+    #[test]
+    fn a_problem_id_serve_would_refuse_gets_no_button() {
+        let n = problem(Kind::Host, State::Down);
+        for bad in ["", "47 11", "a/b", &"9".repeat(41)] {
+            assert!(button(&receiver(), &n, "", bad, 0).is_none(), "{bad:?}");
+        }
+        assert!(button(&receiver(), &n, "", "icinga:web1:1764284280", 0).is_some());
     }
 
     #[test]
     fn only_problems_in_bad_states_get_a_button() {
         let m = receiver();
-        assert!(button(&m, &problem(Kind::Host, State::Down), "", 0).is_some());
-        assert!(button(&m, &problem(Kind::Host, State::Up), "", 0).is_none());
-        assert!(button(&m, &problem(Kind::Service, State::Ok), "", 0).is_none());
+        assert!(button(&m, &problem(Kind::Host, State::Down), "", "1", 0).is_some());
+        assert!(button(&m, &problem(Kind::Host, State::Up), "", "1", 0).is_none());
+        assert!(button(&m, &problem(Kind::Service, State::Ok), "", "1", 0).is_none());
         let mut r = problem(Kind::Service, State::Critical);
         r.notification_type = NotificationType::Recovery;
-        assert!(button(&m, &r, "", 0).is_none());
+        assert!(button(&m, &r, "", "1", 0).is_none());
         let mut bad = problem(Kind::Service, State::Critical);
         bad.service_uuid = "a;b";
-        assert!(button(&m, &bad, "", 0).is_none());
+        assert!(button(&m, &bad, "", "1", 0).is_none());
     }
 
     #[test]
@@ -445,14 +503,14 @@ mod tests {
             base: "https://oitc.example".into(),
             api_key: "k&y=1".into(),
         };
-        let b = button(&m, &problem(Kind::Service, State::Warning), "", 0).unwrap();
+        let b = button(&m, &problem(Kind::Service, State::Warning), "", "1", 0).unwrap();
         assert_eq!(
             b.url,
             "https://oitc.example/mattermost_module/acknowledge/service.json\
              ?hostuuid=web%201&serviceuuid=HTTP%2Fs&apikey=k%26y%3D1"
         );
         assert!(b.context.is_empty());
-        let b = button(&m, &problem(Kind::Host, State::Down), "", 0).unwrap();
+        let b = button(&m, &problem(Kind::Host, State::Down), "", "1", 0).unwrap();
         assert_eq!(
             b.url,
             "https://oitc.example/mattermost_module/acknowledge/host.json\

@@ -58,6 +58,7 @@ pub mod key {
         ACK_TTL,
         ACK_NOTIFY,
         ALLOWED_USERS,
+        ALLOWED_USER_IDS,
         ALLOWED_TEAMS,
         ALLOWED_CHANNELS,
         OITC_URL,
@@ -125,6 +126,7 @@ settings! {
     ACK_TTL "--ack-ttl" false "how long a button stays valid: seconds or 30m, 12h, 7d (default 7d)";
     ACK_NOTIFY "--ack-notify" false "1: acknowledgements notify contacts";
     ALLOWED_USERS "--allowed-users" false "Mattermost users allowed to acknowledge (comma-separated)";
+    ALLOWED_USER_IDS "--allowed-user-ids" false "Mattermost user ids allowed to acknowledge (comma-separated; ids cannot be renamed)";
     ALLOWED_TEAMS "--allowed-teams" false "Mattermost teams allowed to acknowledge";
     ALLOWED_CHANNELS "--allowed-channels" false "Mattermost channels allowed to acknowledge";
     OITC_URL "--oitc-url" false "openITCOCKPIT base URL for API acknowledgements";

@@ -13,14 +13,38 @@
 //! The length prefix makes it unambiguous whatever the values contain, and
 //! the domain line keeps a tag made for anything else from verifying here.
 //! Cryptography stays in the CLI (ring); this module only decides bytes.
+//!
+//! Version 2 signs the problem the button was posted for (`problem`: the
+//! core's `$SERVICEPROBLEMID$`/`$HOSTPROBLEMID$`, or an id the notify side
+//! keeps for cores without one), so the receiver can refuse a click whose
+//! problem is no longer the current one. Version 1 buttons (already in
+//! channels from older releases) carry no problem and are answered with
+//! [`AckError::OldVersion`]: the receiver explains, and writes nothing.
+//!
+//! ```text
+//! mattermost-notify ack context
+//! v=1:2
+//! action=3:ack
+//! kind=7:service
+//! host=4:web1
+//! service=4:http
+//! problem=4:4711
+//! label=12:http on web1
+//! text=0:
+//! exp=10:1800000000
+//! ```
 
 use crate::limits::{
-    ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX, ACK_SIG_HEX_LEN,
-    ACK_TEXT_MAX,
+    ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_PROBLEM_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX,
+    ACK_SIG_HEX_LEN, ACK_TEXT_MAX,
 };
 
 /// The context format version this build writes and accepts.
-pub const ACK_VERSION: &str = "1";
+pub const ACK_VERSION: &str = "2";
+
+/// The version of buttons posted by releases before [`ACK_VERSION`] 2:
+/// recognised only to explain why they no longer work.
+pub const ACK_OLD_VERSION: &str = "1";
 
 /// The only action there is.
 pub const ACK_ACTION: &str = "ack";
@@ -29,8 +53,8 @@ pub const ACK_ACTION: &str = "ack";
 pub const ACK_DOMAIN: &[u8] = b"mattermost-notify ack context\n";
 
 /// Context keys, in the order the button carries them (`sig` last).
-pub const ACK_KEYS: [&str; 9] = [
-    "v", "action", "kind", "host", "service", "label", "text", "exp", "sig",
+pub const ACK_KEYS: [&str; 10] = [
+    "v", "action", "kind", "host", "service", "problem", "label", "text", "exp", "sig",
 ];
 
 /// Host or service acknowledgement.
@@ -61,12 +85,17 @@ impl AckKind {
     }
 }
 
-/// Why a context is not acceptable. Every variant means "forged, tampered
-/// with or not ours": the receiver answers 4xx and writes nothing.
+/// Why a context is not acceptable. Every variant but [`AckError::OldVersion`]
+/// means "forged, tampered with or not ours": the receiver answers 4xx and
+/// writes nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AckError {
-    /// `v` is not [`ACK_VERSION`].
+    /// `v` is [`ACK_OLD_VERSION`]: a button a previous release posted. Not
+    /// an attack but a real, now unusable button; the receiver explains
+    /// (HTTP 200, ephemeral) and writes nothing.
+    OldVersion,
+    /// `v` is neither [`ACK_VERSION`] nor [`ACK_OLD_VERSION`].
     WrongVersion,
     /// `action` is not [`ACK_ACTION`].
     UnknownAction,
@@ -78,6 +107,10 @@ pub enum AckError {
     MissingService,
     /// `kind` is `host` but `service` is not empty.
     UnexpectedService,
+    /// `problem` is empty.
+    MissingProblem,
+    /// `problem` has a character outside `A-Z a-z 0-9 . _ : -`.
+    BadProblem,
     /// `exp` is not a decimal unix time.
     BadExpiry,
     /// `sig` is not [`ACK_SIG_HEX_LEN`] hex digits.
@@ -92,12 +125,15 @@ pub enum AckError {
 impl core::fmt::Display for AckError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
+            AckError::OldVersion => f.write_str("ack context is from an older version (v1)"),
             AckError::WrongVersion => f.write_str("ack context has an unknown version"),
             AckError::UnknownAction => f.write_str("ack context has an unknown action"),
             AckError::UnknownKind => f.write_str("ack context kind is neither host nor service"),
             AckError::MissingHost => f.write_str("ack context has no host"),
             AckError::MissingService => f.write_str("service ack context has no service"),
             AckError::UnexpectedService => f.write_str("host ack context names a service"),
+            AckError::MissingProblem => f.write_str("ack context has no problem id"),
+            AckError::BadProblem => f.write_str("ack context problem id has a bad character"),
             AckError::BadExpiry => f.write_str("ack context expiry is not a unix time"),
             AckError::BadSignatureEncoding => {
                 f.write_str("ack context signature is not 64 hex digits")
@@ -125,6 +161,9 @@ pub struct AckContext<'a> {
     pub host: &'a str,
     /// `service`: `$SERVICEDESC$`; empty for host acks.
     pub service: &'a str,
+    /// `problem`: the problem the button was posted for (see
+    /// [`is_problem_id`]).
+    pub problem: &'a str,
     /// `label`: display text for the updated post (`http on web1`); may be empty.
     pub label: &'a str,
     /// `text`: the post's top-level message, kept after the click; may be empty.
@@ -142,6 +181,8 @@ pub struct ValidAck<'a> {
     pub host: &'a str,
     /// Service description; empty for hosts.
     pub service: &'a str,
+    /// The problem the button was posted for.
+    pub problem: &'a str,
     /// Display label; empty means "use host/service".
     pub label: &'a str,
     /// Post message to keep.
@@ -152,22 +193,28 @@ pub struct ValidAck<'a> {
 
 impl<'a> AckContext<'a> {
     /// The fields covered by the signature, in canonical order.
-    fn signed_fields(&self) -> [(&'static str, &'a str, usize); 8] {
+    fn signed_fields(&self) -> [(&'static str, &'a str, usize); 9] {
         [
             ("v", self.version, ACK_SHORT_MAX),
             ("action", self.action, ACK_SHORT_MAX),
             ("kind", self.kind, ACK_SHORT_MAX),
             ("host", self.host, ACK_HOST_MAX),
             ("service", self.service, ACK_SERVICE_MAX),
+            ("problem", self.problem, ACK_PROBLEM_MAX),
             ("label", self.label, ACK_LABEL_MAX),
             ("text", self.text, ACK_TEXT_MAX),
             ("exp", self.exp, ACK_EXP_MAX),
         ]
     }
 
-    /// Checks lengths, version, action, kind, host/service and expiry
-    /// syntax. Does not check the signature or whether `exp` has passed.
+    /// Checks lengths, version, action, kind, host/service, problem id and
+    /// expiry syntax. Does not check the signature or whether `exp` has
+    /// passed. A version 1 context is [`AckError::OldVersion`] before any
+    /// other check: it has no problem id, so nothing else would pass.
     pub fn validate(&self) -> Result<ValidAck<'a>, AckError> {
+        if self.version == ACK_OLD_VERSION {
+            return Err(AckError::OldVersion);
+        }
         for (name, value, max) in self.signed_fields() {
             if value.len() > max {
                 return Err(AckError::FieldTooLong(name));
@@ -188,11 +235,18 @@ impl<'a> AckContext<'a> {
             (AckKind::Host, false) => return Err(AckError::UnexpectedService),
             _ => {}
         }
+        if self.problem.is_empty() {
+            return Err(AckError::MissingProblem);
+        }
+        if !is_problem_id(self.problem) {
+            return Err(AckError::BadProblem);
+        }
         let exp = parse_unix_time(self.exp).ok_or(AckError::BadExpiry)?;
         Ok(ValidAck {
             kind,
             host: self.host,
             service: self.service,
+            problem: self.problem,
             label: self.label,
             text: self.text,
             exp,
@@ -223,19 +277,31 @@ impl<'a> AckContext<'a> {
 
     /// The button's context: every key of [`ACK_KEYS`] with its value,
     /// `sig` last.
-    pub fn context_pairs(&self, sig_hex: &'a str) -> [(&'static str, &'a str); 9] {
+    pub fn context_pairs(&self, sig_hex: &'a str) -> [(&'static str, &'a str); 10] {
         [
             ("v", self.version),
             ("action", self.action),
             ("kind", self.kind),
             ("host", self.host),
             ("service", self.service),
+            ("problem", self.problem),
             ("label", self.label),
             ("text", self.text),
             ("exp", self.exp),
             ("sig", sig_hex),
         ]
     }
+}
+
+/// Whether `s` can be a context's `problem`: 1 to [`ACK_PROBLEM_MAX`] bytes
+/// of `A-Z a-z 0-9 . _ : -`. Enough for a core's decimal problem id and for
+/// ids a notify side makes up (`icinga:web1:1764284280`); nothing that could
+/// break a file name or a log line on the receiver.
+pub fn is_problem_id(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= ACK_PROBLEM_MAX
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
 /// Decodes a `sig` value: exactly [`ACK_SIG_HEX_LEN`] hex digits (either
@@ -337,11 +403,12 @@ mod tests {
 
     fn service_ctx() -> AckContext<'static> {
         AckContext {
-            version: "1",
+            version: "2",
             action: "ack",
             kind: "service",
             host: "web1",
             service: "http",
+            problem: "4711",
             label: "http on web1",
             text: "",
             exp: "1800000000",
@@ -358,8 +425,8 @@ mod tests {
     fn canonical_bytes_are_exactly_the_documented_encoding() {
         let got = canon(&service_ctx());
         let want = b"mattermost-notify ack context\n\
-v=1:1\naction=3:ack\nkind=7:service\nhost=4:web1\nservice=4:http\n\
-label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
+v=1:2\naction=3:ack\nkind=7:service\nhost=4:web1\nservice=4:http\n\
+problem=4:4711\nlabel=12:http on web1\ntext=0:\nexp=10:1800000000\n";
         assert_eq!(got, want.to_vec(), "{}", String::from_utf8_lossy(&got));
     }
 
@@ -387,6 +454,12 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
             ..service_ctx()
         };
         assert_ne!(canon(&c), canon(&d));
+        // The problem id is signed: another problem, other bytes.
+        let e = AckContext {
+            problem: "4712",
+            ..service_ctx()
+        };
+        assert_ne!(canon(&service_ctx()), canon(&e));
     }
 
     #[test]
@@ -396,6 +469,7 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
         let l = "l".repeat(ACK_LABEL_MAX);
         let t = "t".repeat(ACK_TEXT_MAX);
         let e = "9".repeat(ACK_EXP_MAX);
+        let p = "p".repeat(ACK_PROBLEM_MAX);
         let short = "x".repeat(ACK_SHORT_MAX);
         let c = AckContext {
             version: &short,
@@ -403,6 +477,7 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
             kind: &short,
             host: &h,
             service: &s,
+            problem: &p,
             label: &l,
             text: &t,
             exp: &e,
@@ -415,6 +490,12 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
             c.canonical_bytes(&mut buf),
             Err(AckError::FieldTooLong("host"))
         );
+        let long = "p".repeat(ACK_PROBLEM_MAX + 1);
+        let c = AckContext {
+            problem: &long,
+            ..service_ctx()
+        };
+        assert_eq!(c.validate(), Err(AckError::FieldTooLong("problem")));
     }
 
     #[test]
@@ -431,6 +512,12 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
         let v = service_ctx().validate().unwrap();
         assert_eq!(v.kind, AckKind::Service);
         assert_eq!(v.exp, 1_800_000_000);
+        assert_eq!(v.problem, "4711");
+        let made_up = AckContext {
+            problem: "icinga:web1.example:1764284280-2",
+            ..service_ctx()
+        };
+        assert!(made_up.validate().is_ok());
         let h = AckContext {
             kind: "host",
             service: "",
@@ -445,10 +532,61 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
         let cases = [
             (
                 AckContext {
-                    version: "2",
+                    version: "1",
+                    ..base
+                },
+                AckError::OldVersion,
+            ),
+            // A v1 context has no problem: still the old-version answer.
+            (
+                AckContext {
+                    version: "1",
+                    problem: "",
+                    ..base
+                },
+                AckError::OldVersion,
+            ),
+            (
+                AckContext {
+                    version: "3",
                     ..base
                 },
                 AckError::WrongVersion,
+            ),
+            (
+                AckContext {
+                    version: "",
+                    ..base
+                },
+                AckError::WrongVersion,
+            ),
+            (
+                AckContext {
+                    problem: "",
+                    ..base
+                },
+                AckError::MissingProblem,
+            ),
+            (
+                AckContext {
+                    problem: "47 11",
+                    ..base
+                },
+                AckError::BadProblem,
+            ),
+            (
+                AckContext {
+                    problem: "../../etc",
+                    ..base
+                },
+                AckError::BadProblem,
+            ),
+            (
+                AckContext {
+                    problem: "4711\n",
+                    ..base
+                },
+                AckError::BadProblem,
             ),
             (
                 AckContext {
@@ -534,7 +672,8 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
         let pairs = service_ctx().context_pairs("ab");
         let keys: Vec<&str> = pairs.iter().map(|p| p.0).collect();
         assert_eq!(keys, ACK_KEYS.to_vec());
-        assert_eq!(pairs[8].1, "ab");
+        assert_eq!(pairs[5], ("problem", "4711"));
+        assert_eq!(pairs[9].1, "ab");
     }
 
     proptest::proptest! {
@@ -542,13 +681,14 @@ label=12:http on web1\ntext=0:\nexp=10:1800000000\n";
         /// can never cover two meanings).
         #[test]
         fn canonical_bytes_are_injective(
-            a in proptest::collection::vec("[a-z=:\\n0-9]{0,6}", 8),
-            b in proptest::collection::vec("[a-z=:\\n0-9]{0,6}", 8),
+            a in proptest::collection::vec("[a-z=:\\n0-9]{0,6}", 9),
+            b in proptest::collection::vec("[a-z=:\\n0-9]{0,6}", 9),
         ) {
             fn ctx(f: &[String]) -> AckContext<'_> {
                 AckContext {
                     version: &f[0], action: &f[1], kind: &f[2], host: &f[3],
-                    service: &f[4], label: &f[5], text: &f[6], exp: &f[7],
+                    service: &f[4], problem: &f[5], label: &f[6], text: &f[7],
+                    exp: &f[8],
                 }
             }
             let (ca, cb) = (ctx(&a), ctx(&b));

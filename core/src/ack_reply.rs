@@ -1,21 +1,29 @@
 //! The receiver's answer to a button click (DESIGN §4): HTTP 200 with
 //! `{"update":{"message":…,"props":{"attachments":[…]}},"ephemeral_text":…}`
 //! after an acknowledgement, or `{"ephemeral_text":…}` alone when the click
-//! could not be honoured (expired, not allowed, backend down), which leaves
-//! the post as it was.
+//! could not be honoured ([`Declined`]: expired, not allowed, already used,
+//! no longer the current problem, backend down…), which leaves the post as
+//! it was. Every word of both is decided here.
 //!
 //! Mattermost replaces the post's message with `update.message` and its
 //! props with `update.props`, so the update carries the message the notify
-//! side signed into the context (`text`, usually empty: the renderer puts
-//! everything in the attachment) and one new attachment without the button:
-//! the acknowledged colour, a title naming the host or service, and who
-//! acknowledged it and when. The clicker's name is a validated user name
-//! ([`crate::callback::is_user_name`]), so `@user` mentions exactly them.
+//! side signed into the context (`text`: the configured mention or empty,
+//! written verbatim as the post wrote it) and one new attachment without
+//! the button: the acknowledged colour, a title naming the host or service,
+//! and who acknowledged it and when.
+//!
+//! Host, service and label come from the monitored side, so they are
+//! written exactly as the post writes them: through [`write_text`] in
+//! [`Style::Defused`], the renderer's own code, so `@all` or `<!channel>`
+//! in a name can mention no one here either. The clicker's name is a
+//! validated user name ([`crate::callback::is_user_name`]), so `@user`
+//! mentions exactly them.
 
 use crate::ack::{AckKind, ValidAck};
-use crate::limits::ACK_REPLY_LINE_MAX;
-use core::fmt::Write;
-use serde::Serialize;
+use crate::json::{JsonWriter, Overflow};
+use crate::limits::ACK_REPLY_REASON_MAX;
+use crate::render::UtcTime;
+use crate::text::{write_text, Budgeted, Style};
 
 /// Colour of an acknowledged post: the blue the original module uses for
 /// informational notifications (DESIGN §6), distinct from every state colour.
@@ -36,6 +44,12 @@ impl core::fmt::Display for ReplyError {
     }
 }
 
+impl From<Overflow> for ReplyError {
+    fn from(_: Overflow) -> Self {
+        ReplyError::BufferTooSmall
+    }
+}
+
 /// What the update says.
 #[derive(Debug, Clone, Copy)]
 pub struct AckedPost<'a> {
@@ -47,139 +61,188 @@ pub struct AckedPost<'a> {
     pub acked_at: u64,
 }
 
-#[derive(Serialize)]
-struct Attachment<'a> {
-    fallback: &'a str,
-    color: &'a str,
-    title: &'a str,
-    text: &'a str,
+/// Why a click gets only an ephemeral explanation, shown to the clicker,
+/// with the post left unchanged (HTTP 200: the click was genuine, it just
+/// cannot be carried out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Declined<'a> {
+    /// The button's `exp` has passed.
+    Expired,
+    /// A version 1 button, posted by an older release: it names no
+    /// problem, so it cannot be checked against the current one.
+    OldVersion,
+    /// The user name is not in `MATTERMOST_ALLOWED_USERS`.
+    UserNotAllowed,
+    /// The user id is not in `MATTERMOST_ALLOWED_USER_IDS`.
+    UserIdNotAllowed,
+    /// The team is not in `MATTERMOST_ALLOWED_TEAMS`.
+    TeamNotAllowed,
+    /// The channel is not in `MATTERMOST_ALLOWED_CHANNELS`.
+    ChannelNotAllowed,
+    /// This very button already acknowledged its problem.
+    AlreadyUsed(ValidAck<'a>),
+    /// The button's problem is no longer the current one of its host or
+    /// service on this node (a newer problem replaced it).
+    NotCurrent(ValidAck<'a>),
+    /// The button's problem has recovered.
+    Recovered(ValidAck<'a>),
+    /// The receiver could not record the click, so it did not carry it out
+    /// (a single-use record it cannot write is a button it cannot protect).
+    NotRecorded(ValidAck<'a>),
+    /// The backend could not acknowledge; `reason` is its explanation for
+    /// a person (a sentence ending in a full stop), cut to
+    /// [`ACK_REPLY_REASON_MAX`] written bytes with a marker if longer.
+    BackendFailed {
+        /// What was to be acknowledged.
+        ack: ValidAck<'a>,
+        /// The backend's explanation.
+        reason: &'a str,
+    },
 }
 
-#[derive(Serialize)]
-struct Props<'a> {
-    attachments: &'a [Attachment<'a>],
+impl Declined<'_> {
+    /// A few words for the receiver's log line (`refused: <reason>`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Declined::Expired => "button expired",
+            Declined::OldVersion => "button from an older version (context v1)",
+            Declined::UserNotAllowed => "user name not in the allowed users",
+            Declined::UserIdNotAllowed => "user id not in the allowed user ids",
+            Declined::TeamNotAllowed => "team not in the allowed teams",
+            Declined::ChannelNotAllowed => "channel not in the allowed channels",
+            Declined::AlreadyUsed(_) => "button already used",
+            Declined::NotCurrent(_) => "problem no longer current",
+            Declined::Recovered(_) => "problem recovered",
+            Declined::NotRecorded(_) => "click could not be recorded",
+            Declined::BackendFailed { .. } => "backend failed",
+        }
+    }
 }
 
-#[derive(Serialize)]
-struct Update<'a> {
-    message: &'a str,
-    props: Props<'a>,
-}
-
-#[derive(Serialize)]
-struct Reply<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    update: Option<Update<'a>>,
-    ephemeral_text: &'a str,
-}
-
-/// Writes the reply to a successful acknowledgement into `buf`.
+/// Writes the reply to a successful acknowledgement into `buf`; returns
+/// its length. [`crate::limits::ACK_REPLY_BUF_LEN`] bytes always suffice.
 pub fn write_acked_reply(p: &AckedPost<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
-    let mut what: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
-    push_label(&mut what, &p.ack)?;
-    let mut when: heapless::String<32> = heapless::String::new();
-    write_utc(&mut when, p.acked_at)?;
-    let mut title: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
-    fmt(&mut title, format_args!("Acknowledged: {what}"))?;
-    let mut text: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
-    fmt(
-        &mut text,
-        format_args!("Acknowledged by @{} at {when}", p.user_name),
-    )?;
-    let mut fallback: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
-    fmt(
-        &mut fallback,
-        format_args!("Acknowledged: {what} by @{}", p.user_name),
-    )?;
-    let mut ephemeral: heapless::String<ACK_REPLY_LINE_MAX> = heapless::String::new();
-    fmt(&mut ephemeral, format_args!("You acknowledged {what}."))?;
-    let attachments = [Attachment {
-        fallback: &fallback,
-        color: ACK_COLOR,
-        title: &title,
-        text: &text,
-    }];
-    let reply = Reply {
-        update: Some(Update {
-            message: p.ack.text,
-            props: Props {
-                attachments: &attachments,
-            },
-        }),
-        ephemeral_text: &ephemeral,
-    };
-    serde_json_core::to_slice(&reply, buf).map_err(|_| ReplyError::BufferTooSmall)
+    let mut w = JsonWriter::new(buf);
+    w.raw("{\"update\":{\"message\":")?;
+    // The post's own top-level text, as signed: the configured mention the
+    // renderer wrote verbatim (the one deliberate mention of the post).
+    w.string(p.ack.text)?;
+    w.raw(",\"props\":{\"attachments\":[{\"fallback\":\"Acknowledged: ")?;
+    write_what(&mut w, &p.ack)?;
+    w.raw(" by @")?;
+    w.escaped(p.user_name)?;
+    w.raw("\",\"color\":")?;
+    w.string(ACK_COLOR)?;
+    w.raw(",\"title\":\"Acknowledged: ")?;
+    write_what(&mut w, &p.ack)?;
+    w.raw("\",\"text\":\"Acknowledged by @")?;
+    w.escaped(p.user_name)?;
+    w.raw(" at ")?;
+    UtcTime::from_unix(p.acked_at).write(&mut w)?;
+    w.raw("\"}]}},\"ephemeral_text\":\"You acknowledged ")?;
+    write_what(&mut w, &p.ack)?;
+    w.raw(".\"}")?;
+    Ok(w.len())
 }
 
-/// Writes `{"ephemeral_text":…}`: shown to the clicker only, post unchanged.
-pub fn write_ephemeral_reply(text: &str, buf: &mut [u8]) -> Result<usize, ReplyError> {
-    let reply = Reply {
-        update: None,
-        ephemeral_text: text,
-    };
-    serde_json_core::to_slice(&reply, buf).map_err(|_| ReplyError::BufferTooSmall)
+/// Writes `{"ephemeral_text":…}` explaining `why` into `buf`; returns its
+/// length. [`crate::limits::ACK_REPLY_BUF_LEN`] bytes always suffice.
+pub fn write_declined_reply(why: &Declined<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
+    const INSTEAD: &str = "Acknowledge the problem in the monitoring interface instead.";
+    const NOT_HERE: &str = "You cannot acknowledge problems from Mattermost here: ";
+    let mut w = JsonWriter::new(buf);
+    w.raw("{\"ephemeral_text\":\"")?;
+    match why {
+        Declined::Expired => {
+            w.raw("This Acknowledge button has expired. ")?;
+            w.raw(INSTEAD)?;
+        }
+        Declined::OldVersion => {
+            w.raw(
+                "This Acknowledge button was posted by an older version of \
+                 mattermost-notify and no longer works. ",
+            )?;
+            w.raw(INSTEAD)?;
+        }
+        Declined::UserNotAllowed => {
+            w.raw(NOT_HERE)?;
+            w.raw("your user name is not on the list of allowed users.")?;
+        }
+        Declined::UserIdNotAllowed => {
+            w.raw(NOT_HERE)?;
+            w.raw("your user id is not on the list of allowed user ids.")?;
+        }
+        Declined::TeamNotAllowed => {
+            w.raw(NOT_HERE)?;
+            w.raw("this team is not on the list of allowed teams.")?;
+        }
+        Declined::ChannelNotAllowed => {
+            w.raw(NOT_HERE)?;
+            w.raw("this channel is not on the list of allowed channels.")?;
+        }
+        Declined::AlreadyUsed(ack) => {
+            w.raw("This button already acknowledged ")?;
+            write_what(&mut w, ack)?;
+            w.raw("; it cannot be used again.")?;
+        }
+        Declined::NotCurrent(ack) => {
+            write_what(&mut w, ack)?;
+            w.raw(
+                " has a newer problem than the one this button was posted for. \
+                 Acknowledge it from its latest post or in the monitoring interface.",
+            )?;
+        }
+        Declined::Recovered(ack) => {
+            write_what(&mut w, ack)?;
+            w.raw(" has recovered since this button was posted; there is nothing to acknowledge.")?;
+        }
+        Declined::NotRecorded(ack) => {
+            w.raw("The receiver could not record this click, so ")?;
+            write_what(&mut w, ack)?;
+            w.raw(" was not acknowledged. Try again, or acknowledge in the monitoring interface.")?;
+        }
+        Declined::BackendFailed { ack, reason } => {
+            w.raw("Could not acknowledge ")?;
+            write_what(&mut w, ack)?;
+            w.raw(": ")?;
+            Budgeted::plan(reason, Style::Defused, ACK_REPLY_REASON_MAX).write(&mut w)?;
+        }
+    }
+    w.raw("\"}")?;
+    Ok(w.len())
 }
 
-fn push_label<const N: usize>(
-    out: &mut heapless::String<N>,
-    ack: &ValidAck<'_>,
-) -> Result<(), ReplyError> {
+/// The label, or `host` / `service on host`: untrusted, defused as the
+/// post defuses names.
+fn write_what(w: &mut JsonWriter<'_>, ack: &ValidAck<'_>) -> Result<(), Overflow> {
     if !ack.label.is_empty() {
-        return fmt(out, format_args!("{}", ack.label));
+        return write_text(w, ack.label, Style::Defused);
     }
     match ack.kind {
-        AckKind::Host => fmt(out, format_args!("{}", ack.host)),
-        AckKind::Service => fmt(out, format_args!("{} on {}", ack.service, ack.host)),
+        AckKind::Host => write_text(w, ack.host, Style::Defused),
+        AckKind::Service => {
+            write_text(w, ack.service, Style::Defused)?;
+            w.raw(" on ")?;
+            write_text(w, ack.host, Style::Defused)
+        }
     }
-}
-
-fn fmt<const N: usize>(
-    out: &mut heapless::String<N>,
-    args: core::fmt::Arguments<'_>,
-) -> Result<(), ReplyError> {
-    out.write_fmt(args).map_err(|_| ReplyError::BufferTooSmall)
-}
-
-/// `YYYY-MM-DD HH:MM UTC` for unix seconds `t` (proleptic Gregorian;
-/// days-to-civil after Howard Hinnant's public-domain algorithm).
-fn write_utc<const N: usize>(out: &mut heapless::String<N>, t: u64) -> Result<(), ReplyError> {
-    let days = t / 86_400;
-    let secs = t % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    fmt(
-        out,
-        format_args!(
-            "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-            secs / 3600,
-            (secs % 3600) / 60
-        ),
-    )
-}
-
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Shift the epoch to 0000-03-01 so leap days fall at the end of a year.
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::limits::{ACK_HOST_MAX, ACK_LABEL_MAX, ACK_REPLY_BUF_LEN, ACK_TEXT_MAX};
+    use crate::limits::{
+        ACK_HOST_MAX, ACK_LABEL_MAX, ACK_PROBLEM_MAX, ACK_REPLY_BUF_LEN, ACK_SERVICE_MAX,
+        ACK_TEXT_MAX, CALLBACK_NAME_MAX,
+    };
 
     fn ack(kind: AckKind, label: &'static str) -> ValidAck<'static> {
         ValidAck {
             kind,
             host: "web1",
             service: if kind == AckKind::Host { "" } else { "HTTP" },
+            problem: "4711",
             label,
             text: "",
             exp: 0,
@@ -189,6 +252,12 @@ mod tests {
     fn reply(p: &AckedPost<'_>) -> serde_json::Value {
         let mut buf = [0u8; ACK_REPLY_BUF_LEN];
         let n = write_acked_reply(p, &mut buf).unwrap();
+        serde_json::from_slice(&buf[..n]).unwrap()
+    }
+
+    fn declined(why: &Declined<'_>) -> serde_json::Value {
+        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
+        let n = write_declined_reply(why, &mut buf).unwrap();
         serde_json::from_slice(&buf[..n]).unwrap()
     }
 
@@ -208,7 +277,7 @@ mod tests {
                     "fallback": "Acknowledged: HTTP on web1 by @alice",
                     "color": "#1895f5",
                     "title": "Acknowledged: HTTP on web1",
-                    "text": "Acknowledged by @alice at 2025-11-27 23:00 UTC"
+                    "text": "Acknowledged by @alice at 2025-11-27 23:00:00 UTC"
                 }]}},
                 "ephemeral_text": "You acknowledged HTTP on web1."
             })
@@ -228,7 +297,7 @@ mod tests {
         );
         assert_eq!(
             v["update"]["props"]["attachments"][0]["text"],
-            "Acknowledged by @bob at 1970-01-01 00:00 UTC"
+            "Acknowledged by @bob at 1970-01-01 00:00:00 UTC"
         );
         let v = reply(&AckedPost {
             ack: ack(AckKind::Service, "Web \"shop\" on db"),
@@ -239,50 +308,131 @@ mod tests {
     }
 
     #[test]
-    fn ephemeral_reply_has_no_update() {
-        let mut buf = [0u8; 256];
-        let n = write_ephemeral_reply("This button has expired.\n", &mut buf).unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+    fn names_are_defused_everywhere_they_appear() {
+        let hostile = ValidAck {
+            kind: AckKind::Service,
+            host: "<!channel>",
+            service: "@all",
+            problem: "1",
+            label: "",
+            text: "",
+            exp: 0,
+        };
+        let v = reply(&AckedPost {
+            ack: hostile,
+            user_name: "bob",
+            acked_at: 0,
+        });
+        let att = &v["update"]["props"]["attachments"][0];
+        let what = "@\u{2060}all on <\u{2060}!channel>";
+        assert_eq!(att["title"], format!("Acknowledged: {what}"));
+        assert_eq!(att["fallback"], format!("Acknowledged: {what} by @bob"));
+        assert_eq!(v["ephemeral_text"], format!("You acknowledged {what}."));
+        let label = ValidAck {
+            label: "@here <@U1>",
+            ..hostile
+        };
+        let refusals = [
+            Declined::AlreadyUsed(label),
+            Declined::NotCurrent(label),
+            Declined::Recovered(label),
+            Declined::NotRecorded(label),
+            Declined::BackendFailed {
+                ack: label,
+                reason: "core said @all.",
+            },
+        ];
+        for why in refusals {
+            let text = declined(&why)["ephemeral_text"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                text.contains("@\u{2060}here <\u{2060}@\u{2060}U1>"),
+                "{text}"
+            );
+            assert!(!text.contains("@here") && !text.contains("<@"), "{text}");
+            assert!(!text.contains("@all"), "{text}");
+        }
+    }
+
+    #[test]
+    fn declined_replies_have_no_update_and_explain() {
+        let a = ack(AckKind::Service, "");
+        let cases = [
+            (Declined::Expired, "has expired"),
+            (Declined::OldVersion, "older version"),
+            (Declined::UserNotAllowed, "allowed users"),
+            (Declined::UserIdNotAllowed, "allowed user ids"),
+            (Declined::TeamNotAllowed, "allowed teams"),
+            (Declined::ChannelNotAllowed, "allowed channels"),
+            (
+                Declined::AlreadyUsed(a),
+                "already acknowledged HTTP on web1",
+            ),
+            (Declined::NotCurrent(a), "HTTP on web1 has a newer problem"),
+            (Declined::Recovered(a), "HTTP on web1 has recovered"),
+            (Declined::NotRecorded(a), "could not record"),
+            (
+                Declined::BackendFailed {
+                    ack: a,
+                    reason: "core down.",
+                },
+                "Could not acknowledge HTTP on web1: core down.",
+            ),
+        ];
+        for (why, needle) in cases {
+            let v = declined(&why);
+            let obj = v.as_object().unwrap();
+            assert_eq!(obj.len(), 1, "{v}");
+            let text = obj["ephemeral_text"].as_str().unwrap();
+            assert!(text.contains(needle), "{why:?}: {text}");
+            assert!(!why.reason().is_empty());
+        }
         assert_eq!(
-            v,
-            serde_json::json!({"ephemeral_text": "This button has expired.\n"})
-        );
-        assert_eq!(
-            write_ephemeral_reply("x", &mut [0u8; 4]),
+            write_declined_reply(&Declined::Expired, &mut [0u8; 4]),
             Err(ReplyError::BufferTooSmall)
         );
     }
 
     #[test]
     fn longest_reply_fits_the_documented_buffer() {
-        let h = "\"".repeat(ACK_HOST_MAX);
-        let l = "\u{1}".repeat(ACK_LABEL_MAX);
-        let t = "\"".repeat(ACK_TEXT_MAX);
-        let a = ValidAck {
-            kind: AckKind::Service,
-            host: &h,
-            service: &h,
-            label: &l,
-            text: &t,
-            exp: 0,
-        };
-        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
-        let user = "u".repeat(64);
-        assert!(write_acked_reply(
-            &AckedPost {
+        // Every value at its limit, every byte a six-byte escape; `<` and
+        // `@` (four bytes each) in the rest.
+        let h = "\u{1}".repeat(ACK_HOST_MAX);
+        let s = "\u{1}".repeat(ACK_SERVICE_MAX);
+        let t = "\u{1}".repeat(ACK_TEXT_MAX);
+        let p = "p".repeat(ACK_PROBLEM_MAX);
+        let user = "u".repeat(CALLBACK_NAME_MAX);
+        let reason = "<".repeat(100_000);
+        for label in [String::new(), "\u{1}".repeat(ACK_LABEL_MAX)] {
+            let a = ValidAck {
+                kind: AckKind::Service,
+                host: &h,
+                service: &s,
+                problem: &p,
+                label: &label,
+                text: &t,
+                exp: u64::MAX,
+            };
+            let mut buf = [0u8; ACK_REPLY_BUF_LEN];
+            let post = AckedPost {
                 ack: a,
                 user_name: &user,
-                acked_at: u64::MAX
-            },
-            &mut buf
-        )
-        .is_ok());
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_419), (2025, 11, 27));
+                acked_at: u64::MAX,
+            };
+            let n = write_acked_reply(&post, &mut buf).unwrap();
+            assert!(serde_json::from_slice::<serde_json::Value>(&buf[..n]).is_ok());
+            let why = Declined::BackendFailed {
+                ack: a,
+                reason: &reason,
+            };
+            let n = write_declined_reply(&why, &mut buf).unwrap();
+            let v: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
+            assert!(v["ephemeral_text"]
+                .as_str()
+                .unwrap()
+                .ends_with(" bytes cut]"));
+        }
     }
 }

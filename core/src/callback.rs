@@ -10,9 +10,9 @@
 
 use crate::ack::AckContext;
 use crate::limits::{
-    ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX, ACK_SIG_HEX_LEN,
-    ACK_TEXT_MAX, CALLBACK_ID_MAX, CALLBACK_MAX_DEPTH, CALLBACK_NAME_MAX, CALLBACK_SHORT_MAX,
-    CALLBACK_TRIGGER_ID_MAX, CALLBACK_UNESCAPE_BUF_LEN,
+    ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_PROBLEM_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX,
+    ACK_SIG_HEX_LEN, ACK_TEXT_MAX, CALLBACK_ID_MAX, CALLBACK_MAX_DEPTH, CALLBACK_NAME_MAX,
+    CALLBACK_SHORT_MAX, CALLBACK_TRIGGER_ID_MAX, CALLBACK_UNESCAPE_BUF_LEN,
 };
 use heapless::String;
 use serde::de::{Deserialize, Deserializer, Visitor};
@@ -36,8 +36,11 @@ pub enum CallbackError {
     EscapedStringTooLong,
     /// `user_name` is missing.
     MissingUserName,
-    /// `user_name` has characters a Mattermost user name cannot have.
+    /// `user_name` is not a name Mattermost gives a user (see
+    /// [`is_user_name`]).
     BadUserName,
+    /// `user_name` is one of [`RESERVED_USER_NAMES`]: no real user has it.
+    ReservedUserName,
     /// There is no `context` object.
     MissingContext,
 }
@@ -56,6 +59,9 @@ impl core::fmt::Display for CallbackError {
             }
             CallbackError::MissingUserName => f.write_str("callback has no user_name"),
             CallbackError::BadUserName => f.write_str("callback user_name is not a user name"),
+            CallbackError::ReservedUserName => {
+                f.write_str("callback user_name is a reserved name no user can have")
+            }
             CallbackError::MissingContext => f.write_str("callback has no context"),
         }
     }
@@ -102,6 +108,7 @@ struct RawContext {
     kind: Bounded<ACK_SHORT_MAX>,
     host: Bounded<ACK_HOST_MAX>,
     service: Bounded<ACK_SERVICE_MAX>,
+    problem: Bounded<ACK_PROBLEM_MAX>,
     label: Bounded<ACK_LABEL_MAX>,
     text: Bounded<ACK_TEXT_MAX>,
     exp: Bounded<ACK_EXP_MAX>,
@@ -134,6 +141,7 @@ pub struct CallbackContext {
     pub kind: String<ACK_SHORT_MAX>,
     pub host: String<ACK_HOST_MAX>,
     pub service: String<ACK_SERVICE_MAX>,
+    pub problem: String<ACK_PROBLEM_MAX>,
     pub label: String<ACK_LABEL_MAX>,
     pub text: String<ACK_TEXT_MAX>,
     pub exp: String<ACK_EXP_MAX>,
@@ -151,6 +159,7 @@ impl CallbackContext {
             kind: &self.kind,
             host: &self.host,
             service: &self.service,
+            problem: &self.problem,
             label: &self.label,
             text: &self.text,
             exp: &self.exp,
@@ -185,19 +194,52 @@ impl Callback {
     }
 }
 
-/// Whether `s` can be a Mattermost user name: 1 to
-/// [`CALLBACK_NAME_MAX`] of `a-z A-Z 0-9 . _ -` (Mattermost's own rule is
-/// lowercase only; `:` is allowed for shared-channel users `name:remote`).
+/// Names Mattermost refuses to give a user: `all`, `channel`, `matterbot`
+/// and `system` (its `restrictedUsernames`), and `here`, which Mattermost
+/// does not reserve but which `@here` would turn into a channel mention in
+/// "Acknowledged by @here". A callback naming one is forged.
+pub const RESERVED_USER_NAMES: [&str; 5] = ["all", "channel", "here", "matterbot", "system"];
+
+/// Whether `s` is a name Mattermost can give a user: Mattermost's own rule
+/// (`IsValidUsernameAllowRemote`): 1 to [`CALLBACK_NAME_MAX`] bytes of
+/// lowercase `a-z`, `0-9`, `.`, `_`, `-`, not one of
+/// [`RESERVED_USER_NAMES`]; a shared-channel user is `name:remote`, with
+/// one `:` between two such non-empty parts. The server does not demand a
+/// leading letter (its sign-up form does), so neither does this: LDAP and
+/// SAML accounts may start with a digit.
+///
 /// This keeps CR, LF, `;`, `@`, blanks and markup out of the command line's
 /// author field and out of the "Acknowledged by @user" text.
 pub fn is_user_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= CALLBACK_NAME_MAX
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+    user_name_error(s).is_none()
 }
 
-/// Parses a callback body. Requires a well-formed `user_name`; everything
+/// Why `s` is not a user name (see [`is_user_name`]), or `None`.
+fn user_name_error(s: &str) -> Option<CallbackError> {
+    if s.is_empty() {
+        return Some(CallbackError::MissingUserName);
+    }
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+            })
+    };
+    let (local, remote) = match s.split_once(':') {
+        Some((local, remote)) => (local, Some(remote)),
+        None => (s, None),
+    };
+    if s.len() > CALLBACK_NAME_MAX || !part(local) || !remote.is_none_or(part) {
+        return Some(CallbackError::BadUserName);
+    }
+    if RESERVED_USER_NAMES.contains(&local) {
+        return Some(CallbackError::ReservedUserName);
+    }
+    None
+}
+
+/// Parses a callback body. Requires a `user_name` Mattermost could have
+/// given a user ([`is_user_name`]); everything
 /// else is checked by the caller (the context by [`crate::ack`]).
 pub fn parse_callback(body: &[u8]) -> Result<Callback, CallbackError> {
     check_depth(body)?;
@@ -221,6 +263,7 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, CallbackError> {
             kind: take("context.kind", c.kind)?,
             host: take("context.host", c.host)?,
             service: take("context.service", c.service)?,
+            problem: take("context.problem", c.problem)?,
             label: take("context.label", c.label)?,
             text: take("context.text", c.text)?,
             exp: take("context.exp", c.exp)?,
@@ -240,13 +283,10 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, CallbackError> {
         data_source: take("data_source", raw.data_source)?,
         context,
     };
-    if cb.user_name.is_empty() {
-        return Err(CallbackError::MissingUserName);
+    match user_name_error(&cb.user_name) {
+        Some(e) => Err(e),
+        None => Ok(cb),
     }
-    if !is_user_name(&cb.user_name) {
-        return Err(CallbackError::BadUserName);
-    }
-    Ok(cb)
 }
 
 fn take<const N: usize>(name: &'static str, b: Bounded<N>) -> Result<String<N>, CallbackError> {
@@ -298,8 +338,8 @@ mod tests {
         "post_id":"ws6kqsd6rffx5bxfz4f8ydbtby",
         "trigger_id":"Y3BzZm91YnE0N2I0dWJoZHV0aTZ5ZWZ1ZXI6cmdoNHNicGF4YmY3em00ZnFuYmJ0MW5ocWE6MTcwMDAwMDAwMDAwMDpNRVVDSVFEQ2k=",
         "type":"","data_source":"",
-        "context":{"v":"1","action":"ack","kind":"service","host":"web1",
-                   "service":"HTTP","label":"HTTP on web1","text":"",
+        "context":{"v":"2","action":"ack","kind":"service","host":"web1",
+                   "service":"HTTP","problem":"4711","label":"HTTP on web1","text":"",
                    "exp":"1800000000","sig":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}
     }"#;
 
@@ -313,6 +353,7 @@ mod tests {
         assert_eq!(c.sig.len(), 64);
         let a = c.ack_context();
         assert_eq!(a.service, "HTTP");
+        assert_eq!(a.problem, "4711");
         assert!(a.validate().is_ok());
     }
 
@@ -374,11 +415,64 @@ mod tests {
             (r#"{"user_name":"a\nb"}"#.into(), CallbackError::BadUserName),
             (r#"{"user_name":"a b"}"#.into(), CallbackError::BadUserName),
             (r#"{"user_name":"@all"}"#.into(), CallbackError::BadUserName),
+            (r#"{"user_name":""}"#.into(), CallbackError::MissingUserName),
+            (
+                r#"{"user_name":"a","context":{"problem":"12345678901234567890123456789012345678901"}}"#.into(),
+                CallbackError::FieldTooLong("context.problem"),
+            ),
         ];
         for (body, want) in cases {
             let got = parse_callback(body.as_bytes()).map(|_| ());
             let short: String<80> = body.chars().take(80).collect();
             assert_eq!(got, Err(want), "{short}");
+        }
+    }
+
+    #[test]
+    fn user_names_follow_mattermosts_rule() {
+        let good = [
+            "alice",
+            "bob.smith",
+            "mm_carol-2",
+            "1234",
+            "a",
+            "alice:remote1",
+            "allison",
+            "all.ops",
+            "heretic",
+            "channel-bot",
+        ];
+        for name in good {
+            assert!(is_user_name(name), "{name}");
+        }
+        let bad = [
+            "", "Alice", "ALL", "a b", "a@b", "é", ":remote", "alice:", "a:b:c", "a;b", "<!here>",
+        ];
+        for name in bad {
+            assert!(!is_user_name(name), "{name}");
+        }
+        assert!(is_user_name(&"a".repeat(CALLBACK_NAME_MAX)));
+        assert!(!is_user_name(&"a".repeat(CALLBACK_NAME_MAX + 1)));
+        let long_remote = format!("a:{}", "r".repeat(CALLBACK_NAME_MAX - 2));
+        assert!(is_user_name(&long_remote));
+        assert!(!is_user_name(&format!("{long_remote}r")));
+    }
+
+    #[test]
+    fn reserved_user_names_are_refused_by_name() {
+        for name in
+            RESERVED_USER_NAMES
+                .iter()
+                .copied()
+                .chain(["all:remote", "here:x", "channel:remote"])
+        {
+            assert!(!is_user_name(name), "{name}");
+            let body = format!(r#"{{"user_name":"{name}","context":{{}}}}"#);
+            assert_eq!(
+                parse_callback(body.as_bytes()).map(|_| ()),
+                Err(CallbackError::ReservedUserName),
+                "{name}"
+            );
         }
     }
 

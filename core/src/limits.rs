@@ -115,6 +115,12 @@ pub const ACK_EXP_MAX: usize = 20;
 /// Length of the `sig` value: HMAC-SHA256 as lowercase hex.
 pub const ACK_SIG_HEX_LEN: usize = 64;
 
+/// Longest `problem` value (bytes): a core's problem id is a decimal
+/// number of at most 20 digits; the rest is room for ids a notify side
+/// makes up for cores without them (Icinga 2). Characters are limited to
+/// `A-Z a-z 0-9 . _ : -` ([`crate::ack::is_problem_id`]).
+pub const ACK_PROBLEM_MAX: usize = 40;
+
 /// Longest short context value (`v`, `action`, `kind`).
 pub const ACK_SHORT_MAX: usize = 16;
 
@@ -132,7 +138,9 @@ pub const ACK_SECRET_MIN: usize = 32;
 /// Mattermost ids are 26 characters; the margin tolerates other servers.
 pub const CALLBACK_ID_MAX: usize = 64;
 
-/// Longest Mattermost user, channel or team name in a callback.
+/// Longest Mattermost user, channel or team name in a callback: 64 is
+/// Mattermost's own user-name limit (`UserNameMaxLength`), and a
+/// shared-channel user's `name:remote` must fit it too.
 pub const CALLBACK_NAME_MAX: usize = 64;
 
 /// Longest `trigger_id` (a base64 blob of about 200 bytes on Mattermost 9/10).
@@ -165,9 +173,13 @@ pub const COMMAND_TEXT_MAX: usize = 512;
 /// Buffer for the openITCOCKPIT API body ([`crate::command::write_oitc_body`]).
 pub const OITC_BODY_BUF_LEN: usize = 4096;
 
-/// Buffer for the receiver's JSON reply ([`crate::ack_reply`]).
-pub const ACK_REPLY_BUF_LEN: usize = 8192;
+/// Buffer for the receiver's JSON reply ([`crate::ack_reply`]): always
+/// enough. The update names the host and service (or the label) three
+/// times and carries the post's message; with every context value at its
+/// limit and every byte written as a six-byte escape that is about 11 KiB.
+/// A unit test writes that worst case into exactly this many bytes.
+pub const ACK_REPLY_BUF_LEN: usize = 12 * 1024;
 
-/// Longest composed line of the reply (title, fallback, text, ephemeral
-/// text): a label or host and service at their limits plus fixed words.
-pub const ACK_REPLY_LINE_MAX: usize = 1024;
+/// Most bytes a backend's explanation takes in an ephemeral reply
+/// ("Could not acknowledge …: <reason>"); a longer one is cut with a marker.
+pub const ACK_REPLY_REASON_MAX: usize = 512;

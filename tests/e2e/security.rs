@@ -39,6 +39,26 @@ fn svc() -> Ctx {
     service_context("web1", "HTTP")
 }
 
+/// A button exactly as the previous release (context v1, no problem id)
+/// posted it, signed its way: real, but no longer usable.
+fn v1_context() -> Ctx {
+    let mut c = svc();
+    c.remove("problem");
+    c.insert("v".into(), "1".into());
+    let mut canonical = b"mattermost-notify ack context\n".to_vec();
+    for k in [
+        "v", "action", "kind", "host", "service", "label", "text", "exp",
+    ] {
+        let v = c[k].as_str().unwrap();
+        canonical.extend_from_slice(format!("{k}={}:{v}\n", v.len()).as_bytes());
+    }
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, SECRET.as_bytes());
+    let tag = ring::hmac::sign(&key, &canonical);
+    let sig: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    c.insert("sig".into(), sig.into());
+    c
+}
+
 /// Every callback-level hostile case: (name, body, answer).
 fn hostile_bodies() -> Vec<(&'static str, Vec<u8>, Want)> {
     let forged = "0".repeat(64);
@@ -56,6 +76,9 @@ fn hostile_bodies() -> Vec<(&'static str, Vec<u8>, Want)> {
     let mut no_host = svc();
     no_host.remove("host");
     let no_host = signed(no_host);
+    let mut no_problem = svc();
+    no_problem.remove("problem");
+    let no_problem = signed(no_problem);
     let mut long_trigger = callback("alice", svc());
     long_trigger["trigger_id"] = "t".repeat(600).into();
     let valid = serde_json::to_string(&callback("alice", svc())).unwrap();
@@ -145,7 +168,23 @@ fn hostile_bodies() -> Vec<(&'static str, Vec<u8>, Want)> {
         ),
         (
             "wrong version (signed)",
-            body("alice", signed(with(svc(), "v", "2".into()))),
+            body("alice", signed(with(svc(), "v", "3".into()))),
+            Want::Status(400),
+        ),
+        // The problem id is signed and required.
+        (
+            "tampered problem id",
+            body("alice", with(svc(), "problem", "4712".into())),
+            Want::Status(403),
+        ),
+        (
+            "missing problem id (signed)",
+            body("alice", no_problem),
+            Want::Status(400),
+        ),
+        (
+            "problem id with a path (signed)",
+            body("alice", signed(with(svc(), "problem", "../../x".into()))),
             Want::Status(400),
         ),
         (
@@ -216,7 +255,27 @@ fn hostile_bodies() -> Vec<(&'static str, Vec<u8>, Want)> {
             body("alice", signed(with(svc(), "exp", "1000".into()))),
             Want::Ephemeral("expired"),
         ),
+        (
+            "button from the previous release (v1)",
+            body("alice", v1_context()),
+            Want::Ephemeral("older version"),
+        ),
     ];
+    // Names Mattermost reserves or could not have given a user.
+    for user in [
+        "all",
+        "channel",
+        "here",
+        "matterbot",
+        "system",
+        "all:remote",
+        "Alice",
+        "alice:",
+        ":alice",
+    ] {
+        let name: &'static str = Box::leak(format!("user_name {user:?}").into_boxed_str());
+        cases.push((name, body(user, svc()), Want::Status(400)));
+    }
     // Injection: CR, LF, CRLF + a second command, ';' and other controls,
     // in the user name (raw or JSON-escaped), host and service — both
     // unsigned (forged: 403) and validly signed (caught by the command
@@ -312,6 +371,14 @@ fn hostile_callbacks_are_refused_and_nothing_is_written() {
         "{log}"
     );
     assert!(log.contains("refused: button expired"), "{log}");
+    assert!(
+        log.contains("refused: callback user_name is a reserved name"),
+        "{log}"
+    );
+    assert!(
+        log.contains("refused: button from an older version"),
+        "{log}"
+    );
     assert!(
         !log.contains('\u{0}'),
         "raw control characters reached the log"
@@ -492,6 +559,97 @@ fn allowlists_refuse_with_an_explanation_and_admit_the_listed() {
     );
     // Nothing written so far; alice (listed) is the sentinel and gets through.
     assert_nothing_written_and_still_serving(&mut serve, &fifo);
+}
+
+#[test]
+fn allowed_user_ids_refuse_a_listed_name_with_another_id() {
+    let fifo = Fifo::with_reader();
+    let mut serve = kit::serve_on(
+        &fifo.path,
+        vec![
+            ("MATTERMOST_ALLOWED_USERS", "alice".into()),
+            (
+                "MATTERMOST_ALLOWED_USER_IDS",
+                "rgh4sbpaxbf7zm4fqnbbt1nhqa, 8xq1cwsbkjnb8yk5f4x5c6n8ny".into(),
+            ),
+        ],
+    );
+    // Someone renamed themselves to "alice": the name passes, the id not.
+    let mut v = callback("alice", svc());
+    v["user_id"] = "impostor000000000000000000".into();
+    check(
+        "listed name, unlisted id",
+        serve.post(&serde_json::to_vec(&v).unwrap()),
+        Want::Ephemeral("allowed user ids"),
+    );
+    let mut v = callback("alice", svc());
+    v.as_object_mut().unwrap().remove("user_id");
+    check(
+        "no user id",
+        serve.post(&serde_json::to_vec(&v).unwrap()),
+        Want::Ephemeral("allowed user ids"),
+    );
+    // alice with her listed id is the sentinel and gets through.
+    assert_nothing_written_and_still_serving(&mut serve, &fifo);
+}
+
+#[test]
+fn mentions_and_sequences_in_names_are_defused_in_every_reply() {
+    let fifo = Fifo::with_reader();
+    let serve = kit::serve_on(&fifo.path, vec![]);
+    let hostile = "@all <!channel> @here <@U1>";
+    let defused = "@\u{2060}all <\u{2060}!channel> @\u{2060}here <\u{2060}@\u{2060}U1>";
+    let raw_mentions = |text: &str| {
+        ["@all", "<!channel>", "@here", "<@U1>"]
+            .into_iter()
+            .any(|m| text.contains(m))
+    };
+    // Names in the service (label empty: the reply composes "service on host").
+    let ctx = signed(with(
+        with(svc(), "service", hostile.into()),
+        "label",
+        "".into(),
+    ));
+    let (status, reply) = serve.post(&body("alice", ctx));
+    assert_eq!(status, 200, "{reply}");
+    let v: Value = serde_json::from_str(&reply).unwrap();
+    let att = &v["update"]["props"]["attachments"][0];
+    for text in [
+        att["title"].as_str().unwrap(),
+        att["fallback"].as_str().unwrap(),
+        v["ephemeral_text"].as_str().unwrap(),
+    ] {
+        assert!(text.contains(&format!("{defused} on web1")), "{text:?}");
+        assert!(!raw_mentions(text), "{text:?}");
+    }
+    // The core gets the real name: defusing is for Mattermost only.
+    assert!(
+        fifo.next_line()
+            .contains(&format!(";web1;{hostile};2;0;1;alice;")),
+        "the pipe must get the name as the core knows it"
+    );
+    // A signed label wins over the names.
+    let ctx = signed(with(svc(), "label", hostile.into()));
+    let (_, reply) = serve.post(&body("alice", ctx));
+    let v: Value = serde_json::from_str(&reply).unwrap();
+    let title = v["update"]["props"]["attachments"][0]["title"]
+        .as_str()
+        .unwrap();
+    assert_eq!(title, format!("Acknowledged: {defused}"));
+    let _ = fifo.next_line();
+    // An ephemeral-only reply (no reader on the pipe) names it defused too.
+    let fifo_gone = Fifo::without_reader();
+    let serve = kit::serve_on(&fifo_gone.path, vec![]);
+    let ctx = signed(with(svc(), "label", hostile.into()));
+    let (_, reply) = serve.post(&body("alice", ctx));
+    let v: Value = serde_json::from_str(&reply).unwrap();
+    assert!(v.get("update").is_none(), "{reply}");
+    let text = v["ephemeral_text"].as_str().unwrap();
+    assert!(
+        text.starts_with(&format!("Could not acknowledge {defused}: ")),
+        "{text:?}"
+    );
+    assert!(!raw_mentions(text), "{text:?}");
 }
 
 #[test]

@@ -228,9 +228,12 @@ pub mod kit {
     }
 
     /// The ack context fields, in canonical order (without `sig`).
-    pub const SIGNED: [&str; 8] = [
-        "v", "action", "kind", "host", "service", "label", "text", "exp",
+    pub const SIGNED: [&str; 9] = [
+        "v", "action", "kind", "host", "service", "problem", "label", "text", "exp",
     ];
+
+    /// The problem id [`service_context`] and [`host_context`] sign.
+    pub const PROBLEM: &str = "4711";
 
     /// The documented canonical bytes (core/src/ack.rs), written out here
     /// independently so a change to the format fails this test.
@@ -257,11 +260,12 @@ pub mod kit {
     ) -> serde_json::Map<String, serde_json::Value> {
         let mut c = serde_json::Map::new();
         for (k, v) in [
-            ("v", "1"),
+            ("v", "2"),
             ("action", "ack"),
             ("kind", "service"),
             ("host", host),
             ("service", service),
+            ("problem", PROBLEM),
             ("label", &format!("{service} on {host}")),
             ("text", ""),
             ("exp", &FAR.to_string()),
@@ -838,6 +842,9 @@ fn notify_button_round_trips_through_serve_and_keeps_the_mention() {
     let action = &post["attachments"][0]["actions"][0];
     assert_eq!(action["integration"]["url"], ack_url.as_str());
     let context = action["integration"]["context"].clone();
+    assert_eq!(context["v"], "2");
+    let problem = context["problem"].as_str().unwrap();
+    assert!(!problem.is_empty(), "the button names its problem");
     let exp: u64 = context["exp"].as_str().unwrap().parse().unwrap();
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -869,6 +876,51 @@ fn notify_button_round_trips_through_serve_and_keeps_the_mention() {
             "Acknowledged via Mattermost by @mm.carol"
         ]
     );
+}
+
+#[test]
+fn notify_signs_the_cores_problem_id_into_the_button() {
+    let fifo = Fifo::with_reader();
+    let serve = kit::serve_on(&fifo.path, vec![]);
+    let dir = kit::Dir::new("problem-id");
+    let conf = dir.join("notify.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "MATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_URL=http://127.0.0.1:{}{}\n\
+             MATTERMOST_ACK_SECRET_FILE={}\n",
+            serve.port,
+            kit::ACK_PATH,
+            serve.secret_file.display()
+        ),
+    )
+    .unwrap();
+    let out = crate::support::command(&conf)
+        .env("NAGIOS_SERVICEPROBLEMID", "90210")
+        .args(["notify", "--dry-run"])
+        .args(SERVICE_PROBLEM)
+        .output()
+        .expect("run notify");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let post: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let context = post["attachments"][0]["actions"][0]["integration"]["context"]
+        .as_object()
+        .unwrap()
+        .clone();
+    assert_eq!(context["problem"], "90210");
+    // Another problem id under the same signature is refused.
+    let mut moved = context.clone();
+    moved.insert("problem".into(), "90211".into());
+    let (status, _) = serve.post(&serde_json::to_vec(&callback("carol", moved)).unwrap());
+    assert_eq!(status, 403);
+    let (status, reply) = serve.post(&serde_json::to_vec(&callback("carol", context)).unwrap());
+    assert_eq!(status, 200, "{reply}");
+    assert!(fifo.next_line().contains(";web1;HTTP;2;0;1;carol;"));
+    assert!(!fifo.has_more());
 }
 
 #[test]

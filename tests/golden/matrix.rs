@@ -46,7 +46,7 @@ fn differences(path: &str, want: &Value, got: &Value, out: &mut Vec<String>) {
 }
 
 /// Compares `payload` with the fixture `name`, or writes it under BLESS=1.
-fn assert_golden(name: &str, payload: &Value) {
+pub(crate) fn assert_golden(name: &str, payload: &Value) {
     let path = golden_dir().join(format!("{name}.json"));
     if std::env::var_os("BLESS").is_some() {
         std::fs::create_dir_all(golden_dir()).expect("create golden dir");

@@ -1,18 +1,27 @@
 //! What one request to the receiver means, and the answer.
 //!
 //! Order of checks, each stopping at the first failure:
-//! path (404) → method (405) → callback JSON (400) → context fields and
-//! version (400) → signature, constant time (403) → expiry (200, ephemeral
-//! only) → allowlists (200, ephemeral only) → command fields (400) →
-//! backend (200; ephemeral only on failure). Forged or malformed requests
-//! get a 4xx, which Mattermost shows as a generic error; expected refusals
-//! get 200 with an explanation for the clicker and leave the post as it is.
-//! Nothing reaches the backend unless every check passed.
+//! path (404) → method (405) → callback JSON, user name (400) → context
+//! fields and version (400; a version 1 button: 200, ephemeral only) →
+//! signature, constant time (403) → expiry (200, ephemeral only) →
+//! allowlists (200, ephemeral only) → command fields (400) → the
+//! [`ClickGuard`], when there is one: current problem, single use (200,
+//! ephemeral only) → backend (200; ephemeral only on failure). Forged or
+//! malformed requests get a 4xx, which Mattermost shows as a generic error;
+//! expected refusals get 200 with an explanation for the clicker (every
+//! word from [`mattermost_notify_core::ack_reply`]) and leave the post as
+//! it is. Nothing reaches the backend unless every check passed.
+//!
+//! A version 1 button is answered before its signature is checked: v1
+//! contexts name no problem, so no v1 click is ever carried out, and the
+//! only thing a forged one obtains is the explanation a real old post gets.
 
 use super::backend::Backend;
-use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckKind};
-use mattermost_notify_core::ack_reply::{write_acked_reply, write_ephemeral_reply, AckedPost};
-use mattermost_notify_core::callback::parse_callback;
+use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckError, AckKind, ValidAck};
+use mattermost_notify_core::ack_reply::{
+    write_acked_reply, write_declined_reply, AckedPost, Declined,
+};
+use mattermost_notify_core::callback::{parse_callback, Callback};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
 use mattermost_notify_core::limits::{ACK_CANONICAL_BUF_LEN, ACK_REPLY_BUF_LEN};
 use ring::hmac;
@@ -25,6 +34,9 @@ pub struct Receiver {
     pub key: hmac::Key,
     /// `MATTERMOST_ALLOWED_USERS`; `None` allows everyone.
     pub allowed_users: Option<Vec<String>>,
+    /// `MATTERMOST_ALLOWED_USER_IDS` (user ids, which unlike names cannot
+    /// be changed by their owner); `None` allows everyone.
+    pub allowed_user_ids: Option<Vec<String>>,
     /// `MATTERMOST_ALLOWED_TEAMS` (team ids).
     pub allowed_teams: Option<Vec<String>>,
     /// `MATTERMOST_ALLOWED_CHANNELS` (channel ids).
@@ -33,6 +45,9 @@ pub struct Receiver {
     pub notify: bool,
     /// Where acknowledgements go.
     pub backend: Box<dyn Backend>,
+    /// Whether a verified click may still be carried out (its problem is
+    /// current, the button unused); `None` skips those checks.
+    pub clicks: Option<Box<dyn ClickGuard>>,
 }
 
 impl std::fmt::Debug for Receiver {
@@ -41,12 +56,89 @@ impl std::fmt::Debug for Receiver {
         f.debug_struct("Receiver")
             .field("ack_path", &self.ack_path)
             .field("allowed_users", &self.allowed_users)
+            .field("allowed_user_ids", &self.allowed_user_ids)
             .field("allowed_teams", &self.allowed_teams)
             .field("allowed_channels", &self.allowed_channels)
             .field("notify", &self.notify)
             .field("backend", &self.backend.describe())
+            .field("clicks", &self.clicks.as_ref().map(|g| g.describe()))
             .finish_non_exhaustive()
     }
+}
+
+/// A click whose signature verified, that has not expired and passed the
+/// allowlists and the command checks: what a [`ClickGuard`] decides on.
+#[derive(Debug, Clone, Copy)]
+// Read and built only by guards; the state directory's is still to come.
+#[cfg_attr(not(test), allow(dead_code))]
+pub struct VerifiedClick<'a> {
+    /// The decoded HMAC-SHA256 tag of the button's context. This is the
+    /// single-use key: the decoded bytes, never the `sig` text, so the
+    /// same button with its hex re-encoded (upper case) is the same key.
+    pub tag: [u8; 32],
+    /// The signed context: `kind`, `host`, `service`, `problem` (the
+    /// problem the button was posted for) and `exp` (until when a claim
+    /// must be kept; after it the button is refused as expired anyway).
+    pub ack: ValidAck<'a>,
+    /// The clicker's Mattermost user id (may be empty).
+    pub user_id: &'a str,
+    /// The clicker's user name (validated).
+    pub user_name: &'a str,
+}
+
+/// Why a [`ClickGuard`] refuses a click. Each is answered HTTP 200 with an
+/// ephemeral explanation and the post unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+// Built only by guards; the state directory's is still to come.
+#[cfg_attr(not(test), allow(dead_code))]
+pub enum Refusal {
+    /// This button already acknowledged (its tag is claimed).
+    AlreadyUsed,
+    /// The host or service has a newer problem than the button's.
+    NotCurrent,
+    /// The button's problem has recovered.
+    Recovered,
+    /// The guard could not read or write its records; the click is not
+    /// carried out (failing closed).
+    NotRecorded,
+}
+
+impl Refusal {
+    fn declined<'a>(self, ack: ValidAck<'a>) -> Declined<'a> {
+        match self {
+            Refusal::AlreadyUsed => Declined::AlreadyUsed(ack),
+            Refusal::NotCurrent => Declined::NotCurrent(ack),
+            Refusal::Recovered => Declined::Recovered(ack),
+            Refusal::NotRecorded => Declined::NotRecorded(ack),
+        }
+    }
+}
+
+/// Decides whether a verified click may still be carried out, and makes
+/// each button single-use. The handler calls, in order: [`check`], then
+/// [`claim`], then the backend; if the backend fails, [`release`], so the
+/// person can click again once the core is back.
+///
+/// Implementations are shared by every connection's thread.
+///
+/// [`check`]: ClickGuard::check
+/// [`claim`]: ClickGuard::claim
+/// [`release`]: ClickGuard::release
+pub trait ClickGuard: Send + Sync {
+    /// Read-only checks before anything is claimed: is `click.ack.problem`
+    /// still the current problem of its host or service on this node, has
+    /// it recovered, was this tag already used.
+    fn check(&self, click: &VerifiedClick<'_>) -> Result<(), Refusal>;
+    /// Claims `click.tag`, atomically: of any number of concurrent claims
+    /// of one tag exactly one returns `Ok`, the others
+    /// [`Refusal::AlreadyUsed`]. A claim stays until `click.ack.exp` unless
+    /// released. [`Refusal::NotRecorded`] when it cannot be stored.
+    fn claim(&self, click: &VerifiedClick<'_>) -> Result<(), Refusal>;
+    /// Gives back a claim after the backend failed.
+    fn release(&self, click: &VerifiedClick<'_>);
+    /// A short name for logs, e.g. `state directory /var/lib/…`.
+    fn describe(&self) -> String;
 }
 
 /// An HTTP answer.
@@ -117,6 +209,10 @@ impl Receiver {
             outcome.result = format!("refused: {why}");
             Response::text(status, &why)
         };
+        let decline = |outcome: &mut Outcome, why: Declined<'_>| {
+            outcome.result = format!("refused: {}", why.reason());
+            declined(&why)
+        };
         let cb = match parse_callback(body) {
             Ok(cb) => cb,
             Err(e) => return (refuse(&mut outcome, 400, e.to_string()), outcome),
@@ -129,6 +225,9 @@ impl Receiver {
         let fields = ctx.ack_context();
         let ack = match fields.validate() {
             Ok(a) => a,
+            Err(AckError::OldVersion) => {
+                return (decline(&mut outcome, Declined::OldVersion), outcome)
+            }
             Err(e) => return (refuse(&mut outcome, 400, e.to_string()), outcome),
         };
         outcome.what = match ack.kind {
@@ -150,23 +249,10 @@ impl Receiver {
             return (refuse(&mut outcome, 403, why), outcome);
         }
         if is_expired(ack.exp, now) {
-            outcome.result = "refused: button expired".into();
-            return (
-                ephemeral(
-                    "This Acknowledge button has expired. Acknowledge the problem in the \
-                     monitoring interface instead.",
-                ),
-                outcome,
-            );
+            return (decline(&mut outcome, Declined::Expired), outcome);
         }
-        if let Some(why) = self.not_allowed(&cb.user_name, &cb.team_id, &cb.channel_id) {
-            outcome.result = format!("refused: {why}");
-            return (
-                ephemeral(&format!(
-                    "You cannot acknowledge problems from Mattermost here: {why}."
-                )),
-                outcome,
-            );
+        if let Some(why) = self.not_allowed(&cb) {
+            return (decline(&mut outcome, why), outcome);
         }
         let comment = format!("Acknowledged via Mattermost by @{}", cb.user_name);
         let cmd = AckCommand {
@@ -185,12 +271,27 @@ impl Receiver {
         if let Err(e) = cmd.validate() {
             return (refuse(&mut outcome, 400, e.to_string()), outcome);
         }
+        let click = VerifiedClick {
+            tag,
+            ack,
+            user_id: &cb.user_id,
+            user_name: &cb.user_name,
+        };
+        if let Some(guard) = &self.clicks {
+            if let Err(r) = guard.check(&click).and_then(|()| guard.claim(&click)) {
+                return (decline(&mut outcome, r.declined(ack)), outcome);
+            }
+        }
         if let Err(e) = self.backend.acknowledge(&cmd) {
+            if let Some(guard) = &self.clicks {
+                guard.release(&click);
+            }
             outcome.result = format!("failed: {}", e.log);
-            return (
-                ephemeral(&format!("Could not acknowledge: {}", e.user)),
-                outcome,
-            );
+            let why = Declined::BackendFailed {
+                ack,
+                reason: &e.user,
+            };
+            return (declined(&why), outcome);
         }
         outcome.result = format!("acknowledged via {}", self.backend.describe());
         let mut buf = [0u8; ACK_REPLY_BUF_LEN];
@@ -202,32 +303,36 @@ impl Receiver {
         match write_acked_reply(&reply, &mut buf) {
             Ok(n) => (Response::json(buf.get(..n).unwrap_or_default()), outcome),
             // Cannot happen with the documented buffer; the ack is done, so
-            // say so rather than fail the click.
-            Err(_) => (ephemeral("Acknowledged."), outcome),
+            // answer 200 with no change rather than fail the click.
+            Err(_) => (Response::json(b"{}"), outcome),
         }
     }
 
-    fn not_allowed(&self, user: &str, team: &str, channel: &str) -> Option<&'static str> {
+    fn not_allowed(&self, cb: &Callback) -> Option<Declined<'static>> {
         let denies = |list: &Option<Vec<String>>, v: &str| {
             list.as_ref().is_some_and(|l| !l.iter().any(|x| x == v))
         };
-        if denies(&self.allowed_users, user) {
-            Some("your user name is not on the list of allowed users")
-        } else if denies(&self.allowed_teams, team) {
-            Some("this team is not on the list of allowed teams")
-        } else if denies(&self.allowed_channels, channel) {
-            Some("this channel is not on the list of allowed channels")
+        if denies(&self.allowed_users, &cb.user_name) {
+            Some(Declined::UserNotAllowed)
+        } else if denies(&self.allowed_user_ids, &cb.user_id) {
+            Some(Declined::UserIdNotAllowed)
+        } else if denies(&self.allowed_teams, &cb.team_id) {
+            Some(Declined::TeamNotAllowed)
+        } else if denies(&self.allowed_channels, &cb.channel_id) {
+            Some(Declined::ChannelNotAllowed)
         } else {
             None
         }
     }
 }
 
-fn ephemeral(text: &str) -> Response {
+/// The ephemeral-only answer for `why`.
+fn declined(why: &Declined<'_>) -> Response {
     let mut buf = [0u8; ACK_REPLY_BUF_LEN];
-    match write_ephemeral_reply(text, &mut buf) {
+    match write_declined_reply(why, &mut buf) {
         Ok(n) => Response::json(buf.get(..n).unwrap_or_default()),
-        Err(_) => Response::text(200, text),
+        // Cannot happen with the documented buffer.
+        Err(_) => Response::json(b"{}"),
     }
 }
 
@@ -236,18 +341,20 @@ mod tests {
     use super::*;
     use crate::serve::backend::BackendError;
     use mattermost_notify_core::ack::{encode_sig_hex, AckContext};
-    use std::sync::Mutex;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
 
-    /// Records the lines it was asked to write; fails when told to.
+    /// Records the lines it was asked to write; fails while told to.
     #[derive(Default)]
     struct Recorder {
         lines: Mutex<Vec<String>>,
-        fail: bool,
+        fail: AtomicBool,
     }
 
-    impl Backend for std::sync::Arc<Recorder> {
+    impl Backend for Arc<Recorder> {
         fn acknowledge(&self, cmd: &AckCommand<'_>) -> Result<(), BackendError> {
-            if self.fail {
+            if self.fail.load(Ordering::SeqCst) {
                 return Err(BackendError {
                     user: "core down.".into(),
                     log: "core down".into(),
@@ -266,48 +373,148 @@ mod tests {
         }
     }
 
+    /// The in-memory [`ClickGuard`] the on-disk one must behave like.
+    #[derive(Default)]
+    struct MemoryGuard {
+        used: Mutex<HashSet<[u8; 32]>>,
+        /// Current problem per (host, service).
+        current: Mutex<HashMap<(String, String), String>>,
+        recovered: Mutex<HashSet<String>>,
+        cannot_record: AtomicBool,
+        /// (user name, user id) of every successful claim.
+        claimed_by: Mutex<Vec<(String, String)>>,
+    }
+
+    impl ClickGuard for Arc<MemoryGuard> {
+        fn check(&self, click: &VerifiedClick<'_>) -> Result<(), Refusal> {
+            if self.used.lock().unwrap().contains(&click.tag) {
+                return Err(Refusal::AlreadyUsed);
+            }
+            if self.recovered.lock().unwrap().contains(click.ack.problem) {
+                return Err(Refusal::Recovered);
+            }
+            let key = (click.ack.host.to_string(), click.ack.service.to_string());
+            match self.current.lock().unwrap().get(&key) {
+                Some(p) if p != click.ack.problem => Err(Refusal::NotCurrent),
+                _ => Ok(()),
+            }
+        }
+        fn claim(&self, click: &VerifiedClick<'_>) -> Result<(), Refusal> {
+            if self.cannot_record.load(Ordering::SeqCst) {
+                return Err(Refusal::NotRecorded);
+            }
+            // Test and insert under one lock: the atomicity the trait asks for.
+            if self.used.lock().unwrap().insert(click.tag) {
+                self.claimed_by
+                    .lock()
+                    .unwrap()
+                    .push((click.user_name.into(), click.user_id.into()));
+                Ok(())
+            } else {
+                Err(Refusal::AlreadyUsed)
+            }
+        }
+        fn release(&self, click: &VerifiedClick<'_>) {
+            self.used.lock().unwrap().remove(&click.tag);
+        }
+        fn describe(&self) -> String {
+            "memory".into()
+        }
+    }
+
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
 
-    fn receiver(fail: bool) -> (Receiver, std::sync::Arc<Recorder>) {
-        let rec = std::sync::Arc::new(Recorder {
-            lines: Mutex::new(Vec::new()),
-            fail,
-        });
+    fn receiver(fail: bool) -> (Receiver, Arc<Recorder>) {
+        let rec = Arc::new(Recorder::default());
+        rec.fail.store(fail, Ordering::SeqCst);
         let r = Receiver {
             ack_path: "/ack".into(),
             key: hmac::Key::new(hmac::HMAC_SHA256, KEY),
             allowed_users: None,
+            allowed_user_ids: None,
             allowed_teams: None,
             allowed_channels: None,
             notify: false,
             backend: Box::new(rec.clone()),
+            clicks: None,
         };
         (r, rec)
     }
 
-    fn body(host: &str, exp: &str, tamper: bool) -> Vec<u8> {
-        let ctx = AckContext {
-            version: "1",
-            action: "ack",
-            kind: "host",
-            host,
-            service: "",
-            label: "",
-            text: "",
-            exp,
+    fn guarded() -> (Receiver, Arc<Recorder>, Arc<MemoryGuard>) {
+        let (mut r, rec) = receiver(false);
+        let guard = Arc::new(MemoryGuard::default());
+        r.clicks = Some(Box::new(guard.clone()));
+        (r, rec, guard)
+    }
+
+    /// A button's context for host `host`, signed (v2, problem 4711).
+    fn ctx(host: &str, exp: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut c = serde_json::Map::new();
+        for (k, v) in [
+            ("v", "2"),
+            ("action", "ack"),
+            ("kind", "host"),
+            ("host", host),
+            ("service", ""),
+            ("problem", "4711"),
+            ("label", ""),
+            ("text", ""),
+            ("exp", exp),
+        ] {
+            c.insert(k.into(), v.into());
+        }
+        sign(&mut c);
+        c
+    }
+
+    /// Recomputes `sig` over the documented fields.
+    fn sign(c: &mut serde_json::Map<String, serde_json::Value>) {
+        let get = |k: &str| c.get(k).and_then(|v| v.as_str()).unwrap_or("");
+        let fields = AckContext {
+            version: get("v"),
+            action: get("action"),
+            kind: get("kind"),
+            host: get("host"),
+            service: get("service"),
+            problem: get("problem"),
+            label: get("label"),
+            text: get("text"),
+            exp: get("exp"),
         };
         let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
-        let n = ctx.canonical_bytes(&mut buf).unwrap();
+        let n = fields.canonical_bytes(&mut buf).unwrap();
         let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, KEY), &buf[..n]);
         let mut hex = [0u8; 64];
         let sig = encode_sig_hex(tag.as_ref().try_into().unwrap(), &mut hex).to_string();
-        let host = if tamper { "other" } else { host };
-        format!(
-            r#"{{"user_name":"alice","team_id":"t","channel_id":"c","context":{{"v":"1",
-            "action":"ack","kind":"host","host":"{host}","service":"","label":"","text":"",
-            "exp":"{exp}","sig":"{sig}"}}}}"#
-        )
-        .into_bytes()
+        c.insert("sig".into(), sig.into());
+    }
+
+    fn click(user: &str, c: serde_json::Map<String, serde_json::Value>) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "user_id": "rgh4sbpaxbf7zm4fqnbbt1nhqa",
+            "user_name": user,
+            "team_id": "t",
+            "channel_id": "c",
+            "context": c,
+        }))
+        .unwrap()
+    }
+
+    fn body(host: &str, exp: &str, tamper: bool) -> Vec<u8> {
+        let mut c = ctx(host, exp);
+        if tamper {
+            c.insert("host".into(), "other".into());
+        }
+        click("alice", c)
+    }
+
+    /// The ephemeral text of an ephemeral-only 200 answer (panics on an update).
+    fn ephemeral_text(resp: &Response) -> String {
+        assert_eq!(resp.status, 200);
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        assert!(v.get("update").is_none(), "post must stay unchanged: {v}");
+        v["ephemeral_text"].as_str().unwrap().to_string()
     }
 
     #[test]
@@ -340,7 +547,7 @@ mod tests {
         }
         r.allowed_users = Some(vec!["bob".into()]);
         let (resp, out) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
-        assert_eq!(resp.status, 200);
+        assert!(ephemeral_text(&resp).contains("allowed users"));
         assert!(out.result.contains("allowed users"));
         assert!(rec.lines.lock().unwrap().is_empty());
     }
@@ -349,10 +556,179 @@ mod tests {
     fn backend_failure_is_ephemeral_only() {
         let (r, _) = receiver(true);
         let (resp, out) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
-        assert_eq!(resp.status, 200);
-        let v = String::from_utf8_lossy(&resp.body).into_owned();
-        assert!(v.contains("Could not acknowledge: core down."), "{v}");
-        assert!(!v.contains("update"));
+        let text = ephemeral_text(&resp);
+        assert_eq!(text, "Could not acknowledge db1: core down.");
         assert!(out.result.starts_with("failed"));
+    }
+
+    #[test]
+    fn the_problem_id_is_signed_and_required() {
+        let (r, rec) = receiver(false);
+        let mut tampered = ctx("db1", "2000");
+        tampered.insert("problem".into(), "4712".into());
+        let (resp, _) = r.handle("POST", "/ack", &click("alice", tampered), 1000);
+        assert_eq!(resp.status, 403);
+        let mut missing = ctx("db1", "2000");
+        missing.remove("problem");
+        sign(&mut missing);
+        let (resp, out) = r.handle("POST", "/ack", &click("alice", missing), 1000);
+        assert_eq!(resp.status, 400);
+        assert!(out.result.contains("no problem id"), "{}", out.result);
+        let mut bad = ctx("db1", "2000");
+        bad.insert("problem".into(), "../x".into());
+        sign(&mut bad);
+        let (resp, _) = r.handle("POST", "/ack", &click("alice", bad), 1000);
+        assert_eq!(resp.status, 400);
+        assert!(rec.lines.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_1_button_is_explained_and_nothing_is_written() {
+        let (r, rec) = receiver(false);
+        // A v1 context exactly as the previous release signed it: no problem.
+        let mut old = ctx("db1", "2000");
+        old.insert("v".into(), "1".into());
+        old.remove("problem");
+        let (resp, out) = r.handle("POST", "/ack", &click("alice", old), 1000);
+        assert!(ephemeral_text(&resp).contains("older version"));
+        assert!(out.result.contains("older version"), "{}", out.result);
+        assert!(rec.lines.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn reserved_and_impossible_user_names_are_400() {
+        let (r, rec) = receiver(false);
+        for user in ["all", "channel", "here", "system", "Alice", "all:remote"] {
+            let (resp, _) = r.handle("POST", "/ack", &click(user, ctx("db1", "2000")), 1000);
+            assert_eq!(resp.status, 400, "{user}");
+        }
+        assert!(rec.lines.lock().unwrap().is_empty());
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack",
+            &click("alice:remote", ctx("db1", "2000")),
+            1000,
+        );
+        assert_eq!(resp.status, 200);
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn allowed_user_ids_refuse_other_ids_even_with_an_allowed_name() {
+        let (mut r, rec) = receiver(false);
+        r.allowed_users = Some(vec!["alice".into()]);
+        r.allowed_user_ids = Some(vec!["otheruserid000000000000000".into()]);
+        let (resp, out) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
+        assert!(ephemeral_text(&resp).contains("allowed user ids"));
+        assert!(out.result.contains("user id"), "{}", out.result);
+        assert!(rec.lines.lock().unwrap().is_empty());
+        r.allowed_user_ids = Some(vec!["rgh4sbpaxbf7zm4fqnbbt1nhqa".into()]);
+        let (resp, _) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
+        assert!(String::from_utf8_lossy(&resp.body).contains("\"update\""));
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn names_in_replies_are_defused() {
+        let (r, _) = receiver(false);
+        let mut c = ctx("db1", "2000");
+        c.insert("label".into(), "@all <!channel> on db1".into());
+        sign(&mut c);
+        let (resp, _) = r.handle("POST", "/ack", &click("alice", c), 1000);
+        let text = String::from_utf8_lossy(&resp.body).into_owned();
+        assert!(text.contains("@\u{2060}all <\u{2060}!channel>"), "{text}");
+        assert!(
+            !text.contains("@all") && !text.contains("<!channel>"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_used_button_is_refused_until_it_expires() {
+        let (r, rec, guard) = guarded();
+        let b = body("db1", "2000", false);
+        let (resp, _) = r.handle("POST", "/ack", &b, 1000);
+        assert!(String::from_utf8_lossy(&resp.body).contains("\"update\""));
+        assert_eq!(
+            guard.claimed_by.lock().unwrap().as_slice(),
+            [(
+                "alice".to_string(),
+                "rgh4sbpaxbf7zm4fqnbbt1nhqa".to_string()
+            )]
+        );
+        let (resp, out) = r.handle("POST", "/ack", &b, 1001);
+        assert!(ephemeral_text(&resp).contains("already acknowledged db1"));
+        assert_eq!(out.result, "refused: button already used");
+        // Re-encoding the signature (upper-case hex) is the same button.
+        let mut c = ctx("db1", "2000");
+        let upper = c["sig"].as_str().unwrap().to_uppercase();
+        c.insert("sig".into(), upper.into());
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", c), 1002);
+        assert!(ephemeral_text(&resp).contains("already acknowledged"));
+        // After expiry it is refused as expired, whatever the guard says.
+        let (resp, _) = r.handle("POST", "/ack", &b, 2000);
+        assert!(ephemeral_text(&resp).contains("expired"));
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn concurrent_clicks_of_one_button_acknowledge_once() {
+        let (r, rec, _) = guarded();
+        let r = Arc::new(r);
+        let b = Arc::new(body("db1", "2000", false));
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let (r, b) = (Arc::clone(&r), Arc::clone(&b));
+                std::thread::spawn(move || r.handle("POST", "/ack", &b, 1000).0)
+            })
+            .collect();
+        let updates = threads
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|resp| String::from_utf8_lossy(&resp.body).contains("\"update\""))
+            .count();
+        assert_eq!(updates, 1);
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_failed_backend_releases_the_button_for_another_try() {
+        let (r, rec, guard) = guarded();
+        rec.fail.store(true, Ordering::SeqCst);
+        let b = body("db1", "2000", false);
+        let (resp, _) = r.handle("POST", "/ack", &b, 1000);
+        assert!(ephemeral_text(&resp).contains("core down"));
+        assert!(guard.used.lock().unwrap().is_empty(), "claim not released");
+        rec.fail.store(false, Ordering::SeqCst);
+        let (resp, _) = r.handle("POST", "/ack", &b, 1001);
+        assert!(String::from_utf8_lossy(&resp.body).contains("\"update\""));
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn guard_refusals_explain_and_write_nothing() {
+        let (r, rec, guard) = guarded();
+        guard
+            .current
+            .lock()
+            .unwrap()
+            .insert(("db1".into(), "".into()), "4712".into());
+        let (resp, out) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
+        assert!(ephemeral_text(&resp).contains("db1 has a newer problem"));
+        assert_eq!(out.result, "refused: problem no longer current");
+        guard.current.lock().unwrap().clear();
+        guard.recovered.lock().unwrap().insert("4711".into());
+        let (resp, _) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
+        assert!(ephemeral_text(&resp).contains("db1 has recovered"));
+        guard.recovered.lock().unwrap().clear();
+        guard.cannot_record.store(true, Ordering::SeqCst);
+        let (resp, _) = r.handle("POST", "/ack", &body("db1", "2000", false), 1000);
+        assert!(ephemeral_text(&resp).contains("could not record"));
+        assert!(rec.lines.lock().unwrap().is_empty());
+        // The guard sees only clicks that passed every other check.
+        guard.cannot_record.store(false, Ordering::SeqCst);
+        let (resp, _) = r.handle("POST", "/ack", &body("db1", "2000", true), 1000);
+        assert_eq!(resp.status, 403);
+        assert!(guard.used.lock().unwrap().is_empty());
     }
 }

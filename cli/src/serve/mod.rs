@@ -57,6 +57,10 @@ pub struct ServeArgs {
     /// (MATTERMOST_ALLOWED_USERS)
     #[argh(option)]
     pub allowed_users: Option<String>,
+    /// comma-separated Mattermost user ids allowed to acknowledge
+    /// (MATTERMOST_ALLOWED_USER_IDS)
+    #[argh(option)]
+    pub allowed_user_ids: Option<String>,
     /// comma-separated team ids allowed (MATTERMOST_ALLOWED_TEAMS)
     #[argh(option)]
     pub allowed_teams: Option<String>,
@@ -79,6 +83,7 @@ impl ServeArgs {
         cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
         cfg.set_switch(key::ACK_NOTIFY, self.ack_notify);
         cfg.set_flag(key::ALLOWED_USERS, self.allowed_users.take());
+        cfg.set_flag(key::ALLOWED_USER_IDS, self.allowed_user_ids.take());
         cfg.set_flag(key::ALLOWED_TEAMS, self.allowed_teams.take());
         cfg.set_flag(key::ALLOWED_CHANNELS, self.allowed_channels.take());
     }
@@ -155,10 +160,14 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
         ack_path,
         key,
         allowed_users: list(cfg.get(key::ALLOWED_USERS)),
+        allowed_user_ids: list(cfg.get(key::ALLOWED_USER_IDS)),
         allowed_teams: list(cfg.get(key::ALLOWED_TEAMS)),
         allowed_channels: list(cfg.get(key::ALLOWED_CHANNELS)),
         notify,
         backend,
+        // The state directory's guard (current problem, single use) is
+        // plugged in here once it exists.
+        clicks: None,
     })
 }
 

@@ -4,15 +4,15 @@
 //!   well-formed `user_name`;
 //! - a built callback it accepts comes back field for field; one it
 //!   refuses as too long really has that field over its limit; one it
-//!   refuses for the user name really has a bad one.
+//!   refuses for the user name really has a bad or reserved one.
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mattermost_notify_core::callback::{is_user_name, parse_callback, CallbackError};
 use mattermost_notify_core::limits::{
-    ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX, ACK_SIG_HEX_LEN,
-    ACK_TEXT_MAX, CALLBACK_ID_MAX, CALLBACK_NAME_MAX,
+    ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_PROBLEM_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX,
+    ACK_SIG_HEX_LEN, ACK_TEXT_MAX, CALLBACK_ID_MAX, CALLBACK_NAME_MAX,
 };
 use serde_json::{json, Map, Value};
 
@@ -23,6 +23,7 @@ struct Context {
     kind: String,
     host: String,
     service: String,
+    problem: String,
     label: String,
     text: String,
     exp: String,
@@ -73,7 +74,7 @@ fn built(f: &Fields) -> Vec<u8> {
             "context".into(),
             json!({
                 "v": c.v, "action": c.action, "kind": c.kind, "host": c.host,
-                "service": c.service, "label": c.label, "text": c.text,
+                "service": c.service, "problem": c.problem, "label": c.label, "text": c.text,
                 "exp": c.exp, "sig": c.sig,
             }),
         );
@@ -99,6 +100,7 @@ fn limit_and_value<'a>(f: &'a Fields, name: &str) -> Option<(usize, &'a str)> {
         "context.kind" => (ACK_SHORT_MAX, &c?.kind),
         "context.host" => (ACK_HOST_MAX, &c?.host),
         "context.service" => (ACK_SERVICE_MAX, &c?.service),
+        "context.problem" => (ACK_PROBLEM_MAX, &c?.problem),
         "context.label" => (ACK_LABEL_MAX, &c?.label),
         "context.text" => (ACK_TEXT_MAX, &c?.text),
         "context.exp" => (ACK_EXP_MAX, &c?.exp),
@@ -135,6 +137,7 @@ fuzz_target!(|input: Input| {
                         assert_eq!(got.kind.as_str(), want.kind);
                         assert_eq!(got.host.as_str(), want.host);
                         assert_eq!(got.service.as_str(), want.service);
+                        assert_eq!(got.problem.as_str(), want.problem);
                         assert_eq!(got.label.as_str(), want.label);
                         assert_eq!(got.text.as_str(), want.text);
                         assert_eq!(got.exp.as_str(), want.exp);
@@ -146,7 +149,11 @@ fuzz_target!(|input: Input| {
                         .unwrap_or_else(|| panic!("FieldTooLong names unknown field {name}"));
                     assert!(value.len() > max, "{name} is {} ≤ {max} bytes", value.len());
                 }
-                Err(CallbackError::BadUserName | CallbackError::MissingUserName) => {
+                Err(
+                    CallbackError::BadUserName
+                    | CallbackError::MissingUserName
+                    | CallbackError::ReservedUserName,
+                ) => {
                     assert!(!is_user_name(&f.user_name), "refused {:?}", f.user_name);
                 }
                 // Escapes longer than the unescape buffer, and nothing else
