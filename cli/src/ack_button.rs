@@ -100,6 +100,7 @@ pub fn for_notify(
     cfg: &Config,
     n: &Notification<'_>,
     opts: &RenderOptions<'_>,
+    problem: Option<&str>,
 ) -> Result<Option<Button>, Error> {
     let Some(mode) = settings(cfg)? else {
         return Ok(None);
@@ -115,23 +116,13 @@ pub fn for_notify(
         .filter(|m| !m.trim().is_empty() && m.len() <= MENTION_MAX_LEN)
         .filter(|_| opts.mention_states.contains(n.state))
         .unwrap_or("");
-    let problem = problem_id_for(n, now);
-    Ok(button(&mode, n, text, &problem, now))
-}
-
-/// The id of the problem `n` is about, signed into its button.
-///
-/// A stand-in until the state directory hands out ids (issue 9, item 6):
-/// the core's `NAGIOS_SERVICEPROBLEMID` / `NAGIOS_HOSTPROBLEMID` when set
-/// and not 0, else `t<now>`.
-pub fn problem_id_for(n: &Notification<'_>, now: u64) -> String {
-    let macro_name = match n.kind {
-        Kind::Host => "NAGIOS_HOSTPROBLEMID",
-        Kind::Service => "NAGIOS_SERVICEPROBLEMID",
+    // The state directory's id (notify passes it); a made-up one when
+    // there is none, so the button is still single-use and signed.
+    let problem = match problem {
+        Some(p) => p.to_string(),
+        None => crate::state::problems::made_up_problem_id(now),
     };
-    crate::config::env_value(macro_name)
-        .filter(|id| id != "0" && is_problem_id(id))
-        .unwrap_or_else(|| format!("t{now}"))
+    Ok(button(&mode, n, text, &problem, now))
 }
 
 /// Reads the two-way settings; `None` when two-way is off

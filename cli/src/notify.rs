@@ -430,10 +430,9 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     let reliability = Reliability::from_config(&cfg)?;
     // Before rendering: the button carries the problem's id.
     let slot = begin_alert(&reliability, &fields.event(), args.dry_run);
-    let _problem_id = slot.problem_id.as_deref();
     let links = LinkTemplates::from_config(&cfg)?;
     let mut opts = render_options(&cfg, &links)?;
-    let ack = crate::ack_button::for_notify(&cfg, &n, &opts)?;
+    let ack = crate::ack_button::for_notify(&cfg, &n, &opts, slot.problem_id.as_deref())?;
     let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
     opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];

@@ -9,6 +9,7 @@
 //! parts and starts them.
 
 pub mod backend;
+pub mod guard;
 pub mod handler;
 pub mod http;
 pub mod tls;
@@ -67,6 +68,13 @@ pub struct ServeArgs {
     /// comma-separated channel ids allowed (MATTERMOST_ALLOWED_CHANNELS)
     #[argh(option)]
     pub allowed_channels: Option<String>,
+    /// the node's state directory: problem records and used buttons
+    /// (MATTERMOST_STATE_DIR; default: the spool directory)
+    #[argh(option)]
+    pub state_dir: Option<String>,
+    /// spool directory, the state directory's default (MATTERMOST_SPOOL_DIR)
+    #[argh(option)]
+    pub spool_dir: Option<String>,
 }
 
 impl ServeArgs {
@@ -86,6 +94,8 @@ impl ServeArgs {
         cfg.set_flag(key::ALLOWED_USER_IDS, self.allowed_user_ids.take());
         cfg.set_flag(key::ALLOWED_TEAMS, self.allowed_teams.take());
         cfg.set_flag(key::ALLOWED_CHANNELS, self.allowed_channels.take());
+        cfg.set_flag(key::STATE_DIR, self.state_dir.take());
+        cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
     }
 }
 
@@ -133,6 +143,9 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
     })?;
     let key = ack_button::load_key(Path::new(secret_file))?;
     let notify = cfg.bool(key::ACK_NOTIFY)?;
+    // Single use and "still the current problem" need the node's state;
+    // without it a button could be used twice, so serve does not start.
+    let state = crate::state::open_from_config(cfg)?;
     let backend: Box<dyn backend::Backend> =
         match (cfg.get(key::COMMAND_FILE), cfg.get(key::OITC_URL)) {
             (Some(path), None) => Box::new(backend::CommandFile::new(PathBuf::from(path))),
@@ -165,9 +178,7 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
         allowed_channels: list(cfg.get(key::ALLOWED_CHANNELS)),
         notify,
         backend,
-        // The state directory's guard (current problem, single use) is
-        // plugged in here once it exists.
-        clicks: None,
+        clicks: Some(Box::new(guard::StateGuard::new(state))),
     })
 }
 

@@ -5,14 +5,10 @@
 //! upper case is the same button. Marks go once their button has expired
 //! (an expired button is refused anyway).
 
-// serve uses these once its click guard is wired in (next commit).
-#![allow(dead_code)]
-
 use super::{StateDir, CLICKS};
 use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Most used-button marks kept at once; beyond it clicks are refused (a
@@ -20,19 +16,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub const MAX_CLICKS: usize = 100_000;
 
 /// How claiming a button ended.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
     /// This click is the first: the mark is made. Release it if the
     /// action then fails, so that the person can click again.
-    First(ClickMark),
+    First,
     /// The button was used before.
     AlreadyUsed,
-}
-
-/// A used-button mark.
-#[derive(Debug)]
-pub struct ClickMark {
-    path: PathBuf,
 }
 
 /// Why a click could not be marked.
@@ -64,9 +54,7 @@ impl StateDir {
         if live >= MAX_CLICKS {
             return Err(ClickError::Full);
         }
-        let mut hex = [0u8; 64];
-        let sig = mattermost_notify_core::hex::encode_lower(tag, &mut hex).unwrap_or_default();
-        let path = dir.join(&format!("{exp:020}-{sig}"));
+        let path = dir.join(&mark_name(tag, exp));
         match OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -78,7 +66,7 @@ impl StateDir {
                 // Durable before the action: a crash must not forget it.
                 f.sync_all().map_err(ClickError::Io)?;
                 dir.sync().map_err(ClickError::Io)?;
-                Ok(Claim::First(ClickMark { path }))
+                Ok(Claim::First)
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Claim::AlreadyUsed),
             Err(e) => Err(ClickError::Io(e)),
@@ -86,12 +74,11 @@ impl StateDir {
     }
 
     /// Forgets a mark whose action failed.
-    pub fn release_click(&self, mark: ClickMark) {
-        if let Err(e) = std::fs::remove_file(&mark.path) {
-            log::warn!(
-                "cannot remove used-button mark {}: {e}",
-                mark.path.display()
-            );
+    pub fn release_click(&self, tag: &[u8; 32], exp: u64) {
+        let Ok(dir) = self.area(CLICKS) else { return };
+        let path = dir.join(&mark_name(tag, exp));
+        if let Err(e) = std::fs::remove_file(&path) {
+            log::warn!("cannot remove used-button mark {}: {e}", path.display());
         }
     }
 
@@ -107,6 +94,13 @@ impl StateDir {
         let live = prune_expired(dir.path(), secs);
         before.saturating_sub(live)
     }
+}
+
+/// `<expiry, 20 digits>-<signature in lowercase hex>`.
+fn mark_name(tag: &[u8; 32], exp: u64) -> String {
+    let mut hex = [0u8; 64];
+    let sig = mattermost_notify_core::hex::encode_lower(tag, &mut hex).unwrap_or_default();
+    format!("{exp:020}-{sig}")
 }
 
 fn count(dir: &std::path::Path) -> usize {
@@ -144,23 +138,12 @@ mod tests {
         let d = super::super::scratch("clicks");
         let s = StateDir::open(&d).unwrap();
         let tag = [0xabu8; 32];
-        let Claim::First(mark) = s.claim_click(&tag, 2000, 1000).unwrap() else {
-            panic!("first claim")
-        };
-        assert!(matches!(
-            s.claim_click(&tag, 2000, 1000),
-            Ok(Claim::AlreadyUsed)
-        ));
-        s.release_click(mark);
-        assert!(matches!(
-            s.claim_click(&tag, 2000, 1000),
-            Ok(Claim::First(_))
-        ));
+        assert_eq!(s.claim_click(&tag, 2000, 1000).unwrap(), Claim::First);
+        assert_eq!(s.claim_click(&tag, 2000, 1000).unwrap(), Claim::AlreadyUsed);
+        s.release_click(&tag, 2000);
+        assert_eq!(s.claim_click(&tag, 2000, 1000).unwrap(), Claim::First);
         // Another button is independent; once both expired, their marks go.
-        assert!(matches!(
-            s.claim_click(&[1u8; 32], 1500, 1000),
-            Ok(Claim::First(_))
-        ));
+        assert_eq!(s.claim_click(&[1u8; 32], 1500, 1000).unwrap(), Claim::First);
         let dir = s.area(CLICKS).unwrap();
         assert_eq!(count(dir.path()), 2);
         assert_eq!(prune_expired(dir.path(), 1600), 1);

@@ -18,9 +18,6 @@ use crate::private_dir::{read_private_file, FileError, PrivateDir};
 use mattermost_notify_core::{Kind, NotificationType};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Longest problem id accepted from a core or written into a button.
-pub const PROBLEM_ID_MAX: usize = 40;
-
 /// Format version of a record file.
 const RECORD_VERSION: &str = "1";
 
@@ -74,17 +71,12 @@ impl AlertEvent<'_> {
     }
 }
 
-/// A usable problem id: 1 to [`PROBLEM_ID_MAX`] of `A-Z a-z 0-9 . _ : -`,
-/// and not `0` (the cores' "no problem").
+/// A usable problem id: what a button can carry
+/// ([`mattermost_notify_core::ack::is_problem_id`]), and not `0` (the
+/// cores' "no problem").
 pub fn valid_problem_id(id: &str) -> Option<&str> {
     let id = id.trim();
-    let ok = !id.is_empty()
-        && id != "0"
-        && id.len() <= PROBLEM_ID_MAX
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
-    ok.then_some(id)
+    (id != "0" && mattermost_notify_core::ack::is_problem_id(id)).then_some(id)
 }
 
 /// An id for a problem of a core that gives none: unique per process and
