@@ -136,12 +136,17 @@ fn a_secret_in_a_world_readable_file_is_warned_about() {
     );
     let out = run(command(&conf).args(SERVICE_PROBLEM).arg("--dry-run"));
     assert!(!stderr(&out).contains("readable"), "{}", stderr(&out));
+    // 0640, as the README recommends: the core's group must read it.
+    set_mode(&conf, 0o640);
+    let out = run(command(&conf).args(SERVICE_PROBLEM).arg("--dry-run"));
+    assert_exit(&out, 0);
+    assert!(!stderr(&out).contains("readable"), "{}", stderr(&out));
     set_mode(&conf, 0o644);
     let out = run(command(&conf).args(SERVICE_PROBLEM).arg("--dry-run"));
     assert_exit(&out, 0);
     let err = stderr(&out);
     assert!(
-        err.contains("readable by group or others") && err.contains("MATTERMOST_WEBHOOK_URL"),
+        err.contains("readable by every user") && err.contains("MATTERMOST_WEBHOOK_URL"),
         "{err}"
     );
     crate::support::assert_no_secret(&out);
