@@ -656,8 +656,36 @@ fn serve_without_secret_file_or_backend_names_the_setting() {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--command-file"));
+    // A missing backend is a setting to fix (78), not a wrong flag (64).
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for name in [
+        "MATTERMOST_COMMAND_FILE",
+        "--command-file",
+        "MATTERMOST_OITC_URL",
+        "--oitc-url",
+    ] {
+        assert!(err.contains(name), "{name}: {err}");
+    }
+
+    let out = std::process::Command::new(crate::bin())
+        .env_clear()
+        .env("MATTERMOST_ACK_URL", "https://mon.example/ack")
+        .env("MATTERMOST_ACK_SECRET_FILE", &long)
+        .env("MATTERMOST_OITC_URL", "https://oitc.example")
+        .env("MATTERMOST_OITC_API_KEY", "k")
+        .env("MATTERMOST_SYSLOG", "0")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--command-file", "/nonexistent"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MATTERMOST_OITC_URL") && err.contains("MATTERMOST_COMMAND_FILE"),
+        "{err}"
+    );
+    assert!(err.contains("not both"), "{err}");
 }
 
 fn standin_base(standin: &crate::support::MattermostStandIn, scheme: &str) -> String {
