@@ -6,6 +6,7 @@
 
 mod ack_button;
 mod config;
+mod decoration;
 mod error;
 mod logger;
 mod notify;

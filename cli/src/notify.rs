@@ -9,11 +9,11 @@
 //! works as a Naemon command with environment macros on.
 
 use crate::config::{env_value, key, Config};
+use crate::decoration::Decoration;
 use crate::error::Error;
 use crate::outbox::{deliver_or_spool, Reliability};
 use crate::transport::webhook::Deliverer;
 use argh::FromArgs;
-use mattermost_notify_core::render::StateSet;
 use mattermost_notify_core::{
     limits::PAYLOAD_BUF_LEN, render_payload, Kind, Notification, NotificationType, RenderOptions,
     State,
@@ -301,59 +301,6 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Title-link templates: the explicit ones, else derived from the
-/// openITCOCKPIT base URL.
-#[derive(Debug, Default)]
-pub struct LinkTemplates {
-    host: Option<String>,
-    service: Option<String>,
-}
-
-impl LinkTemplates {
-    /// Reads `MATTERMOST_HOST_URL`, `MATTERMOST_SERVICE_URL` and `MATTERMOST_UI_BASE_URL`.
-    pub fn from_config(cfg: &Config) -> Result<LinkTemplates, Error> {
-        let base = cfg.url(key::UI_BASE_URL)?.map(|b| b.trim_end_matches('/'));
-        let host = cfg
-            .url(key::HOST_URL)?
-            .map(str::to_string)
-            .or_else(|| base.map(|b| format!("{b}/a/hosts/browser/{{hostuuid}}")));
-        let service = cfg
-            .url(key::SERVICE_URL)?
-            .map(str::to_string)
-            .or_else(|| base.map(|b| format!("{b}/a/services/browser/{{serviceuuid}}")));
-        Ok(LinkTemplates { host, service })
-    }
-}
-
-/// Render options from configuration (everything but the Acknowledge
-/// button, which the two-way settings add).
-pub fn render_options<'a>(
-    cfg: &'a Config,
-    links: &'a LinkTemplates,
-) -> Result<RenderOptions<'a>, Error> {
-    let defaults = RenderOptions::default();
-    let mention_default = StateSet::EMPTY
-        .with(State::Down)
-        .with(State::Unreachable)
-        .with(State::Critical);
-    let priority_default = StateSet::EMPTY.with(State::Down).with(State::Critical);
-    Ok(RenderOptions {
-        emoji: !cfg.bool(key::NO_EMOJI)?,
-        channel: cfg.get(key::CHANNEL),
-        username: cfg.get(key::USERNAME),
-        icon_url: cfg.url(key::ICON_URL)?,
-        source: cfg.get(key::SOURCE).unwrap_or(defaults.source),
-        host_link: links.host.as_deref(),
-        service_link: links.service.as_deref(),
-        mention: cfg.get(key::MENTION),
-        mention_states: cfg.states(key::MENTION_STATES, mention_default)?,
-        priority: cfg.priority(key::PRIORITY)?,
-        priority_requested_ack: defaults.priority_requested_ack,
-        priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
-        ack_button: None,
-    })
-}
-
 /// Renders `n` into `buf`; returns the JSON bytes.
 pub fn render<'b>(
     n: &Notification<'_>,
@@ -370,9 +317,15 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     args.apply_flags(&mut cfg);
     let fields = AlertFields::gather(&mut args)?;
     let n = fields.notification();
-    let links = LinkTemplates::from_config(&cfg)?;
-    let mut opts = render_options(&cfg, &links)?;
-    let ack = crate::ack_button::for_notify(&cfg, &n, &opts)?;
+    // A decoration that cannot be used is left out and logged: never the
+    // reason an alert is not sent.
+    let decoration = Decoration::resolve(&cfg);
+    decoration.log_problems();
+    let mut opts = decoration.render_options();
+    let ack = decoration
+        .ack
+        .as_ref()
+        .and_then(|mode| crate::ack_button::for_notify(mode, &n, &opts));
     let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
     opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];

@@ -4,6 +4,7 @@
 mod support;
 
 mod config;
+mod degrade;
 mod deliver;
 mod dry_run;
 mod faults;

@@ -9,6 +9,7 @@
 
 pub mod pki;
 pub mod standin;
+pub mod syslog;
 pub mod tinyproxy;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub use pki::TestPki;
 #[allow(unused_imports)]
 pub use standin::{Behaviour, MattermostStandIn, Recorded};
+pub use syslog::SyslogSink;
 pub use tinyproxy::Tinyproxy;
 
 /// The webhook id the stand-in's URL carries: the secret that must never
