@@ -205,6 +205,8 @@ pub struct AlertFields {
     service_display: String,
     address: String,
     event_time: u64,
+    /// A usage error set aside so the alert could still go out.
+    usage: Option<String>,
 }
 
 /// The environment macro `NAGIOS_<name>`, else `ICINGA_<name>`.
@@ -215,13 +217,27 @@ fn macro_value(name: &str) -> Option<String> {
 impl AlertFields {
     /// Options first, environment macros for what is absent.
     pub fn gather(args: &mut NotifyArgs) -> Result<AlertFields, Error> {
+        let mut usage = None;
         let kind = match args.kind.as_deref().map(str::trim) {
             Some(k) if k.eq_ignore_ascii_case("host") => Kind::Host,
             Some(k) if k.eq_ignore_ascii_case("service") => Kind::Service,
+            // A wrong --type must not cost the alert: a service name says
+            // it is a service alert, else it is one about the host.
             Some(k) => {
-                return Err(Error::Usage(format!(
-                    "--type must be Host or Service, not {k:?}"
-                )))
+                let service = args
+                    .serviceuuid
+                    .clone()
+                    .or_else(|| macro_value("SERVICEDESC"))
+                    .is_some_and(|s| !s.trim().is_empty());
+                let (kind, name, why) = match service {
+                    true => (Kind::Service, "Service", "a service name is given"),
+                    false => (Kind::Host, "Host", "no service name is given"),
+                };
+                usage = Some(format!(
+                    "--type must be Host or Service, not {k:?}; sent as a {name} alert \
+                     because {why} (--serviceuuid or NAGIOS_SERVICEDESC)"
+                ));
+                kind
             }
             None if args.serviceuuid.is_some()
                 || macro_value("SERVICEDESC").is_some_and(|s| !s.trim().is_empty()) =>
@@ -258,6 +274,7 @@ impl AlertFields {
             event_time: macro_value("TIMET")
                 .and_then(|t| t.trim().parse().ok())
                 .unwrap_or_else(unix_now),
+            usage,
         };
         if fields.host.trim().is_empty() {
             return Err(Error::Usage(
@@ -316,10 +333,24 @@ pub fn render<'b>(
 pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     args.apply_flags(&mut cfg);
     let fields = AlertFields::gather(&mut args)?;
+    if let Some(usage) = &fields.usage {
+        log::error!("usage: {usage}");
+    }
+    let result = send(&args, &cfg, &fields);
+    match (&fields.usage, result) {
+        (Some(_), Ok(())) => Err(Error::Usage(
+            "the alert was sent despite the wrong --type above: fix the command definition".into(),
+        )),
+        (_, result) => result,
+    }
+}
+
+/// Renders the alert and delivers it (or keeps it, or prints it).
+fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Error> {
     let n = fields.notification();
     // A decoration that cannot be used is left out and logged: never the
     // reason an alert is not sent.
-    let decoration = Decoration::resolve(&cfg);
+    let decoration = Decoration::resolve(cfg);
     decoration.log_problems();
     let mut opts = decoration.render_options();
     let ack = decoration
@@ -337,9 +368,9 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
             .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
         return Ok(());
     }
-    let deliverer = match Deliverer::from_config(&cfg) {
+    let deliverer = match Deliverer::from_config(cfg) {
         Ok(d) => d,
-        Err(e) => return Err(keep_despite_config_error(&cfg, payload, e)),
+        Err(e) => return Err(keep_despite_config_error(cfg, payload, e)),
     };
     let kind = match n.notification_type.as_str() {
         "" => "alert",
@@ -351,7 +382,7 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     };
     // Every log line names the server, never the hook's secret path.
     let what = format!("{what} (to {})", deliverer.redacted_url());
-    let reliability = Reliability::from_config(&cfg)?;
+    let reliability = Reliability::from_config(cfg)?;
     deliver_or_spool(&deliverer, &reliability, &what, payload)
 }
 

@@ -18,6 +18,7 @@ mod skips;
 mod spool;
 mod standin_selftest;
 mod storm;
+mod usage;
 
 /// Path of the binary under test.
 pub fn bin() -> &'static str {
