@@ -91,20 +91,17 @@ impl Button {
     }
 }
 
-/// The button for the alert `notify` is sending, or `None` (two-way off,
-/// not a problem, or an OK state).
+/// The button for the alert `notify` is sending, or `None` (not a
+/// problem, or an OK state); `mode` is from [`settings`].
 /// `opts` are the post's render options: the button's context carries the
 /// post's top-level message (the configured mention, when the renderer puts
 /// it there) so the update after the click keeps it.
 pub fn for_notify(
-    cfg: &Config,
+    mode: &AckMode,
     n: &Notification<'_>,
     opts: &RenderOptions<'_>,
     problem: Option<&str>,
-) -> Result<Option<Button>, Error> {
-    let Some(mode) = settings(cfg)? else {
-        return Ok(None);
-    };
+) -> Option<Button> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -122,13 +119,14 @@ pub fn for_notify(
         Some(p) => p.to_string(),
         None => crate::state::problems::made_up_problem_id(now),
     };
-    Ok(button(&mode, n, text, &problem, now))
+    button(mode, n, text, &problem, now)
 }
 
 /// Reads the two-way settings; `None` when two-way is off
-/// (`MATTERMOST_TWO_WAY`, flag `--two-way`).
-pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
-    if !cfg.bool(key::TWO_WAY)? {
+/// (`MATTERMOST_TWO_WAY`, flag `--two-way`). Every unusable setting of the
+/// group is reported, not just the first, so one round of fixes is enough.
+pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Vec<Error>> {
+    if !cfg.bool(key::TWO_WAY).map_err(|e| vec![e])? {
         return Ok(None);
     }
     let mode = cfg
@@ -137,50 +135,63 @@ pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Error> {
         .to_ascii_lowercase();
     match mode.as_str() {
         "receiver" => {
-            let url = cfg
-                .url(key::ACK_URL)?
-                .ok_or_else(|| {
+            let url = cfg.url(key::ACK_URL).and_then(|url| {
+                url.map(str::to_string).ok_or_else(|| {
                     cfg.invalid(
                         key::ACK_URL,
                         "required with two-way on: the public URL of `mattermost-notify serve`",
                     )
-                })?
-                .to_string();
-            let file = cfg.get(key::ACK_SECRET_FILE).ok_or_else(|| {
-                cfg.invalid(
+                })
+            });
+            let key = match cfg.get(key::ACK_SECRET_FILE) {
+                // Re-made by `invalid`: the message gains the flag and origin.
+                Some(file) => load_key(Path::new(file)).map_err(|e| match e {
+                    Error::Config { message, .. } => cfg.invalid(key::ACK_SECRET_FILE, message),
+                    other => other,
+                }),
+                None => Err(cfg.invalid(
                     key::ACK_SECRET_FILE,
                     "required with two-way on: a file with at least 32 random bytes",
-                )
-            })?;
-            let key = load_key(Path::new(file))?;
+                )),
+            };
             let ttl = match cfg.get(key::ACK_TTL) {
-                None => DEFAULT_ACK_TTL,
+                None => Ok(DEFAULT_ACK_TTL),
                 Some(v) => parse_ttl(v).ok_or_else(|| {
                     cfg.invalid(
                         key::ACK_TTL,
                         format!("{v:?} is not seconds or a number with s, m, h or d"),
                     )
-                })?,
+                }),
             };
-            Ok(Some(AckMode::Receiver { url, key, ttl }))
+            match (url, key, ttl) {
+                (Ok(url), Ok(key), Ok(ttl)) => Ok(Some(AckMode::Receiver { url, key, ttl })),
+                (url, key, ttl) => Err([url.err(), key.err(), ttl.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect()),
+            }
         }
         "openitcockpit" => {
-            let base = cfg.url(key::OITC_URL)?.ok_or_else(|| {
-                cfg.invalid(
-                    key::OITC_URL,
-                    "required with MATTERMOST_ACK_MODE=openitcockpit",
-                )
-            })?;
-            let api_key = cfg.require(key::OITC_API_KEY)?;
-            Ok(Some(AckMode::OpenItcockpit {
-                base: base.trim_end_matches('/').to_string(),
-                api_key: api_key.to_string(),
-            }))
+            let base = cfg.url(key::OITC_URL).and_then(|base| {
+                base.ok_or_else(|| {
+                    cfg.invalid(
+                        key::OITC_URL,
+                        "required with MATTERMOST_ACK_MODE=openitcockpit",
+                    )
+                })
+            });
+            match (base, cfg.require(key::OITC_API_KEY)) {
+                (Ok(base), Ok(api_key)) => Ok(Some(AckMode::OpenItcockpit {
+                    base: base.trim_end_matches('/').to_string(),
+                    api_key: api_key.to_string(),
+                })),
+                (base, api_key) => Err([base.err(), api_key.err()].into_iter().flatten().collect()),
+            }
         }
-        other => Err(cfg.invalid(
+        other => Err(vec![cfg.invalid(
             key::ACK_MODE,
             format!("{other:?} is not receiver or openitcockpit"),
-        )),
+        )]),
     }
 }
 

@@ -449,7 +449,9 @@ fn trailing(rest: &str, value: String) -> Result<String, &'static str> {
     }
 }
 
-/// Warns when a file holding a secret can be read by group or others.
+/// Warns when a file holding a secret can be read by every user. Group
+/// read is fine: the README recommends mode 0640 with the group of the
+/// monitoring core's user, which must read the file.
 fn warn_if_exposed(path: &Path, config: &Config) {
     use std::os::unix::fs::PermissionsExt;
     let holds_secret: Vec<&str> = SETTINGS
@@ -465,10 +467,10 @@ fn warn_if_exposed(path: &Path, config: &Config) {
         return;
     };
     let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o044 != 0 {
+    if mode & 0o004 != 0 {
         log::warn!(
-            "{} holds {} but is readable by group or others (mode {mode:03o}); \
-             run: chmod 600 {}",
+            "{} holds {} but is readable by every user (mode {mode:03o}); \
+             run: chmod 0640 {}",
             path.display(),
             holds_secret.join(", "),
             path.display()

@@ -9,12 +9,12 @@
 //! works as a Naemon command with environment macros on.
 
 use crate::config::{env_value, key, Config};
+use crate::decoration::Decoration;
 use crate::error::Error;
 use crate::outbox::{begin_alert, deliver_or_spool, Alert, Reliability};
 use crate::state::problems::AlertEvent;
 use crate::transport::webhook::Deliverer;
 use argh::FromArgs;
-use mattermost_notify_core::render::StateSet;
 use mattermost_notify_core::{
     limits::PAYLOAD_BUF_LEN, render_payload, Kind, Notification, NotificationType, RenderOptions,
     State,
@@ -218,6 +218,8 @@ pub struct AlertFields {
     event_time: u64,
     problem_id: String,
     last_problem_id: String,
+    /// A usage error set aside so the alert could still go out.
+    usage: Option<String>,
 }
 
 /// The environment macro `NAGIOS_<name>`, else `ICINGA_<name>`.
@@ -228,13 +230,27 @@ fn macro_value(name: &str) -> Option<String> {
 impl AlertFields {
     /// Options first, environment macros for what is absent.
     pub fn gather(args: &mut NotifyArgs) -> Result<AlertFields, Error> {
+        let mut usage = None;
         let kind = match args.kind.as_deref().map(str::trim) {
             Some(k) if k.eq_ignore_ascii_case("host") => Kind::Host,
             Some(k) if k.eq_ignore_ascii_case("service") => Kind::Service,
+            // A wrong --type must not cost the alert: a service name says
+            // it is a service alert, else it is one about the host.
             Some(k) => {
-                return Err(Error::Usage(format!(
-                    "--type must be Host or Service, not {k:?}"
-                )))
+                let service = args
+                    .serviceuuid
+                    .clone()
+                    .or_else(|| macro_value("SERVICEDESC"))
+                    .is_some_and(|s| !s.trim().is_empty());
+                let (kind, name, why) = match service {
+                    true => (Kind::Service, "Service", "a service name is given"),
+                    false => (Kind::Host, "Host", "no service name is given"),
+                };
+                usage = Some(format!(
+                    "--type must be Host or Service, not {k:?}; sent as a {name} alert \
+                     because {why} (--serviceuuid or NAGIOS_SERVICEDESC)"
+                ));
+                kind
             }
             None if args.serviceuuid.is_some()
                 || macro_value("SERVICEDESC").is_some_and(|s| !s.trim().is_empty()) =>
@@ -273,6 +289,7 @@ impl AlertFields {
             event_time: macro_value("TIMET")
                 .and_then(|t| t.trim().parse().ok())
                 .unwrap_or_else(unix_now),
+            usage,
         };
         if fields.host.trim().is_empty() {
             return Err(Error::Usage(
@@ -358,59 +375,6 @@ pub fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Title-link templates: the explicit ones, else derived from the
-/// openITCOCKPIT base URL.
-#[derive(Debug, Default)]
-pub struct LinkTemplates {
-    host: Option<String>,
-    service: Option<String>,
-}
-
-impl LinkTemplates {
-    /// Reads `MATTERMOST_HOST_URL`, `MATTERMOST_SERVICE_URL` and `MATTERMOST_UI_BASE_URL`.
-    pub fn from_config(cfg: &Config) -> Result<LinkTemplates, Error> {
-        let base = cfg.url(key::UI_BASE_URL)?.map(|b| b.trim_end_matches('/'));
-        let host = cfg
-            .url(key::HOST_URL)?
-            .map(str::to_string)
-            .or_else(|| base.map(|b| format!("{b}/a/hosts/browser/{{hostuuid}}")));
-        let service = cfg
-            .url(key::SERVICE_URL)?
-            .map(str::to_string)
-            .or_else(|| base.map(|b| format!("{b}/a/services/browser/{{serviceuuid}}")));
-        Ok(LinkTemplates { host, service })
-    }
-}
-
-/// Render options from configuration (everything but the Acknowledge
-/// button, which the two-way settings add).
-pub fn render_options<'a>(
-    cfg: &'a Config,
-    links: &'a LinkTemplates,
-) -> Result<RenderOptions<'a>, Error> {
-    let defaults = RenderOptions::default();
-    let mention_default = StateSet::EMPTY
-        .with(State::Down)
-        .with(State::Unreachable)
-        .with(State::Critical);
-    let priority_default = StateSet::EMPTY.with(State::Down).with(State::Critical);
-    Ok(RenderOptions {
-        emoji: !cfg.bool(key::NO_EMOJI)?,
-        channel: cfg.get(key::CHANNEL),
-        username: cfg.get(key::USERNAME),
-        icon_url: cfg.url(key::ICON_URL)?,
-        source: cfg.get(key::SOURCE).unwrap_or(defaults.source),
-        host_link: links.host.as_deref(),
-        service_link: links.service.as_deref(),
-        mention: cfg.get(key::MENTION),
-        mention_states: cfg.states(key::MENTION_STATES, mention_default)?,
-        priority: cfg.priority(key::PRIORITY)?,
-        priority_requested_ack: defaults.priority_requested_ack,
-        priority_states: cfg.states(key::PRIORITY_STATES, priority_default)?,
-        ack_button: None,
-    })
-}
-
 /// Renders `n` into `buf`; returns the JSON bytes.
 pub fn render<'b>(
     n: &Notification<'_>,
@@ -426,13 +390,32 @@ pub fn render<'b>(
 pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     args.apply_flags(&mut cfg);
     let fields = AlertFields::gather(&mut args)?;
+    if let Some(usage) = &fields.usage {
+        log::error!("usage: {usage}");
+    }
+    let result = send(&args, &cfg, &fields);
+    match (&fields.usage, result) {
+        (Some(_), Ok(())) => Err(Error::Usage(
+            "the alert was sent despite the wrong --type above: fix the command definition".into(),
+        )),
+        (_, result) => result,
+    }
+}
+
+/// Renders the alert and delivers it (or keeps it, or prints it).
+fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Error> {
     let n = fields.notification();
-    let reliability = Reliability::from_config(&cfg)?;
+    let reliability = Reliability::from_config(cfg)?;
     // Before rendering: the button carries the problem's id.
     let slot = begin_alert(&reliability, &fields.event(), args.dry_run);
-    let links = LinkTemplates::from_config(&cfg)?;
-    let mut opts = render_options(&cfg, &links)?;
-    let ack = crate::ack_button::for_notify(&cfg, &n, &opts, slot.problem_id.as_deref())?;
+    // A decoration that cannot be used is left out and logged: never the
+    // reason an alert is not sent.
+    let decoration = Decoration::resolve(cfg);
+    decoration.log_problems();
+    let mut opts = decoration.render_options();
+    let ack = decoration.ack.as_ref().and_then(|mode| {
+        crate::ack_button::for_notify(mode, &n, &opts, slot.problem_id.as_deref())
+    });
     let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
     opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
@@ -444,9 +427,9 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
             .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
         return Ok(());
     }
-    let deliverer = match Deliverer::from_config(&cfg) {
+    let deliverer = match Deliverer::from_config(cfg) {
         Ok(d) => d,
-        Err(e) => return Err(keep_despite_config_error(&cfg, payload, e)),
+        Err(e) => return Err(keep_despite_config_error(cfg, payload, e)),
     };
     let kind = match n.notification_type.as_str() {
         "" => "alert",

@@ -2,12 +2,15 @@
 //!
 //! Sends one clearly marked post through the configured webhook (with the
 //! configured channel, username and icon) and prints, on stdout, exactly
-//! what was tried and what happened, with a hint what to fix. Exit codes
-//! are those of `notify`.
+//! what was tried and what happened, with a hint what to fix, and every
+//! unusable decoration setting `notify` would leave out of its posts.
+//! Exit codes are those of `notify`, except that a delivered test post
+//! with such a problem exits 78: the test is there to find what to fix.
 
 use crate::config::{key, Config};
+use crate::decoration::Decoration;
 use crate::error::Error;
-use crate::notify::{render, render_options, unix_now, LinkTemplates};
+use crate::notify::{render, unix_now};
 use crate::transport::webhook::{Deliverer, SendError};
 use argh::FromArgs;
 use mattermost_notify_core::{
@@ -83,8 +86,14 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
         ack_comment: "TEST POST - no action needed",
         event_time: unix_now(),
     };
-    let links = LinkTemplates::default();
-    let opts = render_options(&cfg, &links)?;
+    // The same resolution as `notify`, so the same problems; the test post
+    // itself has no title link (its "host" is this machine).
+    let decoration = Decoration::resolve(&cfg);
+    let opts = mattermost_notify_core::RenderOptions {
+        host_link: None,
+        service_link: None,
+        ..decoration.render_options()
+    };
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
     let payload = render(&n, &opts, &mut buf)?;
 
@@ -102,6 +111,10 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
         "  channel:     {}",
         cfg.get(key::CHANNEL).unwrap_or("(the hook's own)")
     );
+    for p in &decoration.problems {
+        // stdout bypasses the logger: redact as it would.
+        println!("  problem:     {}", crate::logger::redact(&p.to_string()));
+    }
     let started = std::time::Instant::now();
     let result = deliverer.post_with_status(payload);
     let ms = started.elapsed().as_millis();
@@ -114,7 +127,23 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
                      allows integrations to override them"
                 );
             }
-            Ok(())
+            match decoration.problems.first() {
+                None => Ok(()),
+                Some(first) => {
+                    let key = match first.error {
+                        Error::Config { key, .. } => key,
+                        _ => key::CONFIG,
+                    };
+                    Err(Error::config(
+                        key,
+                        format!(
+                            "the test post was delivered, but {} decoration setting(s) are \
+                             unusable (the problem lines above); alerts go out without them",
+                            decoration.problems.len()
+                        ),
+                    ))
+                }
+            }
         }
         Err(e) => {
             println!("result: FAILED after {ms} ms: {e}");

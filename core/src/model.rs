@@ -55,12 +55,27 @@ impl<'a> NotificationType<'a> {
         NotificationType::Custom,
     ];
 
+    /// Icinga 2's names for types Nagios spells differently (its
+    /// `$notification.type$`: `FlappingEnd`, `DowntimeRemoved`); the other
+    /// Icinga 2 names equal the Nagios ones but for case.
+    const ICINGA_2_NAMES: [(&'static str, NotificationType<'static>); 2] = [
+        ("FLAPPINGEND", NotificationType::FlappingStop),
+        ("DOWNTIMEREMOVED", NotificationType::DowntimeCancelled),
+    ];
+
     /// Parses the macro value; case-insensitive, surrounding blanks ignored.
-    /// Unknown values become [`NotificationType::Other`] with the trimmed text.
+    /// Icinga 2's `FlappingEnd` and `DowntimeRemoved` are the Nagios
+    /// `FLAPPINGSTOP` and `DOWNTIMECANCELLED`. Unknown values become
+    /// [`NotificationType::Other`] with the trimmed text.
     pub fn parse(value: &'a str) -> Self {
         let v = value.trim();
         for t in Self::ALL {
             if v.eq_ignore_ascii_case(t.as_str()) {
+                return t;
+            }
+        }
+        for (name, t) in Self::ICINGA_2_NAMES {
+            if v.eq_ignore_ascii_case(name) {
                 return t;
             }
         }
@@ -191,5 +206,28 @@ impl<'a> Notification<'a> {
         } else {
             self.service_name
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn icinga_2_type_names_are_the_nagios_types() {
+        for (given, want) in [
+            ("FlappingEnd", NotificationType::FlappingStop),
+            (" FLAPPINGEND ", NotificationType::FlappingStop),
+            ("DowntimeRemoved", NotificationType::DowntimeCancelled),
+            ("downtimeremoved", NotificationType::DowntimeCancelled),
+            ("FlappingStart", NotificationType::FlappingStart),
+            ("Problem", NotificationType::Problem),
+        ] {
+            assert_eq!(NotificationType::parse(given), want, "{given:?}");
+        }
+        assert_eq!(
+            NotificationType::parse("FlappingEnded"),
+            NotificationType::Other("FlappingEnded")
+        );
     }
 }

@@ -149,6 +149,62 @@ impl Default for RenderOptions<'_> {
     }
 }
 
+/// A configured override the renderer may have to leave out of every post,
+/// whatever the alert (see [`RenderOptions::left_out`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Override {
+    /// [`RenderOptions::channel`], over [`CHANNEL_MAX_LEN`].
+    Channel,
+    /// [`RenderOptions::username`], over [`USERNAME_MAX_LEN`].
+    Username,
+    /// [`RenderOptions::icon_url`], not http(s) or over [`URL_MAX_LEN`].
+    IconUrl,
+    /// [`RenderOptions::mention`], over [`MENTION_MAX_LEN`].
+    Mention,
+}
+
+impl Override {
+    /// Every override, in field order.
+    pub const ALL: [Override; 4] = [
+        Override::Channel,
+        Override::Username,
+        Override::IconUrl,
+        Override::Mention,
+    ];
+}
+
+impl<'a> RenderOptions<'a> {
+    /// True when `field` is set but the renderer leaves it out of every
+    /// post (too long once written as JSON, or not an http(s) URL), so the
+    /// caller can say so instead of the post silently lacking it.
+    pub fn left_out(&self, field: Override) -> bool {
+        let (given, kept) = match field {
+            Override::Channel => (self.channel, self.kept_channel()),
+            Override::Username => (self.username, self.kept_username()),
+            Override::IconUrl => (self.icon_url, self.kept_icon_url()),
+            Override::Mention => (self.mention, self.kept_mention()),
+        };
+        given.is_some_and(|v| !v.trim().is_empty()) && kept.is_none()
+    }
+
+    fn kept_channel(&self) -> Option<&'a str> {
+        capped(self.channel, CHANNEL_MAX_LEN)
+    }
+
+    fn kept_username(&self) -> Option<&'a str> {
+        capped(self.username, USERNAME_MAX_LEN)
+    }
+
+    fn kept_icon_url(&self) -> Option<&'a str> {
+        self.icon_url
+            .filter(|u| is_http_url(u) && escaped_len(u) <= URL_MAX_LEN)
+    }
+
+    fn kept_mention(&self) -> Option<&'a str> {
+        capped(self.mention, MENTION_MAX_LEN)
+    }
+}
+
 /// Why rendering failed. Only a buffer too small for a minimal message does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -273,12 +329,11 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
         color: look::color(t, n.state),
         title: look::title(t, n.kind),
         link,
-        channel: capped(opts.channel, CHANNEL_MAX_LEN),
-        username: capped(opts.username, USERNAME_MAX_LEN),
-        icon_url: opts
-            .icon_url
-            .filter(|u| is_http_url(u) && escaped_len(u) <= URL_MAX_LEN),
-        mention: capped(opts.mention, MENTION_MAX_LEN)
+        channel: opts.kept_channel(),
+        username: opts.kept_username(),
+        icon_url: opts.kept_icon_url(),
+        mention: opts
+            .kept_mention()
             .filter(|_| problem && opts.mention_states.contains(n.state)),
         priority: opts
             .priority
@@ -376,5 +431,57 @@ mod tests {
             }
         }
         assert!(checked > 1000);
+    }
+
+    /// `left_out` says exactly what `plan` drops: an override it reports is
+    /// missing from the post, one it accepts is there.
+    #[test]
+    fn left_out_overrides_are_the_ones_missing_from_the_plan() {
+        let n = Notification {
+            kind: Kind::Service,
+            notification_type: NotificationType::Problem,
+            state: State::Critical,
+            host_uuid: "h",
+            host_name: "",
+            host_address: "",
+            service_uuid: "s",
+            service_name: "",
+            output: "",
+            long_output: "",
+            ack_author: "",
+            ack_comment: "",
+            event_time: 0,
+        };
+        let long = "x".repeat(URL_MAX_LEN + 1);
+        let quotes = "\"".repeat(USERNAME_MAX_LEN / 2 + 1);
+        let url = "https://icons.example/a.png";
+        for (value, fits_text, fits_url) in [
+            ("ops", true, false),
+            (url, true, true),
+            (long.as_str(), false, false),
+            (quotes.as_str(), false, false),
+        ] {
+            let opts = RenderOptions {
+                channel: Some(value),
+                username: Some(value),
+                icon_url: Some(value),
+                mention: Some(value),
+                mention_states: StateSet::EMPTY.with(State::Critical),
+                ..RenderOptions::default()
+            };
+            let p = plan(&n, &opts);
+            let rendered = [
+                (Override::Channel, p.channel.is_some(), fits_text),
+                (Override::Username, p.username.is_some(), fits_text),
+                (Override::IconUrl, p.icon_url.is_some(), fits_url),
+                (Override::Mention, p.mention.is_some(), fits_text),
+            ];
+            for (field, kept, fits) in rendered {
+                assert_eq!(kept, fits, "{field:?} {value:?}");
+                assert_eq!(opts.left_out(field), !kept, "{field:?} {value:?}");
+            }
+        }
+        let none = RenderOptions::default();
+        assert!(Override::ALL.iter().all(|f| !none.left_out(*f)));
     }
 }

@@ -204,10 +204,14 @@ struct SmallFs(PathBuf);
 impl SmallFs {
     /// Mounts a 64 KiB tmpfs on `at`. `None` with a printed reason when this
     /// machine does not let us mount (not root, or no CAP_SYS_ADMIN, as in
-    /// an unprivileged container); panics when it should work but fails.
+    /// an unprivileged container) under plain `cargo test`; panics under
+    /// `CI`, which must run this test (the rule of `require_tool`), and
+    /// when mounting should work but fails.
     fn mount(at: &Path) -> Option<SmallFs> {
         if let Some(why) = mount_not_permitted() {
-            eprintln!("SKIPPED: cannot mount a small tmpfs here: {why}");
+            crate::support::skip_or_fail_under_ci(&format!(
+                "cannot mount a small tmpfs here: {why}"
+            ));
             return None;
         }
         std::fs::create_dir_all(at).expect("mount point");

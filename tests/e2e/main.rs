@@ -5,6 +5,7 @@ mod support;
 
 mod answers;
 mod config;
+mod degrade;
 mod deliver;
 mod dry_run;
 mod faults;
@@ -15,9 +16,11 @@ mod proxy;
 mod security;
 mod seed;
 mod serve;
+mod skips;
 mod spool;
 mod standin_selftest;
 mod storm;
+mod usage;
 
 /// Path of the binary under test.
 pub fn bin() -> &'static str {

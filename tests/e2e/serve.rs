@@ -660,8 +660,36 @@ fn serve_without_secret_file_or_backend_names_the_setting() {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(64));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--command-file"));
+    // A missing backend is a setting to fix (78), not a wrong flag (64).
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for name in [
+        "MATTERMOST_COMMAND_FILE",
+        "--command-file",
+        "MATTERMOST_OITC_URL",
+        "--oitc-url",
+    ] {
+        assert!(err.contains(name), "{name}: {err}");
+    }
+
+    let out = std::process::Command::new(crate::bin())
+        .env_clear()
+        .env("MATTERMOST_ACK_URL", "https://mon.example/ack")
+        .env("MATTERMOST_ACK_SECRET_FILE", &long)
+        .env("MATTERMOST_OITC_URL", "https://oitc.example")
+        .env("MATTERMOST_OITC_API_KEY", "k")
+        .env("MATTERMOST_SYSLOG", "0")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["--command-file", "/nonexistent"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MATTERMOST_OITC_URL") && err.contains("MATTERMOST_COMMAND_FILE"),
+        "{err}"
+    );
+    assert!(err.contains("not both"), "{err}");
 }
 
 fn standin_base(standin: &crate::support::MattermostStandIn, scheme: &str) -> String {
@@ -953,9 +981,12 @@ fn notify_openitcockpit_mode_uses_the_original_url_and_no_context() {
 
 #[test]
 fn notify_two_way_misconfiguration_names_the_setting() {
+    // The post goes out without a button (exit 0); the error names the setting.
     let out = notify_dry_run("MATTERMOST_TWO_WAY=1\n", &SERVICE_PROBLEM);
-    assert_eq!(out.status.code(), Some(78));
+    assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("MATTERMOST_ACK_URL"));
+    let post: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(post["attachments"][0].get("actions").is_none());
     let dir = kit::Dir::new("weak");
     let weak = dir.join("weak.secret");
     std::fs::write(&weak, "hunter2\n").unwrap();
@@ -964,7 +995,7 @@ fn notify_two_way_misconfiguration_names_the_setting() {
         weak.display()
     );
     let out = notify_dry_run(&conf, &[&SERVICE_PROBLEM[..], &["--two-way"]].concat());
-    assert_eq!(out.status.code(), Some(78));
+    assert_eq!(out.status.code(), Some(0));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("MATTERMOST_ACK_SECRET_FILE") && err.contains("at least 32"),

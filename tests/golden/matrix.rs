@@ -105,6 +105,28 @@ fn every_type_kind_and_state_matches_its_golden() {
     assert_eq!(count, 11 * (4 + 5));
 }
 
+/// Icinga 2 spells two types its own way (`$notification.type$`): they
+/// must render exactly as the Nagios types they mean, fixture for fixture.
+#[test]
+fn icinga_2_type_names_match_the_nagios_goldens() {
+    let opts = full_options();
+    let cases = [
+        ("FlappingEnd", "flappingstop"),
+        ("FLAPPINGEND", "flappingstop"),
+        ("DowntimeRemoved", "downtimecancelled"),
+        ("downtimeremoved", "downtimecancelled"),
+    ];
+    for (icinga, nagios) in cases {
+        for kind in [Kind::Host, Kind::Service] {
+            for id in state_ids(kind) {
+                let t = NotificationType::parse(icinga);
+                let v = rendered(&alert(kind, t, id), &opts);
+                assert_golden(&format!("{}_{nagios}_{id}", kind_name(kind)), &v);
+            }
+        }
+    }
+}
+
 #[test]
 fn default_options_without_emoji_match_golden() {
     let opts = RenderOptions {

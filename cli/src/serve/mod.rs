@@ -154,18 +154,21 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
                 let api_key = cfg.require(key::OITC_API_KEY)?;
                 Box::new(backend::Oitc::new(cfg, url, api_key)?)
             }
+            // Settings, not flags: both may come from the file or the
+            // environment, so these are configuration errors (exit 78).
             (Some(_), Some(_)) => {
-                return Err(Error::Usage(
-                    "use either --command-file (MATTERMOST_COMMAND_FILE) or --oitc-url \
-                     (MATTERMOST_OITC_URL), not both"
-                        .into(),
+                return Err(cfg.invalid(
+                    key::OITC_URL,
+                    "is set together with MATTERMOST_COMMAND_FILE (flag --command-file): \
+                     set one backend, not both",
                 ))
             }
             (None, None) => {
-                return Err(Error::Usage(
-                    "a backend is required: --command-file PATH (MATTERMOST_COMMAND_FILE) \
-                     or --oitc-url URL (MATTERMOST_OITC_URL)"
-                        .into(),
+                return Err(Error::config(
+                    key::COMMAND_FILE,
+                    "a backend is required: MATTERMOST_COMMAND_FILE (flag --command-file PATH, \
+                     the core's command pipe) or MATTERMOST_OITC_URL (flag --oitc-url URL, \
+                     openITCOCKPIT's API)",
                 ))
             }
         };

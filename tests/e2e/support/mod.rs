@@ -9,6 +9,7 @@
 
 pub mod pki;
 pub mod standin;
+pub mod syslog;
 pub mod tinyproxy;
 
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 pub use pki::TestPki;
 #[allow(unused_imports)]
 pub use standin::{Behaviour, MattermostStandIn, Recorded};
+pub use syslog::SyslogSink;
 pub use tinyproxy::Tinyproxy;
 
 /// The webhook id the stand-in's URL carries: the secret that must never
@@ -94,12 +96,27 @@ pub fn require_tool(candidates: &[&str]) -> Option<PathBuf> {
     if let Some(found) = candidates.iter().map(PathBuf::from).find(|p| p.is_file()) {
         return Some(found);
     }
-    let reason = format!("needs {} (not installed)", candidates.join(" or "));
-    if std::env::var_os("CI").is_some() {
-        panic!("CI is set but this test {reason}; .ci/run installs it");
-    }
-    eprintln!("SKIPPED: this test {reason}");
+    skip_or_fail_under_ci(&format!(
+        "this test needs {} (not installed; .ci/run installs it)",
+        candidates.join(" or ")
+    ));
     None
+}
+
+/// The one rule for a test that cannot run here: under `CI` (env set) it
+/// panics with `reason`, since CI must run every test; under plain `cargo
+/// test` it prints `SKIPPED: <reason>` and the caller returns.
+pub fn skip_or_fail_under_ci(reason: &str) {
+    skip_or_fail(std::env::var_os("CI").is_some(), reason);
+}
+
+/// [`skip_or_fail_under_ci`] with the environment read by the caller, so
+/// the rule itself is testable without changing the process environment.
+pub fn skip_or_fail(ci: bool, reason: &str) {
+    if ci {
+        panic!("CI is set but {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
 }
 
 /// The binary under test: `MATTERMOST_NOTIFY_BIN` when set (CI points it at
