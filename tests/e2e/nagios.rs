@@ -104,11 +104,11 @@ define command {{
 }}
 define command {{
     command_name notify_host_mattermost
-    command_line {notify} --type Host --notificationtype "$NOTIFICATIONTYPE$" --hostuuid "$HOSTNAME$" --state "$HOSTSTATEID$" --output "$HOSTOUTPUT$"
+    command_line {notify} --type Host --notificationtype "$NOTIFICATIONTYPE$" --hostuuid "$HOSTNAME$" --state "$HOSTSTATEID$" --output "$HOSTOUTPUT$" --problemid "$HOSTPROBLEMID$" --lastproblemid "$LASTHOSTPROBLEMID$"
 }}
 define command {{
     command_name notify_service_mattermost
-    command_line {notify} --type Service --notificationtype "$NOTIFICATIONTYPE$" --hostuuid "$HOSTNAME$" --serviceuuid "$SERVICEDESC$" --state "$SERVICESTATEID$" --output "$SERVICEOUTPUT$"
+    command_line {notify} --type Service --notificationtype "$NOTIFICATIONTYPE$" --hostuuid "$HOSTNAME$" --serviceuuid "$SERVICEDESC$" --state "$SERVICESTATEID$" --output "$SERVICEOUTPUT$" --problemid "$SERVICEPROBLEMID$" --lastproblemid "$LASTSERVICEPROBLEMID$"
 }}
 define contact {{
     contact_name mattermost
@@ -250,10 +250,12 @@ fn nagios4_problems_are_acknowledged_by_a_mattermost_click() {
     let dir = TempDir::new();
     let pki = TestPki::new();
     let mattermost = MattermostStandIn::https(&pki);
+    // notify (run by nagios4) and serve share the node's state directory.
+    let state = dir.join("state");
     let serve = kit::Serve::start(kit::Options {
         command_file: Some(&dir.join("rw/nagios.cmd")),
         oitc_url: None,
-        env: vec![],
+        env: vec![("MATTERMOST_STATE_DIR", state.display().to_string())],
         tls: None,
         listen: None,
     });
@@ -262,10 +264,13 @@ fn nagios4_problems_are_acknowledged_by_a_mattermost_click() {
         "mattermost-notify.conf",
         format!(
             "MATTERMOST_WEBHOOK_URL={}\nMATTERMOST_CA_FILE={}\nMATTERMOST_TWO_WAY=1\n\
-             MATTERMOST_ACK_URL={ack_url}\nMATTERMOST_ACK_SECRET_FILE={}\nMATTERMOST_SYSLOG=0\n",
+             MATTERMOST_ACK_URL={ack_url}\nMATTERMOST_ACK_SECRET_FILE={}\nMATTERMOST_SYSLOG=0\n\
+             MATTERMOST_SPOOL_DIR={}\nMATTERMOST_STATE_DIR={}\n",
             mattermost.url_with_host("localhost"),
             pki.ca_file.display(),
-            serve.secret_file.display()
+            serve.secret_file.display(),
+            dir.join("spool").display(),
+            state.display()
         ),
     );
     let cfg = configure(&dir, &notify_conf);
@@ -294,6 +299,7 @@ fn nagios4_problems_are_acknowledged_by_a_mattermost_click() {
         nagios_log(&dir)
     );
     let mut clicked = Vec::new();
+    let mut used = Vec::new();
     for post in &posts {
         let v = post.json();
         let Some(action) = v["attachments"][0]["actions"].get(0) else {
@@ -303,7 +309,14 @@ fn nagios4_problems_are_acknowledged_by_a_mattermost_click() {
         assert_eq!(integration["url"], ack_url.as_str());
         let context = integration["context"].as_object().expect("context").clone();
         let kind = context["kind"].as_str().unwrap_or("").to_string();
-        let callback = kit::callback(CLICKER, context);
+        // The core's problem id, signed into the button.
+        let problem = context["problem"].as_str().unwrap_or("");
+        assert!(
+            problem.parse::<u64>().is_ok_and(|id| id > 0),
+            "the button carries nagios4's problem id: {context:?}"
+        );
+        let callback = kit::callback(CLICKER, context.clone());
+        used.push((kind.clone(), problem.to_string(), callback.clone()));
         let (status, reply) = serve.post(&serde_json::to_vec(&callback).unwrap());
         assert_eq!(status, 200, "{reply}");
         let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
@@ -365,6 +378,15 @@ fn nagios4_problems_are_acknowledged_by_a_mattermost_click() {
             // Sticky (2), as the command line asked.
             assert_eq!(h.get("acknowledgement_type").map(String::as_str), Some("2"));
             assert_eq!(s.get("acknowledgement_type").map(String::as_str), Some("2"));
+            // Each button was tied to the problem nagios4 is tracking.
+            for (kind, problem, _) in &used {
+                let block = if kind == "host" { h } else { s };
+                assert_eq!(
+                    block.get("current_problem_id").map(String::as_str),
+                    Some(problem.as_str()),
+                    "{kind} button's problem id is nagios4's current one"
+                );
+            }
             break;
         }
         assert!(
@@ -375,12 +397,26 @@ fn nagios4_problems_are_acknowledged_by_a_mattermost_click() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
+    // A button that acknowledged cannot be used again.
+    for (kind, _, callback) in &used {
+        let (status, reply) = serve.post(&serde_json::to_vec(callback).unwrap());
+        assert_eq!(status, 200, "{reply}");
+        assert!(
+            reply.contains("cannot be used again") && !reply.contains("\"update\""),
+            "second click of the {kind} button: {reply}"
+        );
+    }
     let log = nagios_log(&dir);
     assert!(
         log.contains(&format!(
             "EXTERNAL COMMAND: ACKNOWLEDGE_HOST_PROBLEM;db-down;2;0;1;{CLICKER};"
         )),
         "{log}"
+    );
+    assert_eq!(
+        log.matches("EXTERNAL COMMAND: ACKNOWLEDGE_").count(),
+        2,
+        "one acknowledgement per button: {log}"
     );
     assert!(
         log.contains(&format!(
