@@ -13,6 +13,7 @@ mod proxy;
 mod security;
 mod seed;
 mod serve;
+mod serve_load;
 mod spool;
 mod standin_selftest;
 mod storm;
