@@ -17,6 +17,7 @@ mod replay;
 mod security;
 mod seed;
 mod serve;
+mod serve_load;
 mod skips;
 mod spool;
 mod standin_selftest;

@@ -2,7 +2,7 @@
 //! keep-alive, httparse for the request head, `Content-Length` bodies only.
 //!
 //! Everything a peer sends is hostile until the handler says otherwise, so
-//! every wait has a timeout, every buffer a cap, and every malformed input
+//! every wait has a deadline, every buffer a cap, and every malformed input
 //! an answer (or a silent close) rather than a panic:
 //!
 //! | input | answer |
@@ -12,28 +12,60 @@
 //! | `Transfer-Encoding` (chunked) | 411, close |
 //! | POST without `Content-Length`, or a bad one | 411 / 400, close |
 //! | body over [`CALLBACK_BODY_MAX`] | 413, close |
-//! | head or body not complete within [`REQUEST_DEADLINE`] | 408, close |
-//! | more than [`MAX_CONNECTIONS`] connections | 503 (plain HTTP) or close |
+//! | TLS handshake, head and body not complete within [`REQUEST_DEADLINE`] | 408 (plain HTTP, once a byte came) or close |
+//! | no request within [`IDLE_TIMEOUT`] of the last answer | close |
+//! | the [`MAX_REQUESTS_PER_CONNECTION`]th request, or one after [`MAX_CONNECTION_LIFETIME`] | answered with `Connection: close` |
+//! | a new connection while [`MAX_CONNECTIONS`] are open | the longest-idle one is closed to make room; 503 (plain HTTP) or close if none is idle |
+//! | a request while [`MAX_BUSY_PER_ADDRESS`] from the same address are in flight | 503 (plain HTTP) or close |
+//!
+//! [`deadline`](super::deadline) enforces the deadlines on the socket,
+//! [`conns`](super::conns) keeps the connection registry.
 
+use super::conns::{Refused, Registry};
+use super::deadline::DeadlineStream;
 use super::handler::{Receiver, Response};
 use crate::error::Error;
 use mattermost_notify_core::limits::CALLBACK_BODY_MAX;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-/// Connections served at once; more are answered 503 and closed.
+/// Connections open at once. When all are taken, the one idle the longest
+/// is closed for a newcomer; only when every one is mid-request is a new
+/// connection refused (503 on plain HTTP). Each costs a thread and about
+/// 30 KiB of buffers.
 pub const MAX_CONNECTIONS: usize = 64;
-/// Longest wait for one read (also how long an idle keep-alive connection
-/// stays open).
-pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest wait for one write.
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest time from a request's first read to its last body byte; stops
-/// peers that trickle a byte at a time.
-pub const REQUEST_DEADLINE: Duration = Duration::from_secs(15);
+/// Connections of one client address (an IPv4 address or an IPv6 /64) that
+/// may be mid-request at once; more requests from it get 503 (plain HTTP)
+/// or a close. A quarter of [`MAX_CONNECTIONS`], so one address trickling
+/// requests leaves three quarters of the slots to everyone else. Mattermost
+/// calls from one address (so does a reverse proxy in front of `serve`),
+/// but a request is in flight only for the milliseconds it takes to arrive
+/// and be handled; 16 at once is more clicks than people make. Its idle
+/// keep-alive connections are not counted: they give way to new ones.
+pub const MAX_BUSY_PER_ADDRESS: usize = 16;
+/// Longest time from a request's first byte (for a new connection: from
+/// the accept, so the TLS handshake is included) to its last body byte, in
+/// total however the bytes trickle in. A callback is one small request
+/// sent at once; this leaves room for a slow link. With the handler's own
+/// bounds (openITCOCKPIT API 10 s) and [`WRITE_TIMEOUT`] an answer stays
+/// within Mattermost's 30 s.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+/// Longest time to write one answer, in total.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a keep-alive connection waits for the next request's first
+/// byte. Long enough for Mattermost to reuse a connection within a burst
+/// of clicks; idle connections also give way to new ones when slots run
+/// out, so this does not decide whether a click gets in.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Requests served on one connection; the last is answered with
+/// `Connection: close` (Apache's default), so no client keeps a slot
+/// forever by asking constantly.
+pub const MAX_REQUESTS_PER_CONNECTION: u32 = 100;
+/// Age after which a connection takes no new request: the one in flight is
+/// answered with `Connection: close`, an idle one is closed.
+pub const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// Largest request head (request line and headers).
 pub const MAX_HEAD_BYTES: usize = 8 * 1024;
 /// Most headers in a request.
@@ -62,7 +94,7 @@ pub fn serve(
         receiver.ack_path,
         receiver.backend.describe()
     );
-    let active = Arc::new(AtomicUsize::new(0));
+    let registry = Arc::new(Registry::default());
     for conn in listener.incoming() {
         let stream = match conn {
             Ok(s) => s,
@@ -73,19 +105,35 @@ pub fn serve(
                 continue;
             }
         };
-        let slot = Slot::take(&active);
-        let Some(slot) = slot else {
-            reject_busy(stream, tls.is_some());
+        let accepted = Instant::now();
+        let Ok(peer) = stream.peer_addr() else {
             continue;
         };
+        let Ok(hangup) = stream.try_clone() else {
+            reject(stream, tls.is_some(), Refused::Full);
+            continue;
+        };
+        let ticket = match registry.admit(peer.ip(), hangup, accepted) {
+            Ok((ticket, evicted)) => {
+                if let Some(from) = evicted {
+                    log::info!(
+                        "serve: {MAX_CONNECTIONS} connections open; closed the longest-idle \
+                         one (from {from}) for one from {peer}"
+                    );
+                }
+                ticket
+            }
+            Err(why) => {
+                reject(stream, tls.is_some(), why);
+                continue;
+            }
+        };
+        let stream = DeadlineStream::new(stream, ticket, accepted);
         let tls = tls.clone();
         let receiver = Arc::clone(&receiver);
         let spawned = std::thread::Builder::new()
             .name("serve-conn".into())
-            .spawn(move || {
-                let _slot = slot;
-                serve_connection(stream, tls, &receiver);
-            });
+            .spawn(move || serve_connection(stream, peer, accepted, tls, &receiver));
         if let Err(e) = spawned {
             log::warn!("serve: cannot start a connection thread: {e}");
         }
@@ -93,38 +141,22 @@ pub fn serve(
     Ok(())
 }
 
-/// One of the [`MAX_CONNECTIONS`] slots, given back on drop.
-struct Slot(Arc<AtomicUsize>);
-
-impl Slot {
-    fn take(active: &Arc<AtomicUsize>) -> Option<Slot> {
-        let before = active.fetch_add(1, Ordering::SeqCst);
-        if before >= MAX_CONNECTIONS {
-            active.fetch_sub(1, Ordering::SeqCst);
-            None
-        } else {
-            Some(Slot(Arc::clone(active)))
-        }
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-fn reject_busy(mut stream: TcpStream, tls: bool) {
+/// Refuses a connection the registry has no room for.
+fn reject(mut stream: TcpStream, tls: bool, why: Refused) {
     log::warn!(
-        "serve: {MAX_CONNECTIONS} connections busy; refusing one from {}",
+        "serve: refusing a connection from {}: {why}",
         peer_of(&stream)
     );
     if !tls {
         let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-        let mut r = Response::text(503, "busy, try again");
-        r.extra_header = Some(("Retry-After", "1"));
-        let _ = write_response(&mut stream, &r, false);
+        let _ = write_response(&mut stream, &busy_response(), false);
     }
+}
+
+fn busy_response() -> Response {
+    let mut r = Response::text(503, "busy, try again");
+    r.extra_header = Some(("Retry-After", "1"));
+    r
 }
 
 fn peer_of(stream: &TcpStream) -> String {
@@ -134,22 +166,34 @@ fn peer_of(stream: &TcpStream) -> String {
         .unwrap_or_else(|_| "unknown peer".into())
 }
 
+/// A connection's stream, plain or TLS, with its deadline clock reachable.
+trait Conn: Read + Write {
+    fn clock(&mut self) -> &mut DeadlineStream;
+}
+
+impl Conn for DeadlineStream {
+    fn clock(&mut self) -> &mut DeadlineStream {
+        self
+    }
+}
+
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, DeadlineStream> {
+    fn clock(&mut self) -> &mut DeadlineStream {
+        &mut self.sock
+    }
+}
+
 fn serve_connection(
-    stream: TcpStream,
+    mut stream: DeadlineStream,
+    peer: SocketAddr,
+    accepted: Instant,
     tls: Option<Arc<rustls::ServerConfig>>,
     receiver: &Receiver,
 ) {
-    let peer = peer_of(&stream);
-    if stream.set_read_timeout(Some(READ_TIMEOUT)).is_err()
-        || stream.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
-    {
-        return;
-    }
-    let _ = stream.set_nodelay(true);
+    let peer = peer.to_string();
     let stream = match tls {
         None => {
-            let mut stream = stream;
-            serve_requests(&mut stream, &peer, receiver);
+            serve_requests(&mut stream, &peer, accepted, receiver);
             stream
         }
         Some(cfg) => {
@@ -161,13 +205,18 @@ fn serve_connection(
                 }
             };
             let mut tls_stream = rustls::StreamOwned::new(conn, stream);
-            serve_requests(&mut tls_stream, &peer, receiver);
-            tls_stream.conn.send_close_notify();
-            let _ = tls_stream.flush();
+            serve_requests(&mut tls_stream, &peer, accepted, receiver);
+            if tls_stream.conn.is_handshaking() {
+                log::info!("serve: {peer}: closed before the TLS handshake completed");
+            } else {
+                tls_stream.sock.begin_answer();
+                tls_stream.conn.send_close_notify();
+                let _ = tls_stream.flush();
+            }
             tls_stream.sock
         }
     };
-    linger_close(stream);
+    linger_close(stream.into_inner());
 }
 
 /// Closes without destroying the last answer: closing a socket with unread
@@ -204,36 +253,78 @@ struct Head {
 /// Why a head cannot be served; answered, then the connection closes.
 struct Refusal(u16, &'static str);
 
-fn serve_requests<S: Read + Write>(s: &mut S, peer: &str, receiver: &Receiver) {
+/// Until when a connection that has served `served` requests, the last one
+/// asking for keep-alive or not, waits for another; `None`: close it.
+fn keep_open_until(
+    keep_alive: bool,
+    served: u32,
+    accepted: Instant,
+    now: Instant,
+) -> Option<Instant> {
+    if !keep_alive || served >= MAX_REQUESTS_PER_CONNECTION {
+        return None;
+    }
+    let end_of_life = accepted.checked_add(MAX_CONNECTION_LIFETIME)?;
+    let idle_end = now.checked_add(IDLE_TIMEOUT)?;
+    let until = idle_end.min(end_of_life);
+    (until > now).then_some(until)
+}
+
+/// Writes `response` within [`WRITE_TIMEOUT`]; whether it all went out.
+fn answer<S: Conn>(s: &mut S, response: &Response, keep_alive: bool) -> bool {
+    s.clock().begin_answer();
+    write_response(s, response, keep_alive).is_ok()
+}
+
+/// A refusal by the registry (evicted, or the address at its cap) shows as
+/// a read error; this answers 503 when the refusal owes one.
+fn answer_registry_refusal<S: Conn>(s: &mut S, peer: &str) {
+    match s.clock().refused() {
+        None | Some(Refused::Evicted) => {}
+        Some(why) => {
+            log::warn!("serve: {peer} refused: HTTP 503 {why}");
+            let _ = answer(s, &busy_response(), false);
+        }
+    }
+}
+
+fn serve_requests<S: Conn>(s: &mut S, peer: &str, accepted: Instant, receiver: &Receiver) {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
+    let mut served: u32 = 0;
     loop {
-        let started = Instant::now();
-        let head = match read_head(s, &mut buf, started) {
+        let head = match read_head(s, &mut buf) {
             Ok(Some(h)) => h,
-            Ok(None) => return,
+            Ok(None) => {
+                answer_registry_refusal(s, peer);
+                return;
+            }
             Err(Refusal(status, why)) => {
                 log::info!("serve: {peer} refused: HTTP {status} {why}");
-                let _ = write_response(s, &Response::text(status, why), false);
+                let _ = answer(s, &Response::text(status, why), false);
                 return;
             }
         };
+        if s.clock().begin_request().is_err() {
+            answer_registry_refusal(s, peer);
+            return;
+        }
         if head.expect_continue && s.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_err() {
             return;
         }
-        let need = head.len + head.content_length;
+        let need = head.len.saturating_add(head.content_length);
         while buf.len() < need {
-            if started.elapsed() > REQUEST_DEADLINE {
-                let _ = write_response(s, &Response::text(408, "request too slow"), false);
-                return;
-            }
             match read_more(s, &mut buf, need) {
                 Ok(0) => return,
                 Ok(_) => {}
                 Err(e) if is_timeout(&e) => {
-                    let _ = write_response(s, &Response::text(408, "request too slow"), false);
+                    log::info!("serve: {peer} refused: HTTP 408 body not complete in time");
+                    let _ = answer(s, &Response::text(408, "request too slow"), false);
                     return;
                 }
-                Err(_) => return,
+                Err(_) => {
+                    answer_registry_refusal(s, peer);
+                    return;
+                }
             }
         }
         let body = buf.get(head.len..need).unwrap_or_default();
@@ -252,10 +343,16 @@ fn serve_requests<S: Read + Write>(s: &mut S, peer: &str, receiver: &Receiver) {
             outcome.what,
             outcome.result
         );
-        if write_response(s, &response, head.keep_alive).is_err() || !head.keep_alive {
+        served = served.saturating_add(1);
+        let until = keep_open_until(head.keep_alive, served, accepted, Instant::now());
+        if !answer(s, &response, until.is_some()) {
             return;
         }
-        buf.drain(..need);
+        let Some(until) = until else {
+            return;
+        };
+        buf.drain(..need.min(buf.len()));
+        s.clock().await_next_request(until);
     }
 }
 
@@ -266,13 +363,11 @@ fn clip(s: &str) -> &str {
     }
 }
 
-/// Reads until a complete head is in `buf`. `Ok(None)`: the peer closed or
-/// went idle between requests (no answer owed).
-fn read_head<S: Read>(
-    s: &mut S,
-    buf: &mut Vec<u8>,
-    started: Instant,
-) -> Result<Option<Head>, Refusal> {
+/// Reads until a complete head is in `buf`. `Ok(None)`: the peer closed,
+/// went idle between requests, never finished its TLS handshake, or the
+/// registry refused the request (no HTTP answer owed, or the caller owes
+/// a 503).
+fn read_head<S: Read>(s: &mut S, buf: &mut Vec<u8>) -> Result<Option<Head>, Refusal> {
     loop {
         if !buf.is_empty() {
             if let Some(head) = parse_head(buf)? {
@@ -281,13 +376,6 @@ fn read_head<S: Read>(
         }
         if buf.len() >= MAX_HEAD_BYTES {
             return Err(Refusal(431, "request head too large"));
-        }
-        if started.elapsed() > REQUEST_DEADLINE {
-            return if buf.is_empty() {
-                Ok(None)
-            } else {
-                Err(Refusal(408, "request too slow"))
-            };
         }
         match read_more(s, buf, MAX_HEAD_BYTES) {
             Ok(0) => return Ok(None),
@@ -474,6 +562,34 @@ mod tests {
         assert_eq!(
             head(&format!("GET / HTTP/1.1\r\n{many}\r\n")).err(),
             Some(431)
+        );
+    }
+
+    #[test]
+    fn keep_alive_ends_at_the_request_cap_the_lifetime_or_on_request() {
+        let born = Instant::now();
+        let now = born + Duration::from_secs(1);
+        assert_eq!(
+            keep_open_until(true, 1, born, now),
+            Some(now + IDLE_TIMEOUT)
+        );
+        assert_eq!(keep_open_until(false, 1, born, now), None);
+        assert!(keep_open_until(true, MAX_REQUESTS_PER_CONNECTION - 1, born, now).is_some());
+        assert_eq!(
+            keep_open_until(true, MAX_REQUESTS_PER_CONNECTION, born, now),
+            None
+        );
+        // Near the end of its life a connection waits only until then.
+        let late = born + MAX_CONNECTION_LIFETIME - Duration::from_secs(2);
+        assert_eq!(
+            keep_open_until(true, 5, born, late),
+            Some(born + MAX_CONNECTION_LIFETIME)
+        );
+        let old = born + MAX_CONNECTION_LIFETIME;
+        assert_eq!(keep_open_until(true, 5, born, old), None);
+        assert_eq!(
+            keep_open_until(true, 5, born, old + Duration::from_secs(60)),
+            None
         );
     }
 }

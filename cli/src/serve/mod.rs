@@ -1,7 +1,8 @@
 //! `mattermost-notify serve`: the receiver Mattermost calls when someone
 //! clicks an Acknowledge button.
 //!
-//! Shape: [`http`] accepts connections (plain or [`tls`]) and turns bytes
+//! Shape: [`http`] accepts connections (plain or [`tls`]), keeps them in
+//! the [`conns`] registry, bounds each with a [`deadline`] and turns bytes
 //! into requests with httparse; [`handler`] decides what a request means
 //! (signature, expiry, allowlists) using the core's parsers; a [`backend`]
 //! carries the acknowledgement to the monitoring core (command pipe or
@@ -9,6 +10,8 @@
 //! parts and starts them.
 
 pub mod backend;
+pub mod conns;
+pub mod deadline;
 pub mod guard;
 pub mod handler;
 pub mod http;
