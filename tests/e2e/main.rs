@@ -22,6 +22,7 @@ mod skips;
 mod spool;
 mod standin_selftest;
 mod storm;
+mod trust;
 mod usage;
 
 /// Path of the binary under test.

@@ -244,4 +244,21 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     }
     assert!(count(429) > 0, "the storm did hit the rate limit");
     assert!(!spooled.is_empty(), "the storm did overflow the budget");
+
+    // The node's state (in the spool directory here) took 500 concurrent
+    // writers: one whole record per problem, no temporary file left.
+    let problems = rig.spool.join("problems");
+    let mut records = 0;
+    for item in std::fs::read_dir(&problems).expect("problems/") {
+        let path = item.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.starts_with(".tmp-"), "temporary file left: {name}");
+        let text = std::fs::read_to_string(&path).expect("record");
+        assert!(
+            text.starts_with("v=1\nproblem=") && text.contains("\nstate=open\n"),
+            "{name}: {text:?}"
+        );
+        records += 1;
+    }
+    assert_eq!(records, ALERTS, "one record per problem");
 }
