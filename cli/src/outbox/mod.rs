@@ -137,7 +137,10 @@ pub struct AlertSlot {
 /// earlier alert of the same problem to be sent or kept), then updates the
 /// problem's record. A dry run reads the record but changes nothing.
 pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>, dry_run: bool) -> AlertSlot {
-    let deadline = Instant::now() + rel.budget;
+    // An `Instant` that cannot hold the budget (never with a budget of at
+    // most a day) means no time to try: the alert is kept at once.
+    let now = Instant::now();
+    let deadline = now.checked_add(rel.budget).unwrap_or(now);
     let key = ev.key();
     let fallback_id = || match ev.notification_type {
         NotificationType::Problem if !ev.state_ok => Some(
