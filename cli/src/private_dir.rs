@@ -221,6 +221,43 @@ pub fn read_private_file(path: &Path, max: u64) -> Result<Vec<u8>, FileError> {
     Ok(bytes)
 }
 
+/// Opens (creating, mode 0600) a lock file, never through a symlink.
+pub fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+}
+
+/// `flock(2)` on `file`: `Ok(true)` when taken, `Ok(false)` when another
+/// open file holds it and `wait` is off.
+pub fn flock(file: &File, wait: bool) -> io::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    let op = if wait {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_EX | libc::LOCK_NB
+    };
+    loop {
+        // SAFETY: flock only reads the descriptor number; `file` keeps it
+        // open for the duration of the call.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let e = io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) if !wait => return Ok(false),
+            _ => return Err(e),
+        }
+    }
+}
+
 fn check(meta: &fs::Metadata) -> Result<(), DirError> {
     if !meta.file_type().is_dir() {
         return Err(DirError::NotADirectory);

@@ -17,11 +17,11 @@
 //! Concurrent `flush` runs are serialised by an exclusive `flock` on
 //! `.lock` in the spool directory.
 
-use crate::private_dir::{read_private_file, DirError, FileError, PrivateDir, TEMP_PREFIX};
-use std::fs::{self, File, OpenOptions};
+use crate::private_dir::{
+    flock, open_lock_file, read_private_file, DirError, FileError, PrivateDir, TEMP_PREFIX,
+};
+use std::fs::{self, File};
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -234,14 +234,7 @@ impl Spool {
     /// spool directory when missing.
     pub fn lock(&self, wait: bool) -> Result<Option<SpoolLock>, SpoolError> {
         let dir = self.open()?;
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(dir.join(LOCK_FILE))?;
+        let file = open_lock_file(&dir.join(LOCK_FILE))?;
         Ok(flock(&file, wait)?.then_some(SpoolLock { _file: file }))
     }
 
@@ -279,30 +272,6 @@ impl Spool {
             return Err(SpoolError::Full { files, bytes });
         }
         Ok(())
-    }
-}
-
-/// `flock(2)` on `file`: `Ok(true)` when taken, `Ok(false)` when another
-/// open file holds it and `wait` is off.
-pub fn flock(file: &File, wait: bool) -> io::Result<bool> {
-    let op = if wait {
-        libc::LOCK_EX
-    } else {
-        libc::LOCK_EX | libc::LOCK_NB
-    };
-    loop {
-        // SAFETY: flock only reads the descriptor number; `file` keeps it
-        // open for the duration of the call.
-        let rc = unsafe { libc::flock(file.as_raw_fd(), op) };
-        if rc == 0 {
-            return Ok(true);
-        }
-        let e = io::Error::last_os_error();
-        match e.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if !wait => return Ok(false),
-            _ => return Err(e),
-        }
     }
 }
 

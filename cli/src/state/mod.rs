@@ -16,11 +16,11 @@
 pub mod clicks;
 pub mod problems;
 
-use crate::outbox::spool::{flock, LOCK_POLL};
-use crate::private_dir::{DirError, PrivateDir};
-use std::fs::{File, OpenOptions};
+use crate::outbox::spool::LOCK_POLL;
+use crate::private_dir::{flock, open_lock_file, DirError, PrivateDir};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -128,7 +128,7 @@ impl StateDir {
     ) -> io::Result<Option<ProblemLock>> {
         let path = self.lock_path(key).map_err(dir_io)?;
         loop {
-            let file = open_lock(&path)?;
+            let file = open_lock_file(&path)?;
             if flock(&file, false)? {
                 // A pruner may have removed the file between our open and
                 // our lock; then our lock is on an orphan: start over.
@@ -155,7 +155,7 @@ impl StateDir {
         let Ok(locks) = self.area(LOCKS) else {
             return false;
         };
-        let Ok(file) = open_lock(&locks.join(&format!("{key_hex}.lock"))) else {
+        let Ok(file) = open_lock_file(&locks.join(&format!("{key_hex}.lock"))) else {
             return false;
         };
         // Taken and released at once when free: only a holder makes it busy.
@@ -240,17 +240,6 @@ fn prune_older(dir: &Path, now: SystemTime, age: Duration) -> usize {
         }
     }
     removed
-}
-
-fn open_lock(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
 }
 
 fn dir_io(e: DirError) -> io::Error {
