@@ -183,7 +183,9 @@ class Endpoint:
 
 def sender_env(workdir):
     """A clean environment: no proxy variables, no ~/.curlrc, no config."""
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "LANG": "C.UTF-8"}
+    # The spool and state directory in the bench's own folder, never /var/spool.
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "LANG": "C.UTF-8",
+            "MATTERMOST_SPOOL_DIR": str(workdir / "spool")}
 
 
 def python_for_senders():
@@ -279,6 +281,16 @@ def single_alert(opts, launcher, endpoint, argvs, env):
     return result
 
 
+def storm_argv(argv, i):
+    """The i-th alert of a storm: a dead switch takes many hosts down at
+    once, so ours names a host of its own (alerts of one host and service
+    go out one at a time, in order; curl's payload stays the same)."""
+    if "--hostuuid" not in argv:
+        return argv
+    at = argv.index("--hostuuid") + 1
+    return [*argv[:at], f"storm-host-{i:05d}", *argv[at + 1:]]
+
+
 def storm_once(argv, count, workers, env):
     """Fires `count` runs of argv through `workers` concurrent processes."""
     lock = threading.Lock()
@@ -290,8 +302,10 @@ def storm_once(argv, count, workers, env):
             with lock:
                 if state["next"] >= count:
                     return
+                i = state["next"]
                 state["next"] += 1
-            pid = os.posix_spawn(argv[0], argv, env, file_actions=actions)
+            run = storm_argv(argv, i)
+            pid = os.posix_spawn(run[0], run, env, file_actions=actions)
             _, status = os.waitpid(pid, 0)
             code = os.waitstatus_to_exitcode(status)
             if code != 0:

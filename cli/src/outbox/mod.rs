@@ -334,12 +334,18 @@ fn send_directly(
             Ok(())
         }
         Outcome::NotConfirmed { attempts, last } => {
-            let why = format!(
-                "{} not confirmed within the {:.1} s retry budget after {attempts} attempt(s), \
-                 last: {last}",
-                alert.what,
-                rel.budget.as_secs_f64()
-            );
+            let why = match last {
+                // Not a timeout: something other than Mattermost answered.
+                SendError::NotMattermost { .. } => {
+                    format!("{} not delivered: {last}", alert.what)
+                }
+                _ => format!(
+                    "{} not confirmed within the {:.1} s retry budget after {attempts} \
+                     attempt(s), last: {last}",
+                    alert.what,
+                    rel.budget.as_secs_f64()
+                ),
+            };
             if !keep {
                 return Err(not_kept(rel, &why, &untrusted(), alert));
             }
