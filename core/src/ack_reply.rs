@@ -90,6 +90,10 @@ pub enum Declined<'a> {
     /// The receiver could not record the click, so it did not carry it out
     /// (a single-use record it cannot write is a button it cannot protect).
     NotRecorded(ValidAck<'a>),
+    /// API mode: the click did not come from the problem's root post (an
+    /// older post of the same problem, or a copy), so it is not carried
+    /// out there.
+    NotRoot(ValidAck<'a>),
     /// The backend could not acknowledge; `reason` is its explanation for
     /// a person (a sentence ending in a full stop), cut to
     /// [`ACK_REPLY_REASON_MAX`] written bytes with a marker if longer.
@@ -115,6 +119,7 @@ impl Declined<'_> {
             Declined::NotCurrent(_) => "problem no longer current",
             Declined::Recovered(_) => "problem recovered",
             Declined::NotRecorded(_) => "click could not be recorded",
+            Declined::NotRoot(_) => "click not from the problem's root post",
             Declined::BackendFailed { .. } => "backend failed",
         }
     }
@@ -142,6 +147,19 @@ pub fn write_acked_reply(p: &AckedPost<'_>, buf: &mut [u8]) -> Result<usize, Rep
     UtcTime::from_unix(p.acked_at).write(&mut w)?;
     w.raw("\"}]}},\"ephemeral_text\":\"You acknowledged ")?;
     write_what(&mut w, &p.ack)?;
+    w.raw(".\"}")?;
+    Ok(w.len())
+}
+
+/// Writes the answer to a successful click in API mode, into `buf`:
+/// `{"ephemeral_text":"You acknowledged …."}` alone. The root post is
+/// edited and the thread told through the REST API
+/// ([`crate::thread`]), so the answer leaves the post to those.
+/// [`crate::limits::ACK_REPLY_BUF_LEN`] bytes always suffice.
+pub fn write_acked_ephemeral(ack: &ValidAck<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
+    let mut w = JsonWriter::new(buf);
+    w.raw("{\"ephemeral_text\":\"You acknowledged ")?;
+    write_what(&mut w, ack)?;
     w.raw(".\"}")?;
     Ok(w.len())
 }
@@ -201,6 +219,11 @@ pub fn write_declined_reply(why: &Declined<'_>, buf: &mut [u8]) -> Result<usize,
             w.raw("The receiver could not record this click, so ")?;
             write_what(&mut w, ack)?;
             w.raw(" was not acknowledged. Try again, or acknowledge in the monitoring interface.")?;
+        }
+        Declined::NotRoot(ack) => {
+            w.raw("This is not the current post of ")?;
+            write_what(&mut w, ack)?;
+            w.raw(". Acknowledge it from its latest post or in the monitoring interface.")?;
         }
         Declined::BackendFailed { ack, reason } => {
             w.raw("Could not acknowledge ")?;
@@ -373,6 +396,7 @@ mod tests {
             (Declined::NotCurrent(a), "HTTP on web1 has a newer problem"),
             (Declined::Recovered(a), "HTTP on web1 has recovered"),
             (Declined::NotRecorded(a), "could not record"),
+            (Declined::NotRoot(a), "not the current post of HTTP on web1"),
             (
                 Declined::BackendFailed {
                     ack: a,

@@ -6,7 +6,9 @@
 //! caller's `&mut [u8]`, untrusted-text handling ([`text`]), the signed
 //! acknowledgement context ([`ack`]), parsing of Mattermost's button
 //! callback ([`callback`]) and external-command lines ([`command`]), and
-//! the waits rate-limiting servers ask for ([`retry_after`]).
+//! the waits rate-limiting servers ask for ([`retry_after`]), and the
+//! conversation of a problem in API mode: its root post, the root's edits
+//! and the compact replies in its thread ([`thread`]).
 //!
 //! Panic rule: no function in this crate panics, for any input, as long as
 //! it is given the buffer the documentation names. Every capacity is a named
@@ -37,6 +39,7 @@ pub mod model;
 pub mod render;
 pub mod retry_after;
 pub mod text;
+pub mod thread;
 
 pub use model::{Kind, Notification, NotificationType, State};
 pub use render::{render_payload, RenderError, RenderOptions};

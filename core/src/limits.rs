@@ -183,3 +183,30 @@ pub const ACK_REPLY_BUF_LEN: usize = 12 * 1024;
 /// Most bytes a backend's explanation takes in an ephemeral reply
 /// ("Could not acknowledge …: <reason>"); a longer one is cut with a marker.
 pub const ACK_REPLY_REASON_MAX: usize = 512;
+
+// --- API mode: a problem's root post and its thread -------------------------
+
+/// Most written bytes of each untrusted text in a root post's status
+/// field (who acknowledged, their comment, who set the downtime).
+pub const STATUS_TEXT_MAX_LEN: usize = 256;
+
+/// Room the status field of a root post can take beyond a webhook post:
+/// three texts at [`STATUS_TEXT_MAX_LEN`], four times and the fixed words.
+pub const ROOT_STATUS_MAX_LEN: usize = 1536;
+
+/// Smallest buffer a root post (creation or edit) is rendered into:
+/// [`MIN_PAYLOAD_BUF_LEN`] plus [`ROOT_STATUS_MAX_LEN`]. A test renders
+/// the worst case into exactly this many bytes.
+pub const ROOT_MIN_BUF_LEN: usize = MIN_PAYLOAD_BUF_LEN + ROOT_STATUS_MAX_LEN;
+
+/// Most written bytes of the plugin output's first line in a thread reply;
+/// the full output is in the root post.
+pub const REPLY_OUTPUT_MAX_LEN: usize = 300;
+
+/// Buffer for a thread reply ([`crate::thread::write_thread_reply`]):
+/// always enough, a unit test writes the worst case into it.
+pub const REPLY_BUF_LEN: usize = 2048;
+
+/// Longest Mattermost id a REST body carries (`channel_id`, `root_id`);
+/// Mattermost's are 26 characters.
+pub const POST_ID_MAX: usize = 64;

@@ -268,6 +268,31 @@ pub fn render_payload(
     fit_and_write(n, &plan, fitted, buf)
 }
 
+/// [`render_payload`] for a problem's root post in API mode: the alert as
+/// `n` says it is now, with `status` (acknowledged, in downtime,
+/// recovered…) as a field, the colour of where it stands and the button
+/// only while it still applies. Needs a buffer of at least
+/// [`crate::limits::ROOT_MIN_BUF_LEN`].
+pub(crate) fn render_root_post(
+    n: &Notification<'_>,
+    status: &crate::thread::RootStatus<'_>,
+    shape: crate::thread::RootShape,
+    opts: &RenderOptions<'_>,
+    buf: &mut [u8],
+) -> Result<usize, RenderError> {
+    if buf.len() < crate::limits::ROOT_MIN_BUF_LEN {
+        return Err(RenderError::BufferTooSmall);
+    }
+    let mut plan = plan(n, opts);
+    plan.root = Some((*status, shape));
+    plan.color = status.color(n.state);
+    if !status.buttons_apply() {
+        plan.button = None;
+    }
+    let fitted = Fitted::for_buffer(n, buf.len(), |fitted| measure(&plan, fitted));
+    fit_and_write(n, &plan, fitted, buf)
+}
+
 /// Length of the payload with these plans, from a counting pass that adds
 /// up the planned texts' lengths.
 fn measure(plan: &Plan<'_>, fitted: &Fitted<'_>) -> usize {
@@ -341,7 +366,13 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
             .map(|p| (p, opts.priority_requested_ack)),
         button,
         source: opts.source,
+        root: None,
     }
+}
+
+/// The state colour of a post of type `t` (for [`crate::thread`]).
+pub(crate) fn look_color(t: NotificationType<'_>, state: State) -> &'static str {
+    look::color(t, state)
 }
 
 /// `value` if present, non-blank and at most `max` bytes when written.

@@ -13,3 +13,4 @@ mod matrix;
 mod props;
 mod replies;
 mod sizes;
+mod thread;

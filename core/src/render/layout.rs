@@ -15,6 +15,7 @@ use crate::render::look::{self, Part};
 use crate::render::time::UtcTime;
 use crate::render::{link, AckButton, Priority};
 use crate::text::{fence_len_for, write_fence, Budgeted, Style};
+use crate::thread::{write_root_status, RootShape, RootStatus};
 
 /// Everything decided about a post before any budget is applied.
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +44,9 @@ pub struct Plan<'a> {
     pub button: Option<AckButton<'a>>,
     /// Footer source name.
     pub source: &'a str,
+    /// A problem's root post in API mode (how it stands now, and whether
+    /// it is created or edited); `None` for a webhook post.
+    pub root: Option<(RootStatus<'a>, RootShape)>,
 }
 
 /// Writes `{` ... `}` members, putting commas between them.
@@ -73,6 +77,9 @@ impl Members {
 
 /// Writes the whole payload.
 pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<(), Overflow> {
+    if let Some((_, shape)) = p.root {
+        return write_post_object(w, p, f, shape);
+    }
     let mut top = Members::open(w)?;
     if let Some(channel) = p.channel {
         top.key(w, "channel")?;
@@ -107,6 +114,34 @@ pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Re
     write_attachment(w, p, f)?;
     w.raw("]")?;
     top.close(w)
+}
+
+/// A REST API post (DESIGN §9) without its ids: `message` (the configured
+/// mention or empty), `props.attachments`, and on creation the priority
+/// under `metadata`. The sender adds `channel_id` (and never a `root_id`:
+/// this is the root).
+fn write_post_object(
+    w: &mut JsonWriter<'_>,
+    p: &Plan<'_>,
+    f: &Fitted<'_>,
+    shape: RootShape,
+) -> Result<(), Overflow> {
+    w.raw("{\"message\":")?;
+    w.string(p.mention.unwrap_or(""))?;
+    w.raw(",\"props\":{\"attachments\":[")?;
+    write_attachment(w, p, f)?;
+    w.raw("]}")?;
+    if let (Some((priority, requested_ack)), RootShape::Create) = (p.priority, shape) {
+        w.raw(",\"metadata\":{\"priority\":{\"priority\":")?;
+        w.string(match priority {
+            Priority::Important => "important",
+            Priority::Urgent => "urgent",
+        })?;
+        w.raw(",\"requested_ack\":")?;
+        w.bool(requested_ack)?;
+        w.raw("}}")?;
+    }
+    w.raw("}")
 }
 
 fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<(), Overflow> {
@@ -230,6 +265,9 @@ fn write_fields(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<
         if !n.ack_comment.is_empty() {
             field(w, "Comment", false, false, |w| f.comment().write(w))?;
         }
+    }
+    if let Some((status, _)) = &p.root {
+        field(w, "Status", false, false, |w| write_root_status(w, status))?;
     }
     w.raw("]")
 }
