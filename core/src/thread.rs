@@ -369,18 +369,16 @@ pub fn write_duration(w: &mut JsonWriter<'_>, secs: u64) -> Result<(), Overflow>
     let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
     let parts: [(u64, &str); 4] = [(d, "d"), (h, "h"), (m, "min"), (s, "s")];
     let first = parts.iter().position(|(v, _)| *v > 0).unwrap_or(3);
-    let mut written = 0;
-    for (v, unit) in parts.iter().skip(first).take(2) {
-        if written > 0 && *v == 0 {
+    for (i, (v, unit)) in parts.iter().skip(first).take(2).enumerate() {
+        if i > 0 && *v == 0 {
             break;
         }
-        if written > 0 {
+        if i > 0 {
             w.raw(" ")?;
         }
         write_u64(w, *v)?;
         w.raw(" ")?;
         w.raw(unit)?;
-        written += 1;
     }
     Ok(())
 }
