@@ -341,7 +341,7 @@ fn cut(s: &str, max: usize) -> &str {
 }
 
 /// `600`, `600s`, `10m`, `12h`, `7d`; zero is refused.
-fn parse_ttl(v: &str) -> Option<Duration> {
+pub(crate) fn parse_ttl(v: &str) -> Option<Duration> {
     let v = v.trim();
     let (digits, unit) = match v.char_indices().last() {
         Some((i, c)) if c.is_ascii_alphabetic() => (v.get(..i)?, c),

@@ -69,6 +69,11 @@ pub mod key {
         SPOOL_MAX_FILES,
         SPOOL_MAX_BYTES,
         STATE_DIR,
+        CLOSED_RETENTION,
+        URL,
+        BOT_TOKEN_FILE,
+        TEAM,
+        CHANNEL_ID,
     );
 }
 
@@ -107,7 +112,7 @@ settings! {
     PROXY "--proxy" false "proxy URL; default HTTPS_PROXY/ALL_PROXY/HTTP_PROXY; NO_PROXY honoured";
     CONNECT_TIMEOUT "--connect-timeout" false "seconds to connect (default 5)";
     TIMEOUT "--timeout" false "seconds for the whole request (default 15)";
-    CHANNEL "--channel" false "channel override: name, #name or @user";
+    CHANNEL "--channel" false "webhook: channel override (name, #name or @user); API mode: the channel name, with MATTERMOST_TEAM";
     USERNAME "--username" false "username override";
     ICON_URL "--icon-url" false "icon URL override";
     MENTION "--mention" false "a mention such as @oncall added to problem posts";
@@ -137,6 +142,11 @@ settings! {
     SPOOL_MAX_FILES "--spool-max-files" false "most posts the spool keeps";
     SPOOL_MAX_BYTES "--spool-max-bytes" false "most bytes the spool keeps";
     STATE_DIR "--state-dir" false "the node's state directory shared by notify and serve (default: the spool directory)";
+    CLOSED_RETENTION "--closed-retention" false "how long records of recovered problems are kept: seconds or 30m, 12h, 7d (default 7d)";
+    URL "--url" false "the Mattermost server's base URL; with MATTERMOST_BOT_TOKEN_FILE: API mode (threads)";
+    BOT_TOKEN_FILE "--bot-token-file" false "file holding the bot account's access token (API mode; the token is never a flag)";
+    TEAM "--team" false "API mode: the team name of MATTERMOST_CHANNEL";
+    CHANNEL_ID "--channel-id" false "API mode: the channel id (instead of MATTERMOST_TEAM and MATTERMOST_CHANNEL)";
 }
 
 /// The known setting called `key`.
@@ -161,7 +171,7 @@ pub enum Origin {
 }
 
 /// The layered key → value store.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Config {
     values: BTreeMap<&'static str, (String, Origin)>,
     /// The file read, if any.

@@ -71,7 +71,7 @@ impl LinkTemplates {
 pub struct Decoration<'c> {
     cfg: &'c Config,
     links: LinkTemplates,
-    emoji: bool,
+    pub emoji: bool,
     icon_url: Option<&'c str>,
     mention_states: StateSet,
     priority: Option<Priority>,

@@ -11,8 +11,9 @@
 use crate::config::{env_value, key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
-use crate::outbox::{begin_alert, deliver_or_spool, Alert, Reliability};
+use crate::outbox::{begin_alert, deliver_or_spool, send_ops, Alert, AlertSlot, Reliability};
 use crate::state::problems::AlertEvent;
+use crate::transport::api::{ApiClient, ApiPoster, ApiSettings};
 use crate::transport::webhook::Deliverer;
 use argh::FromArgs;
 use mattermost_notify_core::{
@@ -162,6 +163,18 @@ pub struct NotifyArgs {
     /// the node's state directory (MATTERMOST_STATE_DIR; default: the spool directory)
     #[argh(option)]
     pub state_dir: Option<String>,
+    /// API mode: the Mattermost server's base URL (MATTERMOST_URL)
+    #[argh(option)]
+    pub url: Option<String>,
+    /// API mode: file holding the bot token (MATTERMOST_BOT_TOKEN_FILE)
+    #[argh(option)]
+    pub bot_token_file: Option<String>,
+    /// API mode: the team of --channel (MATTERMOST_TEAM)
+    #[argh(option)]
+    pub team: Option<String>,
+    /// API mode: the channel id (MATTERMOST_CHANNEL_ID)
+    #[argh(option)]
+    pub channel_id: Option<String>,
 }
 
 impl NotifyArgs {
@@ -197,6 +210,10 @@ impl NotifyArgs {
         cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
         cfg.set_flag(key::SPOOL_MAX_BYTES, self.spool_max_bytes.take());
         cfg.set_flag(key::STATE_DIR, self.state_dir.take());
+        cfg.set_flag(key::URL, self.url.take());
+        cfg.set_flag(key::BOT_TOKEN_FILE, self.bot_token_file.take());
+        cfg.set_flag(key::TEAM, self.team.take());
+        cfg.set_flag(key::CHANNEL_ID, self.channel_id.take());
     }
 }
 
@@ -408,6 +425,17 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     let reliability = Reliability::from_config(cfg)?;
     // Before rendering: the button carries the problem's id.
     let slot = begin_alert(&reliability, &fields.event(), args.dry_run);
+    match ApiSettings::from_config(cfg) {
+        Ok(Some(api)) => return send_api(args, cfg, fields, &reliability, slot, api),
+        Ok(None) => {}
+        // Unusable API settings: the alert is rendered for the webhook and
+        // kept (below), the error naming the setting.
+        Err(e) => {
+            let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
+            let payload = render(&n, &Decoration::resolve(cfg).render_options(), &mut buf)?;
+            return Err(keep_despite_config_error(cfg, payload, e));
+        }
+    }
     // A decoration that cannot be used is left out and logged: never the
     // reason an alert is not sent.
     let decoration = Decoration::resolve(cfg);
@@ -451,6 +479,100 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         deadline: slot.deadline,
     };
     deliver_or_spool(&deliverer, &reliability, &alert)
+}
+
+/// API mode: the alert's operations on its problem's conversation (a
+/// root post, a reply and an edit, …; see [`crate::conversation`]),
+/// recorded, rendered and sent in order (or kept, or printed).
+fn send_api(
+    args: &NotifyArgs,
+    cfg: &Config,
+    fields: &AlertFields,
+    rel: &Reliability,
+    slot: AlertSlot,
+    api: ApiSettings,
+) -> Result<(), Error> {
+    let n = fields.notification();
+    let decoration = Decoration::resolve(cfg);
+    decoration.log_problems();
+    if let Some(why) = &slot.tracked.lost {
+        log::warn!("API mode: {why}; this alert starts a new root post");
+    }
+    let step = crate::conversation::step(
+        slot.tracked.before.as_ref(),
+        slot.tracked.after.as_ref(),
+        &n,
+        &fields.state,
+        decoration.emoji,
+    );
+    let key_hex = slot.key.hex();
+    if let (Some(state), Some(r), Some(_)) = (rel.state.as_ref(), &step.record, &slot.lock) {
+        if let Err(e) = state.save_record(&slot.key, r) {
+            log::warn!(
+                "cannot write the problem record in {} ({e}); later events of this problem \
+                 may start a new root post",
+                state.path().display()
+            );
+        }
+    }
+    // The root's button (when it still applies) is the PROBLEM's button.
+    let mut opts = decoration.render_options();
+    let mut as_problem = n;
+    as_problem.notification_type = mattermost_notify_core::NotificationType::Problem;
+    let problem_id = step.record.as_ref().map(|r| r.problem.as_str());
+    let ack = decoration.ack.as_ref().and_then(|mode| {
+        crate::ack_button::for_notify(
+            mode,
+            &as_problem,
+            &opts,
+            problem_id.or(slot.problem_id.as_deref()),
+        )
+    });
+    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
+    opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
+    let ops =
+        crate::conversation::render(&step.planned, &n, step.record.as_ref(), &key_hex, &opts)?;
+    if args.dry_run {
+        let mut out = std::io::stdout().lock();
+        for op in &ops {
+            out.write_all(op)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
+        }
+        return Ok(());
+    }
+    if ops.is_empty() {
+        return Ok(());
+    }
+    let poster = match ApiClient::new(cfg, api) {
+        Ok(client) => ApiPoster::new(client, rel.state.clone()),
+        Err(e) => return Err(e),
+    };
+    if slot.lock.is_some() {
+        poster.hold(Some(key_hex.clone()));
+    }
+    let kind = match n.notification_type.as_str() {
+        "" => "alert",
+        t => t,
+    };
+    let what = match n.kind {
+        Kind::Host => format!("{kind} for {}", n.host_label()),
+        Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
+    };
+    let what = format!(
+        "{what} (to {})",
+        crate::transport::retry::Post::target(&poster)
+    );
+    let summary = fields.summary();
+    let alert = Alert {
+        payload: &[],
+        what: &what,
+        summary: &summary,
+        key: Some(slot.key),
+        lock: slot.lock.as_ref(),
+        deadline: slot.deadline,
+    };
+    send_ops(&poster, rel, &ops, &alert)
 }
 
 /// A delivery setting is wrong (no webhook URL, an unreadable CA file, ...),

@@ -11,6 +11,7 @@ use crate::config::{key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
 use crate::notify::{render, unix_now};
+use crate::transport::api::{ApiClient, ApiSettings, ChannelRef, Purpose};
 use crate::transport::webhook::{Deliverer, SendError};
 use argh::FromArgs;
 use mattermost_notify_core::{
@@ -51,6 +52,18 @@ pub struct TestArgs {
     /// icon URL override (MATTERMOST_ICON_URL)
     #[argh(option)]
     pub icon_url: Option<String>,
+    /// API mode: the Mattermost server's base URL (MATTERMOST_URL)
+    #[argh(option)]
+    pub url: Option<String>,
+    /// API mode: file holding the bot token (MATTERMOST_BOT_TOKEN_FILE)
+    #[argh(option)]
+    pub bot_token_file: Option<String>,
+    /// API mode: the team of --channel (MATTERMOST_TEAM)
+    #[argh(option)]
+    pub team: Option<String>,
+    /// API mode: the channel id (MATTERMOST_CHANNEL_ID)
+    #[argh(option)]
+    pub channel_id: Option<String>,
 }
 
 /// What the test post says; rendered by core like any custom notification.
@@ -69,6 +82,10 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
     cfg.set_flag(key::CHANNEL, args.channel);
     cfg.set_flag(key::USERNAME, args.username);
     cfg.set_flag(key::ICON_URL, args.icon_url);
+    cfg.set_flag(key::URL, args.url);
+    cfg.set_flag(key::BOT_TOKEN_FILE, args.bot_token_file);
+    cfg.set_flag(key::TEAM, args.team);
+    cfg.set_flag(key::CHANNEL_ID, args.channel_id);
 
     let host = local_host_name();
     let n = Notification {
@@ -94,6 +111,9 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
         service_link: None,
         ..decoration.render_options()
     };
+    if let Some(settings) = ApiSettings::from_config(&cfg)? {
+        return run_api(&cfg, settings, &n, &opts);
+    }
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
     let payload = render(&n, &opts, &mut buf)?;
 
@@ -151,6 +171,95 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
             Err(e.into())
         }
     }
+}
+
+/// What the edited test post says (API mode).
+const TEST_OUTPUT_EDITED: &str = "mattermost-notify test post, edited: the bot can post in this \
+                                  channel and edit its posts, so problems get threads.";
+
+/// API mode: checks the token, the channel, the bot's membership and its
+/// right to post, then posts a marked test post and edits it; prints each
+/// step. The first failure ends the test with its hint.
+fn run_api(
+    cfg: &Config,
+    settings: ApiSettings,
+    n: &Notification<'_>,
+    opts: &mattermost_notify_core::RenderOptions<'_>,
+) -> Result<(), Error> {
+    let client = ApiClient::new(cfg, settings)?;
+    let file = cfg
+        .file
+        .as_ref()
+        .map_or("none".to_string(), |p| p.display().to_string());
+    println!("mattermost-notify test post (API mode)");
+    println!("  config file: {file}");
+    println!("  server:      {}", client.base());
+    println!("  trust:       {}", client.trust());
+    println!("  route:       {}", client.route());
+    match client.channel() {
+        ChannelRef::Id(id) => println!("  channel:     id {id}"),
+        ChannelRef::Names { team, channel } => println!("  channel:     {channel} in team {team}"),
+    }
+    let step = |name: &str, result: Result<String, SendError>| match result {
+        Ok(done) => {
+            println!("check {name}: ok: {done}");
+            Ok(())
+        }
+        Err(e) => {
+            println!("check {name}: FAILED: {e}");
+            Err(Error::from(e))
+        }
+    };
+    let me = client.call("GET", "/api/v4/users/me", None, Purpose::Me, None);
+    step(
+        "token",
+        me.map(|(_, body)| {
+            format!(
+                "the token is accepted (user id {})",
+                crate::transport::api::id_of(&body).unwrap_or_default()
+            )
+        }),
+    )?;
+    let channel = client.lookup_channel(None);
+    let channel_id = channel.clone().unwrap_or_default();
+    step("channel", channel.map(|id| format!("channel id {id}")))?;
+    let member = client.call(
+        "GET",
+        &format!("/api/v4/channels/{channel_id}/members/me"),
+        None,
+        Purpose::Membership,
+        None,
+    );
+    step("membership", member.map(|_| "the bot is a member".into()))?;
+    let mut buf = vec![0u8; PAYLOAD_BUF_LEN * 2];
+    let render_post = |n: &Notification<'_>, buf: &mut [u8]| {
+        mattermost_notify_core::thread::render_single_post(n, opts, buf)
+            .map_err(|e| Error::Software(format!("rendering the test post: {e}")))
+    };
+    let len = render_post(n, &mut buf)?;
+    let mut body = vec![0u8; len + 256];
+    let body_len =
+        mattermost_notify_core::thread::write_post_body(&channel_id, None, &buf[..len], &mut body)
+            .map_err(|e| Error::Software(format!("the test post: {e}")))?;
+    let post = client.create(&body[..body_len], None);
+    let post_id = post.clone().unwrap_or_default();
+    step(
+        "post",
+        post.map(|id| format!("the bot may post: test post {id}")),
+    )?;
+    let edited = Notification {
+        output: TEST_OUTPUT_EDITED,
+        ..*n
+    };
+    let len = render_post(&edited, &mut buf)?;
+    step(
+        "edit",
+        client
+            .patch(&post_id, &buf[..len], None)
+            .map(|()| "the bot may edit its posts".into()),
+    )?;
+    println!("result: delivered: the test post was posted and edited");
+    Ok(())
 }
 
 /// What to fix, for the failures people actually meet.

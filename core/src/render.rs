@@ -275,7 +275,7 @@ pub fn render_payload(
 /// [`crate::limits::ROOT_MIN_BUF_LEN`].
 pub(crate) fn render_root_post(
     n: &Notification<'_>,
-    status: &crate::thread::RootStatus<'_>,
+    status: Option<&crate::thread::RootStatus<'_>>,
     shape: crate::thread::RootShape,
     opts: &RenderOptions<'_>,
     buf: &mut [u8],
@@ -284,10 +284,13 @@ pub(crate) fn render_root_post(
         return Err(RenderError::BufferTooSmall);
     }
     let mut plan = plan(n, opts);
-    plan.root = Some((*status, shape));
-    plan.color = status.color(n.state);
-    if !status.buttons_apply() {
-        plan.button = None;
+    plan.rest = Some(shape);
+    if let Some(status) = status {
+        plan.root = Some(*status);
+        plan.color = status.color(n.state);
+        if !status.buttons_apply() {
+            plan.button = None;
+        }
     }
     let fitted = Fitted::for_buffer(n, buf.len(), |fitted| measure(&plan, fitted));
     fit_and_write(n, &plan, fitted, buf)
@@ -366,6 +369,7 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
             .map(|p| (p, opts.priority_requested_ack)),
         button,
         source: opts.source,
+        rest: None,
         root: None,
     }
 }

@@ -44,7 +44,7 @@ pub enum RootShape {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Acked<'a> {
     /// The core's `$NOTIFICATIONAUTHOR$` or the clicker's user name
-    /// (untrusted either way: written defused).
+    /// (untrusted either way: written defused); may be empty.
     pub by: &'a str,
     /// Unix seconds.
     pub at: u64,
@@ -118,7 +118,19 @@ pub fn render_root(
     } else {
         NotificationType::Problem
     };
-    crate::render::render_root_post(&shown, status, shape, opts, buf)
+    crate::render::render_root_post(&shown, Some(status), shape, opts, buf)
+}
+
+/// Renders alert `n` as a post of its own in API mode (an alert that
+/// belongs to no open problem, such as a downtime of a host that is up):
+/// the webhook post's attachment as a REST post object, without a status.
+/// The same buffer rule as [`render_root`].
+pub fn render_single_post(
+    n: &Notification<'_>,
+    opts: &RenderOptions<'_>,
+    buf: &mut [u8],
+) -> Result<usize, RenderError> {
+    crate::render::render_root_post(n, None, RootShape::Create, opts, buf)
 }
 
 /// The `Status` field's value (JSON string content): one line per fact.
@@ -132,8 +144,11 @@ pub(crate) fn write_root_status(
     w.raw("Open since ")?;
     UtcTime::from_unix(s.first_seen).write(w)?;
     if let Some(a) = s.acked {
-        w.raw("\\nAcknowledged by ")?;
-        text(w, a.by)?;
+        w.raw("\\nAcknowledged")?;
+        if !a.by.is_empty() {
+            w.raw(" by ")?;
+            text(w, a.by)?;
+        }
         w.raw(" at ")?;
         UtcTime::from_unix(a.at).write(w)?;
         if !a.comment.is_empty() {

@@ -4,6 +4,7 @@
 mod support;
 
 mod answers;
+mod api;
 mod config;
 mod degrade;
 mod deliver;
@@ -20,6 +21,7 @@ mod serve;
 mod serve_load;
 mod skips;
 mod spool;
+mod standin_rest_selftest;
 mod standin_selftest;
 mod storm;
 mod trust;

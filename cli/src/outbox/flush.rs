@@ -10,7 +10,7 @@ use crate::private_dir::FileError;
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, SystemClock, MIN_ATTEMPT_TIMEOUT,
 };
-use crate::transport::webhook::Deliverer;
+use crate::transport::Transport;
 use argh::FromArgs;
 use std::collections::HashSet;
 use std::io;
@@ -228,7 +228,7 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
         log::info!("flush: the spool {dir} is empty");
         return Ok(());
     }
-    let deliverer = Deliverer::from_config(&cfg)?;
+    let deliverer = Transport::from_config(&cfg, rel.state.clone())?;
     let lock = rel
         .spool
         .lock(true)

@@ -18,13 +18,14 @@
 //! | not confirmed in time, kept in the spool | 75 |
 
 pub mod flush;
+pub mod ops;
 pub mod spool;
 
 use crate::config::{key, Config};
 use crate::error::Error;
 use crate::outbox::flush::{flush_spool, FlushScope};
 use crate::outbox::spool::{Spool, SpoolError, DEFAULT_DIR, DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES};
-use crate::state::problems::{made_up_problem_id, valid_problem_id, AlertEvent};
+use crate::state::problems::{made_up_problem_id, valid_problem_id, AlertEvent, Tracked};
 use crate::state::{ProblemKey, ProblemLock, StateDir};
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, RetryPolicy, SystemClock,
@@ -101,7 +102,7 @@ impl Reliability {
 }
 
 /// One fresh alert on its way.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Alert<'a> {
     /// The payload JSON.
     pub payload: &'a [u8],
@@ -129,6 +130,9 @@ pub struct AlertSlot {
     pub lock: Option<ProblemLock>,
     /// The id a button of this alert carries (PROBLEM posts only).
     pub problem_id: Option<String>,
+    /// The problem's record before and after this alert (empty without
+    /// the lock or a state directory).
+    pub tracked: Tracked,
     /// When the alert's retry budget ends.
     pub deadline: Instant,
 }
@@ -155,6 +159,7 @@ pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>, dry_run: bool) -> Ale
             key,
             lock: None,
             problem_id: fallback_id(),
+            tracked: Tracked::default(),
             deadline,
         };
     };
@@ -173,16 +178,20 @@ pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>, dry_run: bool) -> Ale
             None
         }
     };
-    let problem_id = if lock.is_some() {
-        state.track(ev)
+    let tracked = if lock.is_some() {
+        state.track_event(ev)
     } else {
-        fallback_id()
+        Tracked {
+            problem_id: fallback_id(),
+            ..Tracked::default()
+        }
     };
     state.prune_if_due(std::time::SystemTime::now());
     AlertSlot {
         key,
         lock,
-        problem_id,
+        problem_id: tracked.problem_id.clone(),
+        tracked,
         deadline,
     }
 }
@@ -305,6 +314,47 @@ fn drain_behind(
     }
     log::info!("delivered {} in order behind the spool", alert.what);
     Ok(())
+}
+
+/// Sends one alert's operations (API mode) in order, each as
+/// [`deliver_or_spool`] sends a payload. Once one is kept, the rest are
+/// kept behind it without trying (they would wait for it anyway, and the
+/// budget is spent); the first error is returned, naming what was kept.
+pub fn send_ops(
+    poster: &dyn Post,
+    rel: &Reliability,
+    ops: &[Vec<u8>],
+    alert: &Alert<'_>,
+) -> Result<(), Error> {
+    let key_hex = alert.key.map(|k| k.hex());
+    let mut first_error: Option<Error> = None;
+    for (i, op) in ops.iter().enumerate() {
+        if first_error.is_some() {
+            match rel.spool.store(op, key_hex.as_deref()) {
+                Ok(path) => log::info!(
+                    "operation {} of {} kept behind the first as {}",
+                    i + 1,
+                    alert.what,
+                    path.display()
+                ),
+                Err(e) => log::error!(
+                    "ALERT OPERATION NOT KEPT: operation {} of {}: {e}; the alert: {}",
+                    i + 1,
+                    alert.what,
+                    alert.summary
+                ),
+            }
+            continue;
+        }
+        let one = Alert {
+            payload: op,
+            ..*alert
+        };
+        if let Err(e) = deliver_or_spool(poster, rel, &one) {
+            first_error = Some(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 /// Sends `alert` now; keeps it when not confirmed (if `keep`, the spool

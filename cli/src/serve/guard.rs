@@ -46,6 +46,11 @@ impl ClickGuard for StateGuard {
         match self.state.record(&key(click)) {
             Ok(Some(r)) if r.problem != click.ack.problem => Err(Refusal::NotCurrent),
             Ok(Some(r)) if !r.open => Err(Refusal::Recovered),
+            // API mode: the thread is the root's; a copy or an older post
+            // of the same problem does not act.
+            Ok(Some(r)) if click.root_only && !r.post.is_empty() && r.post != click.post_id => {
+                Err(Refusal::NotRoot)
+            }
             Ok(Some(_)) => Ok(()),
             Ok(None) => {
                 log::info!(

@@ -19,7 +19,7 @@
 use super::backend::Backend;
 use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckError, AckKind, ValidAck};
 use mattermost_notify_core::ack_reply::{
-    write_acked_reply, write_declined_reply, AckedPost, Declined,
+    write_acked_ephemeral, write_acked_reply, write_declined_reply, AckedPost, Declined,
 };
 use mattermost_notify_core::callback::{parse_callback, Callback};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
@@ -48,6 +48,18 @@ pub struct Receiver {
     /// Whether a verified click may still be carried out (its problem is
     /// current, the button unused); `None` skips those checks.
     pub clicks: Option<Box<dyn ClickGuard>>,
+    /// API mode: edits the root post and tells the thread after an
+    /// acknowledgement; the click's answer is then ephemeral only.
+    pub after_ack: Option<Box<dyn AfterAck>>,
+}
+
+/// What API mode does after a click acknowledged a problem
+/// ([`super::thread`]).
+pub trait AfterAck: Send + Sync {
+    /// The click `click` acknowledged its problem at `now` (unix seconds).
+    fn acknowledged(&self, click: &VerifiedClick<'_>, now: u64);
+    /// Whether a click must come from the problem's root post.
+    fn checks_root(&self) -> bool;
 }
 
 impl std::fmt::Debug for Receiver {
@@ -62,6 +74,7 @@ impl std::fmt::Debug for Receiver {
             .field("notify", &self.notify)
             .field("backend", &self.backend.describe())
             .field("clicks", &self.clicks.as_ref().map(|g| g.describe()))
+            .field("after_ack", &self.after_ack.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +97,11 @@ pub struct VerifiedClick<'a> {
     pub user_id: &'a str,
     /// The clicker's user name (validated).
     pub user_name: &'a str,
+    /// The post the button was on (`post_id`); API mode requires the
+    /// problem's root post.
+    pub post_id: &'a str,
+    /// Whether the guard must check `post_id` against the root post.
+    pub root_only: bool,
 }
 
 /// Why a [`ClickGuard`] refuses a click. Each is answered HTTP 200 with an
@@ -102,6 +120,8 @@ pub enum Refusal {
     /// The guard could not read or write its records; the click is not
     /// carried out (failing closed).
     NotRecorded,
+    /// API mode: the button is not on the problem's root post.
+    NotRoot,
 }
 
 impl Refusal {
@@ -111,6 +131,7 @@ impl Refusal {
             Refusal::NotCurrent => Declined::NotCurrent(ack),
             Refusal::Recovered => Declined::Recovered(ack),
             Refusal::NotRecorded => Declined::NotRecorded(ack),
+            Refusal::NotRoot => Declined::NotRoot(ack),
         }
     }
 }
@@ -276,6 +297,8 @@ impl Receiver {
             ack,
             user_id: &cb.user_id,
             user_name: &cb.user_name,
+            post_id: &cb.post_id,
+            root_only: self.after_ack.as_ref().is_some_and(|a| a.checks_root()),
         };
         if let Some(guard) = &self.clicks {
             if let Err(r) = guard.check(&click).and_then(|()| guard.claim(&click)) {
@@ -295,6 +318,13 @@ impl Receiver {
         }
         outcome.result = format!("acknowledged via {}", self.backend.describe());
         let mut buf = [0u8; ACK_REPLY_BUF_LEN];
+        if let Some(after) = &self.after_ack {
+            after.acknowledged(&click, now);
+            return match write_acked_ephemeral(&ack, &mut buf) {
+                Ok(n) => (Response::json(buf.get(..n).unwrap_or_default()), outcome),
+                Err(_) => (Response::json(b"{}"), outcome),
+            };
+        }
         let reply = AckedPost {
             ack,
             user_name: &cb.user_name,
@@ -437,6 +467,7 @@ mod tests {
             notify: false,
             backend: Box::new(rec.clone()),
             clicks: None,
+            after_ack: None,
         };
         (r, rec)
     }

@@ -15,6 +15,7 @@ pub mod deadline;
 pub mod guard;
 pub mod handler;
 pub mod http;
+pub mod thread;
 pub mod tls;
 
 use crate::ack_button;
@@ -78,6 +79,21 @@ pub struct ServeArgs {
     /// spool directory, the state directory's default (MATTERMOST_SPOOL_DIR)
     #[argh(option)]
     pub spool_dir: Option<String>,
+    /// API mode: the Mattermost server's base URL (MATTERMOST_URL)
+    #[argh(option)]
+    pub url: Option<String>,
+    /// API mode: file holding the bot token (MATTERMOST_BOT_TOKEN_FILE)
+    #[argh(option)]
+    pub bot_token_file: Option<String>,
+    /// API mode: the team of the channel (MATTERMOST_TEAM)
+    #[argh(option)]
+    pub team: Option<String>,
+    /// API mode: the channel name (MATTERMOST_CHANNEL)
+    #[argh(option)]
+    pub channel: Option<String>,
+    /// API mode: the channel id (MATTERMOST_CHANNEL_ID)
+    #[argh(option)]
+    pub channel_id: Option<String>,
 }
 
 impl ServeArgs {
@@ -99,6 +115,11 @@ impl ServeArgs {
         cfg.set_flag(key::ALLOWED_CHANNELS, self.allowed_channels.take());
         cfg.set_flag(key::STATE_DIR, self.state_dir.take());
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
+        cfg.set_flag(key::URL, self.url.take());
+        cfg.set_flag(key::BOT_TOKEN_FILE, self.bot_token_file.take());
+        cfg.set_flag(key::TEAM, self.team.take());
+        cfg.set_flag(key::CHANNEL, self.channel.take());
+        cfg.set_flag(key::CHANNEL_ID, self.channel_id.take());
     }
 }
 
@@ -175,7 +196,25 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
                 ))
             }
         };
+    // API mode: a click edits the root and tells the thread.
+    let after_ack: Option<Box<dyn handler::AfterAck>> =
+        match crate::transport::api::ApiSettings::from_config(cfg)? {
+            Some(settings) => {
+                let client = crate::transport::api::ApiClient::new(cfg, settings)?;
+                let poster = crate::transport::api::ApiPoster::new(client, Some(state.clone()));
+                let rel = crate::outbox::Reliability::from_config(cfg)?;
+                log::info!("serve: API mode, clicks edit the root post and reply in its thread");
+                Some(Box::new(thread::ApiFollowUp::new(
+                    poster,
+                    rel,
+                    state.clone(),
+                    cfg.clone(),
+                )))
+            }
+            None => None,
+        };
     Ok(handler::Receiver {
+        after_ack,
         ack_path,
         key,
         allowed_users: list(cfg.get(key::ALLOWED_USERS)),

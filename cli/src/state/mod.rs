@@ -24,7 +24,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-/// Records of problems closed longer ago than this are pruned.
+/// Records of problems closed longer ago than this are pruned, unless
+/// `MATTERMOST_CLOSED_RETENTION` says otherwise.
 pub const CLOSED_RETENTION: Duration = Duration::from_secs(7 * 86_400);
 
 /// Records (and locks) not touched for this long are pruned even when the
@@ -38,7 +39,7 @@ pub const MAX_RECORDS: usize = 100_000;
 pub const PRUNE_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Largest record file read (a record is a few hundred bytes).
-pub const RECORD_MAX_BYTES: u64 = 4096;
+pub const RECORD_MAX_BYTES: u64 = 16 * 1024;
 
 const PROBLEMS: &str = "problems";
 const CLICKS: &str = "clicks";
@@ -76,6 +77,12 @@ impl ProblemKey {
         ProblemKey(key)
     }
 
+    /// The key whose [`ProblemKey::hex`] is `hex`.
+    pub fn from_hex(hex: &str) -> Option<ProblemKey> {
+        let mut key = [0u8; 16];
+        mattermost_notify_core::hex::decode_exact(hex, &mut key).then_some(ProblemKey(key))
+    }
+
     /// 32 lowercase hex digits.
     pub fn hex(&self) -> String {
         let mut buf = [0u8; 32];
@@ -89,6 +96,7 @@ impl ProblemKey {
 #[derive(Debug, Clone)]
 pub struct StateDir {
     root: PrivateDir,
+    closed_retention: Duration,
 }
 
 /// Held while one problem's alert is being sent or kept; dropping it lets
@@ -103,7 +111,14 @@ impl StateDir {
     pub fn open(path: &Path) -> Result<StateDir, DirError> {
         Ok(StateDir {
             root: PrivateDir::create(path)?,
+            closed_retention: CLOSED_RETENTION,
         })
+    }
+
+    /// Keeps records of closed problems this long (`MATTERMOST_CLOSED_RETENTION`).
+    pub fn with_closed_retention(mut self, keep: Duration) -> StateDir {
+        self.closed_retention = keep;
+        self
     }
 
     /// The directory.
@@ -191,7 +206,7 @@ impl StateDir {
     fn prune(&self, now: SystemTime) -> (usize, usize) {
         let records = self
             .area(PROBLEMS)
-            .map(|d| problems::prune(&d, now))
+            .map(|d| problems::prune(&d, now, self.closed_retention))
             .unwrap_or(0);
         let locks = self
             .area(LOCKS)
@@ -213,12 +228,23 @@ pub fn open_from_config(cfg: &crate::config::Config) -> Result<StateDir, crate::
                 .unwrap_or(crate::outbox::spool::DEFAULT_DIR),
         ),
     };
-    StateDir::open(Path::new(path)).map_err(|e| {
-        cfg.invalid(
-            name,
-            format!("the state directory {path} cannot be used: {e}"),
-        )
-    })
+    let keep = match cfg.get(key::CLOSED_RETENTION) {
+        None => CLOSED_RETENTION,
+        Some(v) => crate::ack_button::parse_ttl(v).ok_or_else(|| {
+            cfg.invalid(
+                key::CLOSED_RETENTION,
+                format!("{v:?} is not a duration such as 3600, 30m, 12h or 7d"),
+            )
+        })?,
+    };
+    StateDir::open(Path::new(path))
+        .map(|s| s.with_closed_retention(keep))
+        .map_err(|e| {
+            cfg.invalid(
+                name,
+                format!("the state directory {path} cannot be used: {e}"),
+            )
+        })
 }
 
 /// Removes plain files in `dir` not modified for `age`; returns how many.

@@ -11,18 +11,33 @@
 //! A record is a few `key=value` lines, replaced atomically. Host and
 //! service are in it for an admin reading the file; the file name is the
 //! [`ProblemKey`].
+//!
+//! In API mode the record also holds the problem's conversation: its root
+//! post and channel (written when the root is confirmed, which may be by a
+//! later `flush`), the state and output the root shows, who acknowledged
+//! and when, the downtime and flapping, and the previous problem's root,
+//! so operations still spooled for it find their thread after a new
+//! problem took its place. Format version 2 adds these lines; version 1
+//! records are read as version 2 records without a conversation.
 
-use super::{prune_older, ProblemKey, StateDir, CLOSED_RETENTION, MAX_RECORDS, PROBLEMS};
+use super::{prune_older, ProblemKey, StateDir, MAX_RECORDS, PROBLEMS};
 use super::{RECORD_MAX_BYTES, STALE_RETENTION};
 use crate::private_dir::{read_private_file, FileError, PrivateDir};
 use mattermost_notify_core::{Kind, NotificationType};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Format version of a record file.
-const RECORD_VERSION: &str = "1";
+const RECORD_VERSION: &str = "2";
+
+/// The version before the conversation lines; still read.
+const RECORD_VERSION_1: &str = "1";
+
+/// Most characters of the plugin output a record keeps (its first line:
+/// what a root post edited by `serve` shows).
+pub const RECORD_OUTPUT_MAX: usize = 1024;
 
 /// One host's or service's current (or last) problem.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProblemRecord {
     /// The problem id (the core's, or one made up for cores without ids).
     pub problem: String,
@@ -38,6 +53,55 @@ pub struct ProblemRecord {
     pub host: String,
     /// `$SERVICEDESC$`, for people reading the file.
     pub service: String,
+    /// API mode: the id of the problem's root post; empty until confirmed.
+    pub post: String,
+    /// API mode: the channel of the root post.
+    pub channel: String,
+    /// The state id the root shows (`$SERVICESTATEID$`).
+    pub last_state: String,
+    /// The first line of the output the root shows.
+    pub output: String,
+    /// `$HOSTDISPLAYNAME$`.
+    pub host_name: String,
+    /// `$SERVICEDISPLAYNAME$`.
+    pub service_name: String,
+    /// `$HOSTADDRESS$`.
+    pub address: String,
+    /// When the latest event of the problem happened (unix seconds).
+    pub event: u64,
+    /// Who acknowledged it; empty when nobody did.
+    pub ack_by: String,
+    /// When (unix seconds).
+    pub ack_at: u64,
+    /// The acknowledgement's comment.
+    pub ack_comment: String,
+    /// When its downtime started; 0 when not in downtime.
+    pub downtime_since: u64,
+    /// When its downtime ends, when known.
+    pub downtime_until: u64,
+    /// Who scheduled the downtime.
+    pub downtime_by: String,
+    /// Whether it is flapping.
+    pub flapping: bool,
+    /// The problem this one replaced, whose operations may still wait.
+    pub prev_problem: String,
+    /// That problem's root post.
+    pub prev_post: String,
+    /// That root's channel.
+    pub prev_channel: String,
+}
+
+/// What [`StateDir::track_event`] found and made of a record.
+#[derive(Debug, Clone, Default)]
+pub struct Tracked {
+    /// The id a button of this alert carries (PROBLEM posts only).
+    pub problem_id: Option<String>,
+    /// The record before this alert (`None`: none, or damaged).
+    pub before: Option<ProblemRecord>,
+    /// The record after it (unchanged: the same as `before`).
+    pub after: Option<ProblemRecord>,
+    /// Why a record that should be there was not usable (for a log line).
+    pub lost: Option<String>,
 }
 
 /// What `notify` knows of one alert, for the record.
@@ -118,18 +182,24 @@ impl StateDir {
     /// PROBLEM in a non-OK state, the current problem's id; else `None`.
     /// Never fails: a damaged or unwritable record is logged and the alert
     /// goes on.
+    #[cfg(test)]
     pub fn track(&self, ev: &AlertEvent<'_>) -> Option<String> {
+        self.track_event(ev).problem_id
+    }
+
+    /// [`StateDir::track`], also returning the record before and after.
+    pub fn track_event(&self, ev: &AlertEvent<'_>) -> Tracked {
         let key = ev.key();
-        let old = match self.record(&key) {
-            Ok(r) => r,
+        let (old, lost) = match self.record(&key) {
+            Ok(r) => (r, None),
             Err(why) => {
                 log::warn!("problem record {why}; starting a new one");
-                None
+                (None, Some(why))
             }
         };
         let (new, id) = next_record(old.as_ref(), ev);
-        if let Some(rec) = new {
-            if let Err(e) = self.write_record(&key, &rec) {
+        if let Some(rec) = &new {
+            if let Err(e) = self.write_record(&key, rec) {
                 log::warn!(
                     "cannot write the problem record in {} ({e}); buttons of this problem \
                      are not tied to it",
@@ -137,7 +207,62 @@ impl StateDir {
                 );
             }
         }
-        id
+        Tracked {
+            problem_id: id,
+            after: new.or_else(|| old.clone()),
+            before: old,
+            lost,
+        }
+    }
+
+    /// Replaces the record of `key` (the caller holds the problem's lock).
+    pub fn save_record(&self, key: &ProblemKey, r: &ProblemRecord) -> std::io::Result<()> {
+        self.write_record(key, r)
+    }
+
+    /// Notes that the root post of `problem` of `key` is `post` in
+    /// `channel`: on the record when it is still that problem's, else as
+    /// the previous problem's. Logged, never fatal, when neither fits.
+    pub fn set_root(&self, key: &ProblemKey, problem: &str, post: &str, channel: &str) {
+        let mut r = match self.record(key) {
+            Ok(Some(r)) => r,
+            Ok(None) | Err(_) => {
+                log::warn!(
+                    "the root post {post} of problem {problem} has no problem record in {} to \
+                     be kept in; later events of it start a new root",
+                    self.path().display()
+                );
+                return;
+            }
+        };
+        if r.problem == problem {
+            r.post = post.into();
+            r.channel = channel.into();
+        } else if r.prev_problem == problem {
+            r.prev_post = post.into();
+            r.prev_channel = channel.into();
+        } else {
+            log::warn!("the root post {post} of problem {problem} is no longer the current one");
+            return;
+        }
+        if let Err(e) = self.write_record(key, &r) {
+            log::warn!(
+                "cannot keep the root post {post} in {}: {e}",
+                self.path().display()
+            );
+        }
+    }
+
+    /// The root post and channel of `problem` of `key`, when known.
+    pub fn root_of(&self, key: &ProblemKey, problem: &str) -> Option<(String, String)> {
+        let r = self.record(key).ok().flatten()?;
+        if r.problem == problem && !r.post.is_empty() {
+            Some((r.post, r.channel))
+        } else if r.prev_problem == problem && !r.prev_post.is_empty() {
+            Some((r.prev_post, r.prev_channel))
+        } else {
+            None
+        }
     }
 }
 
@@ -157,6 +282,12 @@ fn next_record(
             if open.is_some_and(|r| r.problem == id) {
                 return (None, Some(id)); // a re-notification: nothing changed
             }
+            // The problem it replaces keeps its root for operations
+            // still waiting in the spool.
+            let (prev_problem, prev_post, prev_channel) = match old {
+                Some(o) => (o.problem.clone(), o.post.clone(), o.channel.clone()),
+                None => Default::default(),
+            };
             let rec = ProblemRecord {
                 problem: id.clone(),
                 open: true,
@@ -165,6 +296,10 @@ fn next_record(
                 kind: kind_name(ev.kind).into(),
                 host: ev.host.into(),
                 service: ev.service.into(),
+                prev_problem,
+                prev_post,
+                prev_channel,
+                ..ProblemRecord::default()
             };
             (Some(rec), Some(id))
         }
@@ -207,7 +342,7 @@ fn clean(v: &str) -> String {
 }
 
 fn format_record(r: &ProblemRecord) -> String {
-    format!(
+    let mut out = format!(
         "v={RECORD_VERSION}\nproblem={}\nstate={}\nsince={}\nclosed={}\nkind={}\nhost={}\nservice={}\n",
         clean(&r.problem),
         if r.open { "open" } else { "closed" },
@@ -216,20 +351,42 @@ fn format_record(r: &ProblemRecord) -> String {
         clean(&r.kind),
         clean(&r.host),
         clean(&r.service),
-    )
+    );
+    let mut line = |k: &str, v: &str| {
+        if !v.is_empty() {
+            out.push_str(&format!("{k}={}\n", clean(v)));
+        }
+    };
+    let num = |v: u64| if v == 0 { String::new() } else { v.to_string() };
+    line("post", &r.post);
+    line("channel", &r.channel);
+    line("last_state", &r.last_state);
+    line("output", &r.output);
+    line("host_name", &r.host_name);
+    line("service_name", &r.service_name);
+    line("address", &r.address);
+    line("event", &num(r.event));
+    line("ack_by", &r.ack_by);
+    line("ack_at", &num(r.ack_at));
+    line("ack_comment", &r.ack_comment);
+    line("downtime_since", &num(r.downtime_since));
+    line("downtime_until", &num(r.downtime_until));
+    line("downtime_by", &r.downtime_by);
+    line("flapping", if r.flapping { "1" } else { "" });
+    line("prev_problem", &r.prev_problem);
+    line("prev_post", &r.prev_post);
+    line("prev_channel", &r.prev_channel);
+    out
+}
+
+/// A Mattermost id as a record keeps it, or nothing (a damaged line).
+fn id_value(v: &str) -> Option<String> {
+    mattermost_notify_core::thread::is_mattermost_id(v).then(|| v.to_string())
 }
 
 fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
     let text = std::str::from_utf8(bytes).ok()?;
-    let mut r = ProblemRecord {
-        problem: String::new(),
-        open: false,
-        since: 0,
-        closed_at: 0,
-        kind: String::new(),
-        host: String::new(),
-        service: String::new(),
-    };
+    let mut r = ProblemRecord::default();
     let (mut version, mut state) = (None, None);
     for line in text.lines() {
         let (k, v) = line.split_once('=')?;
@@ -242,6 +399,24 @@ fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
             "kind" => r.kind = v.to_string(),
             "host" => r.host = v.to_string(),
             "service" => r.service = v.to_string(),
+            "post" => r.post = id_value(v)?,
+            "channel" => r.channel = id_value(v)?,
+            "last_state" => r.last_state = v.to_string(),
+            "output" => r.output = v.to_string(),
+            "host_name" => r.host_name = v.to_string(),
+            "service_name" => r.service_name = v.to_string(),
+            "address" => r.address = v.to_string(),
+            "event" => r.event = v.parse().ok()?,
+            "ack_by" => r.ack_by = v.to_string(),
+            "ack_at" => r.ack_at = v.parse().ok()?,
+            "ack_comment" => r.ack_comment = v.to_string(),
+            "downtime_since" => r.downtime_since = v.parse().ok()?,
+            "downtime_until" => r.downtime_until = v.parse().ok()?,
+            "downtime_by" => r.downtime_by = v.to_string(),
+            "flapping" => r.flapping = v == "1",
+            "prev_problem" => r.prev_problem = valid_problem_id(v)?.to_string(),
+            "prev_post" => r.prev_post = id_value(v)?,
+            "prev_channel" => r.prev_channel = id_value(v)?,
             _ => {} // a later version's field
         }
     }
@@ -250,13 +425,14 @@ fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
         "closed" => false,
         _ => return None,
     };
-    (version? == RECORD_VERSION && !r.problem.is_empty()).then_some(r)
+    let known = matches!(version?, RECORD_VERSION | RECORD_VERSION_1);
+    (known && !r.problem.is_empty()).then_some(r)
 }
 
-/// Removes closed records older than [`CLOSED_RETENTION`], any record not
+/// Removes closed records older than `closed_retention`, any record not
 /// touched for [`STALE_RETENTION`], and then the least recently touched
 /// beyond [`MAX_RECORDS`]; returns how many went.
-pub(super) fn prune(dir: &PrivateDir, now: SystemTime) -> usize {
+pub(super) fn prune(dir: &PrivateDir, now: SystemTime, closed_retention: Duration) -> usize {
     let mut removed = prune_older(dir.path(), now, STALE_RETENTION);
     let Ok(read) = std::fs::read_dir(dir.path()) else {
         return removed;
@@ -275,7 +451,7 @@ pub(super) fn prune(dir: &PrivateDir, now: SystemTime) -> usize {
             .ok()
             .and_then(|b| parse_record(&b))
             .is_some_and(|r| {
-                !r.open && now_secs.saturating_sub(r.closed_at) > CLOSED_RETENTION.as_secs()
+                !r.open && now_secs.saturating_sub(r.closed_at) > closed_retention.as_secs()
             });
         if closed_long_ago && std::fs::remove_file(&path).is_ok() {
             removed += 1;
@@ -297,6 +473,7 @@ pub(super) fn prune(dir: &PrivateDir, now: SystemTime) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use super::super::CLOSED_RETENTION;
     use super::*;
 
     fn ev<'a>(
@@ -390,6 +567,12 @@ mod tests {
             kind: "service".into(),
             host: "a\nb".into(),
             service: "s".into(),
+            post: "p0st1d".into(),
+            ack_by: "alice".into(),
+            ack_at: 7,
+            flapping: true,
+            prev_problem: "16".into(),
+            ..ProblemRecord::default()
         };
         let back = parse_record(format_record(&r).as_bytes()).unwrap();
         assert_eq!(back.host, "a\u{fffd}b");
@@ -397,9 +580,19 @@ mod tests {
             (back.problem.as_str(), back.open, back.closed_at),
             ("17", false, 9)
         );
+        assert_eq!(
+            back,
+            ProblemRecord {
+                host: back.host.clone(),
+                ..r.clone()
+            }
+        );
+        let v1 = parse_record(b"v=1\nproblem=3\nstate=open\nsince=1\n").unwrap();
+        assert!(v1.open && v1.post.is_empty());
         for bad in [
             "",
-            "v=2\nproblem=1\nstate=open\n",
+            "v=3\nproblem=1\nstate=open\n",
+            "v=2\nproblem=1\nstate=open\npost=a/b\n",
             "v=1\nstate=open\n",
             "v=1\nproblem=1\nstate=maybe\n",
             "v=1\nproblem=1\nstate=open\nsince=-1\n",
@@ -410,6 +603,34 @@ mod tests {
         assert_eq!(valid_problem_id("0"), None);
         assert_eq!(valid_problem_id("1;2"), None);
         assert_eq!(valid_problem_id(&"1".repeat(41)), None);
+    }
+
+    #[test]
+    fn a_new_problem_keeps_the_old_root_for_waiting_operations() {
+        let (d, s) = state("roots");
+        let p = ev(NotificationType::Problem, false, "10", "", 100);
+        let key = p.key();
+        s.track(&p);
+        s.set_root(&key, "10", "root10", "chan1");
+        assert_eq!(
+            s.root_of(&key, "10"),
+            Some(("root10".into(), "chan1".into()))
+        );
+        s.track(&ev(NotificationType::Recovery, true, "0", "10", 150));
+        let t = s.track_event(&ev(NotificationType::Problem, false, "11", "", 200));
+        assert_eq!(t.before.unwrap().problem, "10");
+        assert_eq!(t.after.unwrap().prev_post, "root10");
+        assert_eq!(
+            s.root_of(&key, "10"),
+            Some(("root10".into(), "chan1".into()))
+        );
+        assert_eq!(s.root_of(&key, "11"), None, "its root is not confirmed yet");
+        s.set_root(&key, "11", "root11", "chan1");
+        assert_eq!(
+            s.root_of(&key, "11"),
+            Some(("root11".into(), "chan1".into()))
+        );
+        let _ = std::fs::remove_dir_all(d);
     }
 
     #[test]
@@ -427,7 +648,10 @@ mod tests {
         });
         let later = UNIX_EPOCH + std::time::Duration::from_secs(100) + CLOSED_RETENTION * 2;
         // The files were just written, so only the content says "closed long ago".
-        assert_eq!(prune(&s.area(PROBLEMS).unwrap(), later), 1);
+        assert_eq!(
+            prune(&s.area(PROBLEMS).unwrap(), later, CLOSED_RETENTION),
+            1
+        );
         assert!(s.record(&other.key()).unwrap().is_none());
         assert!(s
             .record(&ev(NotificationType::Problem, false, "1", "", 0).key())

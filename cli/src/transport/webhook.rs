@@ -25,7 +25,7 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Most bytes of a response body read (Mattermost answers `ok` or a small
 /// error JSON); a longer body is read this far and the rest left unread.
-const MAX_RESPONSE_BODY: u64 = 64 * 1024;
+pub(crate) const MAX_RESPONSE_BODY: u64 = 64 * 1024;
 /// Most characters of a wrong answer's title or text shown in a message.
 const EXCERPT_LEN: usize = 120;
 /// ureq's input buffer, and so the largest response head accepted. ureq's
@@ -36,7 +36,7 @@ const EXCERPT_LEN: usize = 120;
 const INPUT_BUFFER_LEN: usize = 16 * 1024;
 /// ureq's output buffer: request head plus a whole payload, so a post goes
 /// out in one write.
-const OUTPUT_BUFFER_LEN: usize = mattermost_notify_core::limits::PAYLOAD_BUF_LEN + 1024;
+pub(crate) const OUTPUT_BUFFER_LEN: usize = mattermost_notify_core::limits::PAYLOAD_BUF_LEN + 1024;
 
 /// Why a post was not accepted. Messages never name the URL (the caller
 /// adds [`Deliverer::redacted_url`] where it helps).
@@ -141,35 +141,12 @@ impl Deliverer {
         if url.parse::<ureq::http::Uri>().is_err() {
             return Err(cfg.invalid(key::WEBHOOK_URL, format!("{redacted:?} is not a valid URL")));
         }
-        let connect = cfg.seconds(key::CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)?;
-        let total = cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?;
-        let (tls, trust) = tls_config(cfg)?;
-        let proxy = proxy(cfg, &url)?;
-        let route = match &proxy {
-            Some((p, source)) => format!("through proxy {}:{} (from {source})", p.host(), p.port()),
-            None => "direct".to_string(),
-        };
-        let config = ureq::Agent::config_builder()
-            .tls_config(tls)
-            // Always explicit: `None` stops ureq from reading proxy variables.
-            .proxy(proxy.map(|(p, _)| p))
-            .timeout_connect(Some(connect))
-            .timeout_global(Some(total))
-            .http_status_as_error(false)
-            // A webhook never redirects; a 3xx says the URL is wrong, and
-            // following it could carry the post somewhere else.
-            .max_redirects(0)
-            .max_redirects_will_error(false)
-            .input_buffer_size(INPUT_BUFFER_LEN)
-            .max_response_header_size(INPUT_BUFFER_LEN)
-            .output_buffer_size(OUTPUT_BUFFER_LEN)
-            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let (agent, trust, route) = agent(cfg, &url, OUTPUT_BUFFER_LEN)?;
         if url.starts_with("http://") {
             log::warn!("{redacted} is plain http: the webhook secret travels unencrypted");
         }
         Ok(Deliverer {
-            agent: config.new_agent(),
+            agent,
             url,
             redacted,
             trust,
@@ -262,6 +239,41 @@ impl Deliverer {
             }),
         }
     }
+}
+
+/// The HTTP client for `url`: TLS trust, proxy and timeouts from the
+/// settings, no redirects, small buffers; with the trust and the route in
+/// words. Shared by the webhook and the REST API transport.
+pub(crate) fn agent(
+    cfg: &Config,
+    url: &str,
+    output_buffer: usize,
+) -> Result<(ureq::Agent, String, String), Error> {
+    let connect = cfg.seconds(key::CONNECT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT)?;
+    let total = cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?;
+    let (tls, trust) = tls_config(cfg)?;
+    let proxy = proxy(cfg, url)?;
+    let route = match &proxy {
+        Some((p, source)) => format!("through proxy {}:{} (from {source})", p.host(), p.port()),
+        None => "direct".to_string(),
+    };
+    let config = ureq::Agent::config_builder()
+        .tls_config(tls)
+        // Always explicit: `None` stops ureq from reading proxy variables.
+        .proxy(proxy.map(|(p, _)| p))
+        .timeout_connect(Some(connect))
+        .timeout_global(Some(total))
+        .http_status_as_error(false)
+        // Mattermost never redirects these requests; a 3xx says the URL is
+        // wrong, and following it could carry the post somewhere else.
+        .max_redirects(0)
+        .max_redirects_will_error(false)
+        .input_buffer_size(INPUT_BUFFER_LEN)
+        .max_response_header_size(INPUT_BUFFER_LEN)
+        .output_buffer_size(output_buffer)
+        .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
+        .build();
+    Ok((config.new_agent(), trust, route))
 }
 
 impl Deliverer {
@@ -486,7 +498,7 @@ fn no_proxy_matches(list: &str, host: &str) -> bool {
 }
 
 /// A transport failure, said so that the fix is clear.
-fn describe_transport_error(e: &ureq::Error) -> String {
+pub(crate) fn describe_transport_error(e: &ureq::Error) -> String {
     let rustls_error = match e {
         ureq::Error::Rustls(r) => Some(r.clone()),
         ureq::Error::Io(io) => io
@@ -514,7 +526,7 @@ fn describe_transport_error(e: &ureq::Error) -> String {
 }
 
 /// Mattermost's error JSON `{"id","message",...}`; empty strings otherwise.
-fn mattermost_error(body: &str) -> (String, String) {
+pub(crate) fn mattermost_error(body: &str) -> (String, String) {
     #[derive(serde::Deserialize)]
     struct MattermostError {
         #[serde(default)]
@@ -530,7 +542,7 @@ fn mattermost_error(body: &str) -> (String, String) {
 }
 
 /// Text safe to print: lossy UTF-8, control characters replaced, capped.
-fn printable(bytes: &[u8]) -> String {
+pub(crate) fn printable(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -44,9 +44,11 @@ pub struct Plan<'a> {
     pub button: Option<AckButton<'a>>,
     /// Footer source name.
     pub source: &'a str,
-    /// A problem's root post in API mode (how it stands now, and whether
-    /// it is created or edited); `None` for a webhook post.
-    pub root: Option<(RootStatus<'a>, RootShape)>,
+    /// API mode: a REST post object, created or edited; `None` for a
+    /// webhook post.
+    pub rest: Option<RootShape>,
+    /// A problem's root post: how it stands now (the `Status` field).
+    pub root: Option<RootStatus<'a>>,
 }
 
 /// Writes `{` ... `}` members, putting commas between them.
@@ -77,7 +79,7 @@ impl Members {
 
 /// Writes the whole payload.
 pub fn write_payload(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<(), Overflow> {
-    if let Some((_, shape)) = p.root {
+    if let Some(shape) = p.rest {
         return write_post_object(w, p, f, shape);
     }
     let mut top = Members::open(w)?;
@@ -266,7 +268,7 @@ fn write_fields(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Result<
             field(w, "Comment", false, false, |w| f.comment().write(w))?;
         }
     }
-    if let Some((status, _)) = &p.root {
+    if let Some(status) = &p.root {
         field(w, "Status", false, false, |w| write_root_status(w, status))?;
     }
     w.raw("]")

@@ -9,6 +9,7 @@
 
 pub mod pki;
 pub mod standin;
+pub mod standin_rest;
 pub mod syslog;
 pub mod tinyproxy;
 

@@ -11,6 +11,9 @@
 //! default path it can also rate-limit (token bucket, 429 as Mattermost
 //! sends it) and fail a share of requests with 500.
 //!
+//! Requests under `/api/v4/` are the REST API subset of DESIGN §9,
+//! answered by [`super::standin_rest`] on the default path.
+//!
 //! Validation is a little stricter than the real server in one respect: a
 //! `Content-Type` other than `application/json` is a 400 parse error (the
 //! real server would try to read a form), so a client that forgets the
@@ -181,6 +184,7 @@ struct State {
     default_path_count: u64,
     requests: Vec<Recorded>,
     connections: usize,
+    rest: super::standin_rest::Rest,
 }
 
 #[derive(Debug)]
@@ -276,6 +280,7 @@ impl MattermostStandIn {
                 default_path_count: 0,
                 requests: Vec::new(),
                 connections: 0,
+                rest: Default::default(),
             }),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
@@ -357,6 +362,33 @@ impl MattermostStandIn {
     /// Every request received so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.lock().requests.clone()
+    }
+
+    /// The REST API base URL (`MATTERMOST_URL`): `https://127.0.0.1:<port>`.
+    pub fn api_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port())
+    }
+
+    /// Posts made through the REST API, in creation order, with their edits.
+    pub fn posts(&self) -> Vec<super::standin_rest::StandinPost> {
+        self.shared.lock().rest.posts()
+    }
+
+    /// Waits until at least `n` REST posts exist or `timeout` passed.
+    pub fn wait_for_posts(
+        &self,
+        n: usize,
+        timeout: Duration,
+    ) -> Vec<super::standin_rest::StandinPost> {
+        let until = Instant::now() + timeout;
+        loop {
+            let posts = self.posts();
+            if posts.len() >= n || Instant::now() >= until {
+                return posts;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// How many connections were accepted so far.
@@ -531,6 +563,8 @@ fn read_request(stream: &mut Stream, buf: &mut Vec<u8>) -> Option<Recorded> {
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
+        201 => "Created",
+        401 => "Unauthorized",
         204 => "No Content",
         302 => "Found",
         400 => "Bad Request",
@@ -616,6 +650,10 @@ fn validate(req: &Recorded) -> Result<(), (&'static str, &'static str)> {
 /// carry another request.
 fn answer(shared: &Shared, stream: &mut Stream, req: &mut Recorded, behaviour: Behaviour) -> bool {
     let (status, bytes) = match behaviour {
+        Behaviour::Ok if req.path.starts_with("/api/v4/") => {
+            let (status, body) = shared.lock().rest.handle(req);
+            (status, response(status, "application/json", &[], &body))
+        }
         Behaviour::Ok => match validate(req) {
             Ok(()) => (200, response(200, "text/plain", &[], b"ok")),
             Err((id, message)) => (

@@ -1,0 +1,633 @@
+//! API mode: posts, replies and edits through Mattermost's REST API with a
+//! bot account's token (DESIGN §9), over the same ureq client as the
+//! webhook.
+//!
+//! API mode is on when `MATTERMOST_URL` and `MATTERMOST_BOT_TOKEN_FILE`
+//! are set, with either `MATTERMOST_CHANNEL_ID` or `MATTERMOST_TEAM` and
+//! `MATTERMOST_CHANNEL` (names, looked up once per process). The token is
+//! read from its file only, sent only as `Authorization: Bearer`, and
+//! handed to the logger's redactor the moment it is read, so it is never
+//! on a command line and never in a log line.
+//!
+//! Answers: 201 (create) and 200 (edit, lookups) are success; 401 (the
+//! token), 403 (not in the channel, or a missing permission) and 404 (the
+//! team or channel name, or a deleted root) are refusals for good, each
+//! with a message naming the setting to fix; 429, 408 and 5xx are
+//! retried as for the webhook ([`super::retry`]).
+//!
+//! [`ApiPoster`] sends the spool's [operations](crate::outbox::ops): it
+//! resolves the channel and the root post when an operation is sent, and
+//! notes a new root's id in the problem's record.
+
+use crate::config::{key, Config};
+use crate::error::Error;
+use crate::notify::unix_now;
+use crate::outbox::ops::{Op, OpKind};
+use crate::state::{ProblemKey, StateDir};
+use crate::transport::retry::Post;
+use crate::transport::webhook::{
+    agent, describe_transport_error, mattermost_error, printable, server_wait, SendError,
+    MAX_RESPONSE_BODY, OUTPUT_BUFFER_LEN,
+};
+use mattermost_notify_core::thread::{is_mattermost_id, write_post_body};
+use std::io::Read;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Largest token file read; a Mattermost token is 26 characters.
+const TOKEN_FILE_MAX: u64 = 4096;
+
+/// How long `flush` waits for a problem's lock to note a root's id.
+const ROOT_LOCK_WAIT: Duration = Duration::from_secs(2);
+
+/// Which channel posts go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelRef {
+    /// `MATTERMOST_CHANNEL_ID`.
+    Id(String),
+    /// `MATTERMOST_TEAM` and `MATTERMOST_CHANNEL`, looked up when needed.
+    Names {
+        /// The team name.
+        team: String,
+        /// The channel name.
+        channel: String,
+    },
+}
+
+/// The API-mode settings, resolved.
+#[derive(Clone)]
+pub struct ApiSettings {
+    /// `MATTERMOST_URL`, without a trailing `/`.
+    pub base: String,
+    token: String,
+    /// Where posts go.
+    pub channel: ChannelRef,
+}
+
+impl std::fmt::Debug for ApiSettings {
+    // By hand: the token must never be printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiSettings")
+            .field("base", &self.base)
+            .field("channel", &self.channel)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiSettings {
+    /// `None` when API mode is off (no `MATTERMOST_BOT_TOKEN_FILE`;
+    /// `MATTERMOST_URL` alone serves other features). Each error names the
+    /// setting to fix.
+    pub fn from_config(cfg: &Config) -> Result<Option<ApiSettings>, Error> {
+        let Some(token_file) = cfg.get(key::BOT_TOKEN_FILE) else {
+            return Ok(None);
+        };
+        let base = cfg.url(key::URL)?.ok_or_else(|| {
+            cfg.invalid(
+                key::URL,
+                "required with MATTERMOST_BOT_TOKEN_FILE: the Mattermost server's base URL",
+            )
+        })?;
+        let token = read_token(cfg, token_file)?;
+        crate::logger::add_secret(&token);
+        let channel =
+            match (
+                cfg.get(key::CHANNEL_ID),
+                cfg.get(key::TEAM),
+                cfg.get(key::CHANNEL),
+            ) {
+                (Some(id), _, _) if is_mattermost_id(id) => ChannelRef::Id(id.to_string()),
+                (Some(id), _, _) => {
+                    return Err(cfg.invalid(
+                        key::CHANNEL_ID,
+                        format!("{id:?} is not a Mattermost id (letters and digits)"),
+                    ))
+                }
+                (None, Some(team), Some(channel)) => ChannelRef::Names {
+                    team: team.to_string(),
+                    channel: channel.trim_start_matches('#').to_string(),
+                },
+                (None, None, Some(_)) => {
+                    return Err(cfg.invalid(
+                        key::TEAM,
+                        "required in API mode with MATTERMOST_CHANNEL (the team the channel is in)",
+                    ))
+                }
+                (None, _, None) => return Err(cfg.invalid(
+                    key::CHANNEL_ID,
+                    "API mode needs the channel: MATTERMOST_CHANNEL_ID (flag --channel-id), or \
+                     MATTERMOST_TEAM and MATTERMOST_CHANNEL (flags --team, --channel)",
+                )),
+            };
+        Ok(Some(ApiSettings {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            channel,
+        }))
+    }
+}
+
+/// The token from its file: trimmed, one line, not empty.
+fn read_token(cfg: &Config, path: &str) -> Result<String, Error> {
+    let bytes = std::fs::File::open(path)
+        .and_then(|f| {
+            let mut out = Vec::new();
+            f.take(TOKEN_FILE_MAX).read_to_end(&mut out).map(|_| out)
+        })
+        .map_err(|e| cfg.invalid(key::BOT_TOKEN_FILE, format!("cannot read {path}: {e}")))?;
+    let token = String::from_utf8_lossy(&bytes).trim().to_string();
+    if token.is_empty() || token.contains(char::is_whitespace) {
+        return Err(cfg.invalid(
+            key::BOT_TOKEN_FILE,
+            format!("{path} must hold the bot's access token on one line"),
+        ));
+    }
+    warn_if_readable_by_all(path);
+    Ok(token)
+}
+
+fn warn_if_readable_by_all(path: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o004 != 0 {
+            log::warn!(
+                "{path} (MATTERMOST_BOT_TOKEN_FILE) is readable by every user (mode {mode:03o}); \
+                 run: chmod 0640 {path}"
+            );
+        }
+    }
+}
+
+/// What a request was for, so a refusal can name the setting to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `GET /api/v4/users/me`.
+    Me,
+    /// The channel lookup (by names or id).
+    Channel,
+    /// The bot's membership of the channel.
+    Membership,
+    /// A new post or reply.
+    Create,
+    /// An edit of a root post.
+    Edit,
+}
+
+/// A client for one Mattermost server and bot token.
+#[derive(Debug)]
+pub struct ApiClient {
+    agent: ureq::Agent,
+    settings: ApiSettings,
+    trust: String,
+    route: String,
+}
+
+impl ApiClient {
+    /// The client for `settings`, with the TLS, proxy and timeout settings.
+    pub fn new(cfg: &Config, settings: ApiSettings) -> Result<ApiClient, Error> {
+        if settings.base.parse::<ureq::http::Uri>().is_err() {
+            return Err(cfg.invalid(key::URL, "is not a valid URL"));
+        }
+        let (agent, trust, route) = agent(cfg, &settings.base, OUTPUT_BUFFER_LEN)?;
+        if settings.base.starts_with("http://") {
+            log::warn!(
+                "{} is plain http: the bot token travels unencrypted",
+                settings.base
+            );
+        }
+        Ok(ApiClient {
+            agent,
+            settings,
+            trust,
+            route,
+        })
+    }
+
+    /// The server's base URL (it carries no secret).
+    pub fn base(&self) -> &str {
+        &self.settings.base
+    }
+
+    /// Which certificates are trusted, in words.
+    pub fn trust(&self) -> &str {
+        &self.trust
+    }
+
+    /// Direct or through which proxy, in words.
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// Where posts go.
+    pub fn channel(&self) -> &ChannelRef {
+        &self.settings.channel
+    }
+
+    /// One request: the body of a 2xx answer, else the classified error.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&[u8]>,
+        purpose: Purpose,
+        timeout: Option<Duration>,
+    ) -> Result<(u16, Vec<u8>), SendError> {
+        let url = format!("{}{path}", self.settings.base);
+        let auth = format!("Bearer {}", self.settings.token);
+        let started = Instant::now();
+        let result = match (method, body) {
+            ("GET", _) => {
+                let r = self.agent.get(&url).header("Authorization", &auth);
+                match timeout {
+                    Some(t) => r.config().timeout_global(Some(t)).build().call(),
+                    None => r.call(),
+                }
+            }
+            (m, body) => {
+                let r = if m == "PUT" {
+                    self.agent.put(&url)
+                } else {
+                    self.agent.post(&url)
+                };
+                let r = r
+                    .header("Authorization", &auth)
+                    .header("Content-Type", "application/json");
+                let body = body.unwrap_or(b"{}");
+                match timeout {
+                    Some(t) => r.config().timeout_global(Some(t)).build().send(body),
+                    None => r.send(body),
+                }
+            }
+        };
+        let mut resp = match result {
+            Ok(r) => r,
+            Err(e) => return Err(SendError::Temporary(describe_transport_error(&e))),
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let mut raw = Vec::new();
+        let _ = resp
+            .body_mut()
+            .as_reader()
+            .take(MAX_RESPONSE_BODY)
+            .read_to_end(&mut raw);
+        log::debug!(
+            "{} {method} {path} answered {status} in {} ms",
+            self.settings.base,
+            started.elapsed().as_millis()
+        );
+        if (200..300).contains(&status) {
+            return Ok((status, raw));
+        }
+        let text = printable(&raw);
+        let (id, message) = mattermost_error(&text);
+        match status {
+            429 => Err(SendError::RateLimited {
+                retry_after: server_wait(&headers, unix_now()),
+                message: format!("HTTP 429: rate limited ({})", text.trim()),
+            }),
+            408 | 500..=599 => Err(SendError::Temporary(if id.is_empty() {
+                format!("HTTP {status}: {}", text.trim())
+            } else {
+                format!("HTTP {status} {id}: {message}")
+            })),
+            _ => Err(SendError::Permanent {
+                status,
+                message: format!("{message} — {}", refusal_hint(status, purpose)),
+                id,
+                body: text,
+            }),
+        }
+    }
+
+    /// The channel id: `MATTERMOST_CHANNEL_ID`, or looked up by names.
+    pub fn lookup_channel(&self, timeout: Option<Duration>) -> Result<String, SendError> {
+        let path = match &self.settings.channel {
+            ChannelRef::Id(id) => format!("/api/v4/channels/{id}"),
+            ChannelRef::Names { team, channel } => format!(
+                "/api/v4/teams/name/{}/channels/name/{}",
+                path_segment(team),
+                path_segment(channel)
+            ),
+        };
+        let (_, body) = self.call("GET", &path, None, Purpose::Channel, timeout)?;
+        id_of(&body).ok_or_else(|| not_mattermost(&body))
+    }
+
+    /// Creates a post (`body` complete with its ids); the new post's id.
+    pub fn create(&self, body: &[u8], timeout: Option<Duration>) -> Result<String, SendError> {
+        let (_, answer) = self.call(
+            "POST",
+            "/api/v4/posts",
+            Some(body),
+            Purpose::Create,
+            timeout,
+        )?;
+        id_of(&answer).ok_or_else(|| not_mattermost(&answer))
+    }
+
+    /// Edits post `id` with `body` (the fields to replace).
+    pub fn patch(&self, id: &str, body: &[u8], timeout: Option<Duration>) -> Result<(), SendError> {
+        let path = format!("/api/v4/posts/{id}/patch");
+        let (_, answer) = self.call("PUT", &path, Some(body), Purpose::Edit, timeout)?;
+        id_of(&answer)
+            .map(|_| ())
+            .ok_or_else(|| not_mattermost(&answer))
+    }
+}
+
+/// What to fix for a refusal, naming the setting.
+fn refusal_hint(status: u16, purpose: Purpose) -> &'static str {
+    match (status, purpose) {
+        (401, _) => {
+            "the bot token was refused: check MATTERMOST_BOT_TOKEN_FILE (a revoked or wrong \
+             token, or a disabled bot account)"
+        }
+        (403, Purpose::Edit) => {
+            "the bot may not edit this post: it edits only its own posts (or needs the \
+             edit_others_posts permission); check MATTERMOST_BOT_TOKEN_FILE"
+        }
+        (403, _) => {
+            "the bot is not a member of the channel or lacks a permission: add it to the \
+             channel of MATTERMOST_CHANNEL_ID (or MATTERMOST_TEAM + MATTERMOST_CHANNEL) and \
+             give it the post permission"
+        }
+        (404, Purpose::Channel) => {
+            "no such team or channel: check MATTERMOST_TEAM and MATTERMOST_CHANNEL (names, \
+             not display names) or MATTERMOST_CHANNEL_ID"
+        }
+        (404, Purpose::Membership) => {
+            "the bot is not a member of the channel: add it (MATTERMOST_CHANNEL_ID or \
+             MATTERMOST_TEAM + MATTERMOST_CHANNEL)"
+        }
+        (404, Purpose::Edit) => "the root post was deleted; later events start a new one",
+        (404, _) => {
+            "not found: check MATTERMOST_URL (the server's base URL, without /api/v4) and the \
+             channel settings"
+        }
+        _ => "check MATTERMOST_URL, MATTERMOST_BOT_TOKEN_FILE and the channel settings",
+    }
+}
+
+/// A 2xx without the JSON Mattermost sends: something else answered.
+fn not_mattermost(body: &[u8]) -> SendError {
+    SendError::NotMattermost {
+        status: 200,
+        answered: format!(
+            "no post or channel id in the answer: {:?}",
+            printable(body).chars().take(120).collect::<String>()
+        ),
+    }
+}
+
+/// The `id` of a post, channel or user object.
+pub fn id_of(body: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct WithId {
+        id: heapless::String<64>,
+    }
+    let mut scratch = [0u8; 256];
+    let (v, _) = serde_json_core::from_slice_escaped::<WithId>(body, &mut scratch).ok()?;
+    is_mattermost_id(&v.id).then(|| v.id.to_string())
+}
+
+/// A team or channel name in a path: names are `[a-z0-9_-]`; anything
+/// else is percent-encoded so it cannot change the path.
+fn path_segment(name: &str) -> String {
+    let mut out = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Sends [operations](crate::outbox::ops) (the transport of API mode).
+#[derive(Debug)]
+pub struct ApiPoster {
+    client: ApiClient,
+    channel_id: OnceLock<String>,
+    state: Option<StateDir>,
+    /// The problem whose lock this process holds (its record may be
+    /// written without taking the lock again).
+    own_key: Mutex<Option<String>>,
+    target: String,
+}
+
+impl ApiPoster {
+    /// A poster over `client`, noting roots in `state`.
+    pub fn new(client: ApiClient, state: Option<StateDir>) -> ApiPoster {
+        let target = format!("{} (API)", client.base());
+        ApiPoster {
+            client,
+            channel_id: OnceLock::new(),
+            state,
+            own_key: Mutex::new(None),
+            target,
+        }
+    }
+
+    /// Tells the poster that this process holds the lock of `key_hex`.
+    pub fn hold(&self, key_hex: Option<String>) {
+        if let Ok(mut k) = self.own_key.lock() {
+            *k = key_hex;
+        }
+    }
+
+    fn channel_id(&self, timeout: Duration) -> Result<String, SendError> {
+        if let Some(id) = self.channel_id.get() {
+            return Ok(id.clone());
+        }
+        let id = self.client.lookup_channel(Some(timeout))?;
+        Ok(self.channel_id.get_or_init(|| id).clone())
+    }
+
+    fn key_of(op: &Op<'_>) -> Option<ProblemKey> {
+        ProblemKey::from_hex(op.key)
+    }
+
+    fn root_of(&self, op: &Op<'_>) -> Option<(String, String)> {
+        let state = self.state.as_ref()?;
+        state.root_of(&Self::key_of(op)?, op.problem)
+    }
+
+    /// Notes a new root's id, under the problem's lock unless this process
+    /// holds it already.
+    fn remember_root(&self, op: &Op<'_>, post: &str, channel: &str) {
+        let (Some(state), Some(key)) = (self.state.as_ref(), Self::key_of(op)) else {
+            return;
+        };
+        let own = self
+            .own_key
+            .lock()
+            .map(|k| k.as_deref() == Some(op.key))
+            .unwrap_or(false);
+        let _lock = if own {
+            None
+        } else {
+            state
+                .lock_problem(&key, Instant::now() + ROOT_LOCK_WAIT)
+                .ok()
+                .flatten()
+        };
+        state.set_root(&key, op.problem, post, channel);
+    }
+
+    fn send_op(&self, op: &Op<'_>, timeout: Duration) -> Result<(), SendError> {
+        let body_for = |channel: &str, root: Option<&str>| -> Result<Vec<u8>, SendError> {
+            let mut out = vec![0u8; op.json.len() + 256];
+            let n = write_post_body(channel, root, op.json, &mut out).map_err(|e| {
+                SendError::Permanent {
+                    status: 0,
+                    id: String::new(),
+                    message: format!("the operation cannot be sent: {e}"),
+                    body: String::new(),
+                }
+            })?;
+            out.truncate(n);
+            Ok(out)
+        };
+        match op.kind {
+            OpKind::Root | OpKind::Post => {
+                let channel = self.channel_id(timeout)?;
+                let id = self
+                    .client
+                    .create(&body_for(&channel, None)?, Some(timeout))?;
+                if op.kind == OpKind::Root {
+                    self.remember_root(op, &id, &channel);
+                }
+                Ok(())
+            }
+            OpKind::Reply => match self.root_of(op) {
+                Some((root, channel)) => self
+                    .client
+                    .create(&body_for(&channel, Some(&root))?, Some(timeout))
+                    .map(|_| ()),
+                None => {
+                    // Degrade, don't drop: without its root the reply is
+                    // posted on its own.
+                    log::warn!(
+                        "the root post of problem {} is not known (its record is missing, or \
+                         its root was refused); the reply is posted on its own",
+                        op.problem
+                    );
+                    let channel = self.channel_id(timeout)?;
+                    self.client
+                        .create(&body_for(&channel, None)?, Some(timeout))
+                        .map(|_| ())
+                }
+            },
+            OpKind::Edit => match self.root_of(op) {
+                Some((root, _)) => self.client.patch(&root, op.json, Some(timeout)),
+                None => {
+                    log::warn!(
+                        "the root post of problem {} is not known; its edit is left out",
+                        op.problem
+                    );
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+impl Post for ApiPoster {
+    fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError> {
+        match Op::parse(body) {
+            Some(op) => self.send_op(&op, timeout),
+            None => Err(SendError::Permanent {
+                status: 0,
+                id: String::new(),
+                message: "a webhook payload in the spool, but API mode is on: it cannot be sent \
+                          as it is; unset MATTERMOST_BOT_TOKEN_FILE to send it through the \
+                          webhook, or remove it"
+                    .into(),
+                body: String::new(),
+            }),
+        }
+    }
+
+    fn target(&self) -> &str {
+        &self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_read_from_real_post_objects() {
+        let post = br##"{"id":"8xq4w3k1ajgbmy5cuoxhw1by9r","create_at":1764284280123,"update_at":1764284280123,"edit_at":0,"delete_at":0,"user_id":"bot","channel_id":"ch","root_id":"","message":"a \"quoted\"\nline","type":"","props":{"attachments":[{"color":"#d9534f","fields":[{"title":"Host","value":"w","short":true}],"actions":[{"id":"ack","integration":{"context":{"v":"2"}}}]}]},"metadata":{"priority":{"priority":"urgent","requested_ack":true}}}"##;
+        assert_eq!(id_of(post).as_deref(), Some("8xq4w3k1ajgbmy5cuoxhw1by9r"));
+        assert_eq!(id_of(b"ok"), None);
+        assert_eq!(id_of(br#"{"id":"a/b"}"#), None);
+        assert_eq!(id_of(br#"{"message":"no id"}"#), None);
+    }
+
+    #[test]
+    fn names_cannot_change_the_path() {
+        assert_eq!(path_segment("ops-alerts_1"), "ops-alerts_1");
+        assert_eq!(path_segment("../x?y"), "..%2Fx%3Fy");
+    }
+
+    #[test]
+    fn refusals_name_the_setting() {
+        assert!(refusal_hint(401, Purpose::Create).contains("MATTERMOST_BOT_TOKEN_FILE"));
+        assert!(refusal_hint(403, Purpose::Create).contains("member of the channel"));
+        assert!(refusal_hint(404, Purpose::Channel).contains("MATTERMOST_TEAM"));
+    }
+
+    fn cfg(text: &str) -> Config {
+        let mut c = Config::default();
+        c.read_file(std::path::Path::new("t.conf"), text);
+        c
+    }
+
+    #[test]
+    fn api_mode_needs_url_token_and_channel() {
+        let dir = crate::state::scratch("token");
+        std::fs::create_dir_all(&dir).unwrap();
+        let token = dir.join("token");
+        std::fs::write(&token, "tok3n\n").unwrap();
+        let t = token.display();
+        assert!(
+            ApiSettings::from_config(&cfg("MATTERMOST_URL=https://mm\n"))
+                .unwrap()
+                .is_none()
+        );
+        let e = ApiSettings::from_config(&cfg(&format!("MATTERMOST_BOT_TOKEN_FILE={t}\n")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MATTERMOST_URL"), "{e}");
+        let e = ApiSettings::from_config(&cfg(&format!(
+            "MATTERMOST_URL=https://mm\nMATTERMOST_BOT_TOKEN_FILE={t}\n"
+        )))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("MATTERMOST_CHANNEL_ID") && e.contains("--team"),
+            "{e}"
+        );
+        let s = ApiSettings::from_config(&cfg(&format!(
+            "MATTERMOST_URL=https://mm/\nMATTERMOST_BOT_TOKEN_FILE={t}\n\
+             MATTERMOST_TEAM=acme\nMATTERMOST_CHANNEL=#ops\n"
+        )))
+        .unwrap()
+        .unwrap();
+        assert_eq!(s.base, "https://mm");
+        assert_eq!(
+            s.channel,
+            ChannelRef::Names {
+                team: "acme".into(),
+                channel: "ops".into()
+            }
+        );
+        assert!(!format!("{s:?}").contains("tok3n"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

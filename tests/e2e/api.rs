@@ -1,0 +1,459 @@
+//! API mode end to end: the real binary against the stand-in's REST API.
+//! One problem is one conversation (a root post with its button, compact
+//! replies in its thread, the root edited to where the problem stands);
+//! operations wait in the spool in order while Mattermost is away; each
+//! refusal names the setting to fix; the token appears nowhere.
+
+use crate::support::standin_rest::{StandinPost, BOT_TOKEN, CHANNEL, OTHER_CHANNEL_ID, TEAM};
+use crate::support::{self, assert_exit, stderr, Behaviour, MattermostStandIn, TempDir};
+use std::process::Output;
+use std::time::Duration;
+
+/// A node in API mode: its config, token file, spool and state directory.
+pub struct Node {
+    /// The directory everything is in.
+    pub dir: TempDir,
+    /// The config file.
+    pub conf: std::path::PathBuf,
+}
+
+impl Node {
+    /// API mode towards `mm`, with two-way buttons; `extra` config lines.
+    pub fn new(mm: &MattermostStandIn, extra: &str) -> Node {
+        let dir = TempDir::new();
+        let token = dir.write("bot.token", format!("{BOT_TOKEN}\n"));
+        let secret = dir.write("ack.secret", "0123456789abcdef0123456789abcdef0123\n");
+        let conf = dir.write(
+            "api.conf",
+            format!(
+                "MATTERMOST_URL={}\nMATTERMOST_BOT_TOKEN_FILE={}\nMATTERMOST_TEAM={TEAM}\n\
+                 MATTERMOST_CHANNEL={CHANNEL}\nMATTERMOST_TWO_WAY=1\n\
+                 MATTERMOST_ACK_URL=https://mon.example/mattermost/ack\n\
+                 MATTERMOST_ACK_SECRET_FILE={}\nMATTERMOST_STATE_DIR={}\n{extra}",
+                mm.api_url(),
+                token.display(),
+                secret.display(),
+                dir.join("state").display()
+            ),
+        );
+        Node { dir, conf }
+    }
+
+    /// Runs `notify` for web1/http with these type, state and problem ids.
+    pub fn notify(&self, t: &str, state: &str, id: &str, last: &str, extra: &[&str]) -> Output {
+        let mut cmd = support::command(&self.conf);
+        cmd.args([
+            "notify",
+            "--type",
+            "Service",
+            "--notificationtype",
+            t,
+            "--hostuuid",
+            "web1",
+            "--serviceuuid",
+            "http",
+            "--state",
+            state,
+            "--problemid",
+            id,
+            "--lastproblemid",
+            last,
+            "--output",
+        ]);
+        cmd.arg(match state {
+            "0" => "OK - fine",
+            "1" => "WARNING - slow",
+            _ => "CRITICAL - connection refused",
+        });
+        cmd.args(extra);
+        let out = support::run(&mut cmd);
+        assert_no_token(&out);
+        out
+    }
+
+    /// Runs `flush`.
+    pub fn flush(&self) -> Output {
+        let out = support::run(support::command(&self.conf).arg("flush"));
+        assert_no_token(&out);
+        out
+    }
+
+    /// Spooled entries.
+    pub fn spooled(&self) -> usize {
+        std::fs::read_dir(self.dir.join("spool"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+}
+
+/// Panics if the bot token shows up in any output.
+pub fn assert_no_token(out: &Output) {
+    for bytes in [&out.stderr, &out.stdout] {
+        let text = String::from_utf8_lossy(bytes);
+        assert!(!text.contains(BOT_TOKEN), "the bot token leaked:\n{text}");
+    }
+}
+
+/// The replies of `root`, in order.
+pub fn thread(posts: &[StandinPost], root: &str) -> Vec<String> {
+    posts
+        .iter()
+        .filter(|p| p.root_id == root)
+        .map(|p| p.message.clone())
+        .collect()
+}
+
+/// Roots (posts outside threads), in order.
+pub fn roots(posts: &[StandinPost]) -> Vec<&StandinPost> {
+    posts.iter().filter(|p| p.root_id.is_empty()).collect()
+}
+
+#[test]
+fn one_problem_is_one_conversation() {
+    let mm = MattermostStandIn::http();
+    let node = Node::new(&mm, "");
+    assert_exit(&node.notify("PROBLEM", "2", "10", "0", &[]), 0);
+    let posts = mm.posts();
+    assert_eq!(posts.len(), 1, "one root post");
+    let root = &posts[0];
+    assert_eq!(root.channel_id, crate::support::standin_rest::CHANNEL_ID);
+    assert_eq!(root.attachment()["color"], "#d9534f");
+    let context = &root.attachment()["actions"][0]["integration"]["context"];
+    assert_eq!(
+        context["problem"], "10",
+        "the button is tied to the problem"
+    );
+    // The root's id is on the node's record.
+    let records: Vec<_> = std::fs::read_dir(node.dir.join("state/problems"))
+        .unwrap()
+        .flatten()
+        .collect();
+    let record = std::fs::read_to_string(records[0].path()).unwrap();
+    assert!(record.contains(&format!("post={}", root.id)), "{record}");
+
+    // Re-notification, unchanged: one short reply, no edit.
+    assert_exit(&node.notify("PROBLEM", "2", "10", "0", &[]), 0);
+    // Worse: reply and edit.
+    assert_exit(&node.notify("PROBLEM", "1", "10", "0", &[]), 0);
+    assert_exit(
+        &node.notify(
+            "ACKNOWLEDGEMENT",
+            "1",
+            "10",
+            "0",
+            &["--ackauthor", "alice", "--ackcomment", "on it"],
+        ),
+        0,
+    );
+    assert_exit(&node.notify("RECOVERY", "0", "0", "10", &[]), 0);
+    let posts = mm.posts();
+    let replies = thread(&posts, &root.id);
+    assert_eq!(replies.len(), 4, "{replies:#?}");
+    assert!(
+        replies[0].starts_with("**Still Critical** · CRITICAL"),
+        "{}",
+        replies[0]
+    );
+    assert!(replies[1].starts_with("**Now Warning**"), "{}", replies[1]);
+    assert!(
+        replies[2].contains("**Acknowledged** by alice · on it"),
+        "{}",
+        replies[2]
+    );
+    assert!(replies[3].contains("**Recovered** after"), "{}", replies[3]);
+    let root = posts.iter().find(|p| p.id == root.id).unwrap();
+    assert_eq!(
+        root.history.len(),
+        3,
+        "edited for warning, ack and recovery"
+    );
+    let att = root.attachment();
+    assert_eq!(att["color"], "#5cb85c", "green once recovered");
+    assert!(att.get("actions").is_none(), "no button once recovered");
+    let status = att["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["title"] == "Status")
+        .unwrap();
+    let status = status["value"].as_str().unwrap();
+    assert!(
+        status.contains("Acknowledged by alice at ") && status.contains("Recovered at "),
+        "{status}"
+    );
+    // The edit after the ack dropped the button already.
+    let (_, acked_props) = &root.history[2];
+    assert_eq!(acked_props["attachments"][0]["color"], "#1895f5");
+    assert!(acked_props["attachments"][0].get("actions").is_none());
+
+    // The next problem is a new root.
+    assert_exit(&node.notify("PROBLEM", "2", "11", "0", &[]), 0);
+    let posts = mm.posts();
+    let all_roots = roots(&posts);
+    assert_eq!(all_roots.len(), 2);
+    assert_eq!(
+        all_roots[1].attachment()["actions"][0]["integration"]["context"]["problem"],
+        "11"
+    );
+    assert!(thread(&posts, &all_roots[1].id).is_empty());
+}
+
+#[test]
+fn alerts_of_no_open_problem_are_posts_of_their_own_and_webhook_mode_is_untouched() {
+    let mm = MattermostStandIn::http();
+    let node = Node::new(&mm, "");
+    assert_exit(
+        &node.notify("DOWNTIMESTART", "0", "0", "0", &["--ackauthor", "bob"]),
+        0,
+    );
+    let posts = mm.posts();
+    assert_eq!(posts.len(), 1);
+    assert!(posts[0].root_id.is_empty());
+    assert!(posts[0].attachment()["title"]
+        .as_str()
+        .unwrap()
+        .contains("Downtime start"));
+    // Without the token file the same settings are webhook mode.
+    let (dir, mut cmd) = support::isolated();
+    let hook = MattermostStandIn::http();
+    cmd.env("MATTERMOST_URL", mm.api_url())
+        .env("MATTERMOST_WEBHOOK_URL", hook.url());
+    cmd.args(support::SERVICE_PROBLEM);
+    assert_exit(&support::run(&mut cmd), 0);
+    assert_eq!(
+        hook.requests()[0].path,
+        format!("/hooks/{}", support::HOOK_ID)
+    );
+    assert_eq!(mm.posts().len(), 1, "no REST post in webhook mode");
+    drop(dir);
+}
+
+#[test]
+fn operations_wait_in_order_while_mattermost_is_away() {
+    let mm = MattermostStandIn::http();
+    mm.set_default(Behaviour::ServerError);
+    let node = Node::new(&mm, "MATTERMOST_RETRY_BUDGET=1\n");
+    assert_exit(&node.notify("PROBLEM", "2", "20", "0", &[]), 75);
+    assert_exit(
+        &node.notify("ACKNOWLEDGEMENT", "2", "20", "0", &["--ackauthor", "alice"]),
+        75,
+    );
+    let out = node.notify("RECOVERY", "0", "0", "20", &[]);
+    assert_exit(&out, 75);
+    assert_eq!(node.spooled(), 5, "root; reply and edit; reply and edit");
+    assert!(mm.posts().is_empty());
+    mm.set_default(Behaviour::Ok);
+    assert_exit(&node.flush(), 0);
+    let posts = mm.posts();
+    let all_roots = roots(&posts);
+    assert_eq!(all_roots.len(), 1, "{posts:#?}");
+    let replies = thread(&posts, &all_roots[0].id);
+    assert_eq!(
+        replies.len(),
+        2,
+        "the replies found their root: {replies:#?}"
+    );
+    assert!(replies[0].contains("Acknowledged") && replies[1].contains("Recovered"));
+    assert_eq!(all_roots[0].history.len(), 2);
+    assert_eq!(all_roots[0].attachment()["color"], "#5cb85c");
+    assert_eq!(node.spooled(), 0);
+}
+
+#[test]
+fn refusals_name_the_setting_and_never_show_the_token() {
+    let mm = MattermostStandIn::http();
+    let wrong = TempDir::new();
+    let bad_token = wrong.write("t", "not0the0token\n");
+    for (extra, exit, needle) in [
+        (
+            format!("MATTERMOST_BOT_TOKEN_FILE={}\n", bad_token.display()),
+            69,
+            "MATTERMOST_BOT_TOKEN_FILE",
+        ),
+        (
+            "MATTERMOST_CHANNEL=nope\n".to_string(),
+            69,
+            "MATTERMOST_TEAM and MATTERMOST_CHANNEL",
+        ),
+        (
+            format!("MATTERMOST_CHANNEL_ID={OTHER_CHANNEL_ID}\n"),
+            69,
+            "not a member of the channel",
+        ),
+        (
+            "MATTERMOST_BOT_TOKEN_FILE=/nonexistent/token\n".to_string(),
+            78,
+            "MATTERMOST_BOT_TOKEN_FILE",
+        ),
+    ] {
+        let node = Node::new(&mm, &extra);
+        let out = node.notify("PROBLEM", "2", "30", "0", &[]);
+        assert_exit(&out, exit);
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{extra}: {err}");
+    }
+    // 429 and 5xx are retried as for webhooks.
+    mm.script([
+        Behaviour::RateLimited {
+            retry_after_secs: 0,
+        },
+        Behaviour::ServerError,
+    ]);
+    let node = Node::new(&mm, "MATTERMOST_RETRY_BUDGET=10\n");
+    assert_exit(&node.notify("PROBLEM", "2", "31", "0", &[]), 0);
+    assert_eq!(roots(&mm.posts()).len(), 1);
+}
+
+#[test]
+fn a_damaged_record_means_a_new_root_and_a_log_line() {
+    let mm = MattermostStandIn::http();
+    let node = Node::new(&mm, "MATTERMOST_LOG_LEVEL=info\n");
+    assert_exit(&node.notify("PROBLEM", "2", "40", "0", &[]), 0);
+    let record = std::fs::read_dir(node.dir.join("state/problems"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    std::fs::write(&record, "v=2\nproblem=\u{1}\n").unwrap();
+    let out = node.notify("PROBLEM", "2", "40", "0", &[]);
+    assert_exit(&out, 0);
+    assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    assert_eq!(roots(&mm.posts()).len(), 2, "a new root, not a lost alert");
+    let _ = Duration::ZERO;
+}
+
+/// `serve` in API mode for `mm`, sharing `node`'s state directory, spool
+/// and settings; acknowledgements go to `fifo`.
+fn api_serve(
+    mm: &MattermostStandIn,
+    node: &Node,
+    fifo: &crate::serve::kit::Fifo,
+) -> crate::serve::kit::Serve {
+    let token = node.dir.join("bot.token");
+    crate::serve::kit::Serve::start(crate::serve::kit::Options {
+        command_file: Some(&fifo.path),
+        oitc_url: None,
+        env: vec![
+            (
+                "MATTERMOST_STATE_DIR",
+                node.dir.join("state").display().to_string(),
+            ),
+            (
+                "MATTERMOST_SPOOL_DIR",
+                node.dir.join("spool").display().to_string(),
+            ),
+            ("MATTERMOST_URL", mm.api_url()),
+            ("MATTERMOST_BOT_TOKEN_FILE", token.display().to_string()),
+            ("MATTERMOST_TEAM", TEAM.into()),
+            ("MATTERMOST_CHANNEL", CHANNEL.into()),
+        ],
+        tls: None,
+        listen: None,
+    })
+}
+
+#[test]
+fn a_click_edits_the_root_and_adds_one_reply() {
+    let mm = MattermostStandIn::http();
+    let fifo = crate::serve::kit::Fifo::with_reader();
+    // Boot the node first (for its token), then serve, then point the
+    // node's buttons at serve's secret.
+    let boot = Node::new(&mm, "");
+    let serve = api_serve(&mm, &boot, &fifo);
+    let node = Node {
+        conf: boot.dir.write(
+            "api2.conf",
+            format!(
+                "{}MATTERMOST_ACK_SECRET_FILE={}\n",
+                std::fs::read_to_string(&boot.conf).unwrap(),
+                serve.secret_file.display()
+            ),
+        ),
+        dir: boot.dir,
+    };
+    assert_exit(&node.notify("PROBLEM", "2", "50", "0", &[]), 0);
+    let root = mm.posts().remove(0);
+    let context = root.attachment()["actions"][0]["integration"]["context"]
+        .as_object()
+        .unwrap()
+        .clone();
+    // A click from another post of the problem is refused.
+    let mut elsewhere = crate::serve::kit::callback("alice", context.clone());
+    elsewhere["post_id"] = "p0000000000000000000000999".into();
+    let (status, reply) = serve.post(&serde_json::to_vec(&elsewhere).unwrap());
+    assert_eq!(status, 200);
+    assert!(reply.contains("not the current post"), "{reply}");
+    // The click on the root.
+    let mut click = crate::serve::kit::callback("alice", context);
+    click["post_id"] = root.id.clone().into();
+    let (status, reply) = serve.post(&serde_json::to_vec(&click).unwrap());
+    assert_eq!(status, 200, "{reply}");
+    let v: serde_json::Value = serde_json::from_str(&reply).unwrap();
+    assert_eq!(v["ephemeral_text"], "You acknowledged http on web1.");
+    assert!(
+        v.get("update").is_none(),
+        "the REST API edits the root, once"
+    );
+    assert!(fifo.next_line().starts_with('['));
+    let posts = mm.posts();
+    let root_now = posts.iter().find(|p| p.id == root.id).unwrap();
+    assert_eq!(root_now.history.len(), 1);
+    assert_eq!(root_now.attachment()["color"], "#1895f5");
+    assert!(root_now.attachment().get("actions").is_none());
+    let replies = thread(&posts, &root.id);
+    assert_eq!(replies.len(), 1);
+    assert!(
+        replies[0].contains("**Acknowledged** by @alice at "),
+        "{}",
+        replies[0]
+    );
+    // The core's ACKNOWLEDGEMENT notification (ack notify on) adds nothing.
+    assert_exit(
+        &node.notify("ACKNOWLEDGEMENT", "2", "50", "0", &["--ackauthor", "alice"]),
+        0,
+    );
+    assert_eq!(
+        thread(&mm.posts(), &root.id).len(),
+        1,
+        "each event shows once"
+    );
+}
+
+#[test]
+fn test_checks_token_channel_membership_post_and_edit() {
+    let mm = MattermostStandIn::http();
+    let node = Node::new(&mm, "");
+    let out = support::run(support::command(&node.conf).arg("test"));
+    assert_exit(&out, 0);
+    assert_no_token(&out);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for line in [
+        "check token: ok",
+        "check channel: ok: channel id ch0ps",
+        "check membership: ok: the bot is a member",
+        "check post: ok: the bot may post",
+        "check edit: ok: the bot may edit its posts",
+        "result: delivered: the test post was posted and edited",
+    ] {
+        assert!(text.contains(line), "{line:?} in:\n{text}");
+    }
+    let posts = mm.posts();
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].history.len(), 1, "posted, then edited");
+    let edited = posts[0].attachment()["text"].as_str().unwrap().to_string();
+    assert!(edited.contains("edited: the bot can post"), "{edited}");
+    // Not a member: the membership check fails and names what to do.
+    let node = Node::new(&mm, &format!("MATTERMOST_CHANNEL_ID={OTHER_CHANNEL_ID}\n"));
+    let out = support::run(support::command(&node.conf).arg("test"));
+    assert_exit(&out, 69);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        text.contains("check membership: FAILED") && text.contains("add it"),
+        "{text}"
+    );
+}
