@@ -263,9 +263,20 @@ pub fn render_payload(
     if buf.len() < MIN_PAYLOAD_BUF_LEN {
         return Err(RenderError::BufferTooSmall);
     }
-    let plan = plan(n, opts);
-    let fitted = Fitted::for_buffer(n, buf.len(), |fitted| measure(&plan, fitted));
-    fit_and_write(n, &plan, fitted, buf)
+    render_plan(n, &plan(n, opts), buf)
+}
+
+/// Fits `plan` into `buf` and writes it: the one copy of the fitting
+/// machinery, shared by webhook posts and API-mode posts (kept out of
+/// line so it is not compiled twice).
+#[inline(never)]
+fn render_plan(
+    n: &Notification<'_>,
+    plan: &Plan<'_>,
+    buf: &mut [u8],
+) -> Result<usize, RenderError> {
+    let fitted = Fitted::for_buffer(n, buf.len(), |fitted| measure(plan, fitted));
+    fit_and_write(n, plan, fitted, buf)
 }
 
 /// [`render_payload`] for a problem's root post in API mode: the alert as
@@ -292,8 +303,7 @@ pub(crate) fn render_root_post(
             plan.button = None;
         }
     }
-    let fitted = Fitted::for_buffer(n, buf.len(), |fitted| measure(&plan, fitted));
-    fit_and_write(n, &plan, fitted, buf)
+    render_plan(n, &plan, buf)
 }
 
 /// Length of the payload with these plans, from a counting pass that adds
