@@ -163,7 +163,10 @@ fn a_dry_run_leaves_no_trace_on_the_node() {
         .output()
         .expect("run binary");
     payload(&out);
-    assert!(!spool.exists(), "a dry run created the spool/state directory");
+    assert!(
+        !spool.exists(),
+        "a dry run created the spool/state directory"
+    );
     assert!(
         !String::from_utf8_lossy(&out.stderr).contains("error"),
         "{}",
