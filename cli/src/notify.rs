@@ -423,8 +423,14 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
 fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Error> {
     let n = fields.notification();
     let reliability = Reliability::from_config(cfg)?;
+    // A dry run changes nothing on the node, not even its state directory.
+    let reliability = if args.dry_run {
+        reliability
+    } else {
+        reliability.with_state(cfg)
+    };
     // Before rendering: the button carries the problem's id.
-    let slot = begin_alert(&reliability, &fields.event(), args.dry_run);
+    let slot = begin_alert(&reliability, &fields.event());
     match ApiSettings::from_config(cfg) {
         Ok(Some(api)) => return send_api(args, cfg, fields, &reliability, slot, api),
         Ok(None) => {}
