@@ -146,9 +146,6 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
     })?;
     let key = ack_button::load_key(Path::new(secret_file))?;
     let notify = cfg.bool(key::ACK_NOTIFY)?;
-    // Single use and "still the current problem" need the node's state;
-    // without it a button could be used twice, so serve does not start.
-    let state = crate::state::open_from_config(cfg)?;
     let backend: Box<dyn backend::Backend> =
         match (cfg.get(key::COMMAND_FILE), cfg.get(key::OITC_URL)) {
             (Some(path), None) => Box::new(backend::CommandFile::new(PathBuf::from(path))),
@@ -175,6 +172,11 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
                 ))
             }
         };
+    // Single use and "still the current problem" need the node's state;
+    // without it a button could be used twice, so serve does not start.
+    // Opened last: a missing setting above is named first, and a setting
+    // error never leaves a new directory behind.
+    let state = crate::state::open_from_config(cfg)?;
     Ok(handler::Receiver {
         ack_path,
         key,
