@@ -176,8 +176,10 @@ struct Answer<'a> {
 
 #[derive(serde::Deserialize)]
 struct Outcome<'a> {
+    // Icinga writes codes as integers; a float here would pull the whole
+    // float parser into the binary for nothing.
     #[serde(default)]
-    code: f64,
+    code: u16,
     #[serde(default)]
     status: &'a str,
 }
@@ -191,7 +193,7 @@ fn explain(status: u16, body: &[u8]) -> Option<String> {
     // The worst per-object code decides; the HTTP status when there is none.
     let code = results
         .iter()
-        .map(|r| r.code as u16)
+        .map(|r| r.code)
         .find(|c| !(200..300).contains(c))
         .unwrap_or(status);
     let said = results
