@@ -456,7 +456,14 @@ fn service_click_writes_one_line_to_the_fifo_and_updates_the_post() {
     let text = att["text"].as_str().unwrap();
     assert!(text.starts_with("Acknowledged by @alice at "), "{text}");
     assert!(text.ends_with(" UTC"), "{text}");
-    assert!(att.get("actions").is_none(), "button must be gone");
+    // The Ack button is gone; the updated post offers Unack (and Recheck).
+    let ids: Vec<&str> = att["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["unack", "recheck"]);
     assert_eq!(v["update"]["message"], "");
     assert_eq!(v["ephemeral_text"], "You acknowledged HTTP on web1.");
     let line = fifo.next_line();
@@ -725,7 +732,7 @@ fn serve_without_secret_file_or_backend_names_the_setting() {
         err.contains("MATTERMOST_OITC_URL") && err.contains("MATTERMOST_COMMAND_FILE"),
         "{err}"
     );
-    assert!(err.contains("not both"), "{err}");
+    assert!(err.contains("not several"), "{err}");
 }
 
 fn standin_base(standin: &crate::support::MattermostStandIn, scheme: &str) -> String {
