@@ -57,6 +57,8 @@ pub mod key {
         ACK_SECRET_FILE,
         ACK_TTL,
         ACK_NOTIFY,
+        ACTIONS,
+        URL,
         ALLOWED_USERS,
         ALLOWED_USER_IDS,
         ALLOWED_TEAMS,
@@ -64,6 +66,10 @@ pub mod key {
         OITC_URL,
         OITC_API_KEY,
         COMMAND_FILE,
+        ICINGA_URL,
+        ICINGA_USER,
+        ICINGA_PASSWORD_FILE,
+        ICINGA_CA_FILE,
         RETRY_BUDGET,
         SPOOL_DIR,
         SPOOL_MAX_FILES,
@@ -125,6 +131,8 @@ settings! {
     ACK_SECRET_FILE "--ack-secret-file" false "file holding the key that signs button contexts";
     ACK_TTL "--ack-ttl" false "how long a button stays valid: seconds or 30m, 12h, 7d (default 7d)";
     ACK_NOTIFY "--ack-notify" false "1: acknowledgements notify contacts";
+    ACTIONS "--actions" false "buttons on problem posts: ack, comment, downtime, recheck (default ack,downtime,recheck; at most three shown)";
+    URL "--url" false "the Mattermost server's base URL; serve opens comment and downtime dialogs there";
     ALLOWED_USERS "--allowed-users" false "Mattermost users allowed to acknowledge (comma-separated)";
     ALLOWED_USER_IDS "--allowed-user-ids" false "Mattermost user ids allowed to acknowledge (comma-separated; ids cannot be renamed)";
     ALLOWED_TEAMS "--allowed-teams" false "Mattermost teams allowed to acknowledge";
@@ -132,6 +140,10 @@ settings! {
     OITC_URL "--oitc-url" false "openITCOCKPIT base URL for API acknowledgements";
     OITC_API_KEY "" true "openITCOCKPIT API key (file or environment only: a flag would show it in ps)";
     COMMAND_FILE "--command-file" false "the monitoring core's external command pipe";
+    ICINGA_URL "--icinga-url" false "Icinga 2 API base URL, e.g. https://icinga.example:5665 (serve acts through its API)";
+    ICINGA_USER "--icinga-user" false "the Icinga 2 ApiUser serve logs in as";
+    ICINGA_PASSWORD_FILE "--icinga-password-file" false "file holding that ApiUser's password";
+    ICINGA_CA_FILE "--icinga-ca-file" false "PEM CA that signed the Icinga 2 API's certificate (default: the bundled roots)";
     RETRY_BUDGET "--retry-budget" false "seconds a notification may spend retrying";
     SPOOL_DIR "--spool-dir" false "directory keeping undelivered posts";
     SPOOL_MAX_FILES "--spool-max-files" false "most posts the spool keeps";

@@ -116,7 +116,7 @@ impl<'c> Decoration<'c> {
             Err(errors) => {
                 p.extend(errors.into_iter().map(|error| Problem {
                     error,
-                    left_out: "the Acknowledge button",
+                    left_out: "the action buttons",
                 }));
                 None
             }
@@ -155,7 +155,7 @@ impl<'c> Decoration<'c> {
             priority: self.priority,
             priority_requested_ack: defaults.priority_requested_ack,
             priority_states: self.priority_states,
-            ack_button: None,
+            buttons: &[],
         }
     }
 

@@ -144,6 +144,13 @@ pub struct NotifyArgs {
     /// how long a button stays valid, e.g. 12h (MATTERMOST_ACK_TTL, default 7d)
     #[argh(option)]
     pub ack_ttl: Option<String>,
+    /// buttons on problem posts, e.g. ack,downtime,recheck (MATTERMOST_ACTIONS)
+    #[argh(option)]
+    pub actions: Option<String>,
+    /// the Mattermost server's base URL; comment and downtime buttons need
+    /// it (MATTERMOST_URL)
+    #[argh(option)]
+    pub url: Option<String>,
     /// openITCOCKPIT base URL for openitcockpit-mode buttons (MATTERMOST_OITC_URL)
     #[argh(option)]
     pub oitc_url: Option<String>,
@@ -191,6 +198,8 @@ impl NotifyArgs {
         cfg.set_flag(key::ACK_URL, self.ack_url.take());
         cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
         cfg.set_flag(key::ACK_TTL, self.ack_ttl.take());
+        cfg.set_flag(key::ACTIONS, self.actions.take());
+        cfg.set_flag(key::URL, self.url.take());
         cfg.set_flag(key::OITC_URL, self.oitc_url.take());
         cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
@@ -419,11 +428,18 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     let decoration = Decoration::resolve(cfg);
     decoration.log_problems();
     let mut opts = decoration.render_options();
-    let ack = decoration.ack.as_ref().and_then(|mode| {
-        crate::ack_button::for_notify(mode, &n, &opts, slot.problem_id.as_deref())
-    });
-    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
-    opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
+    let buttons = decoration
+        .ack
+        .as_ref()
+        .map(|mode| crate::ack_button::for_notify(mode, &n, &opts, slot.problem_id.as_deref()))
+        .unwrap_or_default();
+    let pairs: Vec<Vec<(&str, &str)>> = buttons.iter().map(|b| b.pairs()).collect();
+    let rendered: Vec<_> = buttons
+        .iter()
+        .zip(&pairs)
+        .map(|(b, p)| b.render(p))
+        .collect();
+    opts.buttons = &rendered;
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
     let payload = render(&n, &opts, &mut buf)?;
     if args.dry_run {

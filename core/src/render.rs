@@ -23,10 +23,10 @@ mod link;
 mod look;
 mod time;
 
-pub use layout::write_context;
+pub use layout::{write_buttons, write_context};
 pub use link::{is_http_url, write_percent_encoded};
 pub use look::{GREEN, GREY, INFO_COLOR, ORANGE, RED};
-pub use time::UtcTime;
+pub use time::{write_until, UtcTime};
 
 use crate::json::JsonWriter;
 use crate::limits::{
@@ -69,20 +69,22 @@ pub enum Priority {
     Urgent,
 }
 
-/// An Acknowledge button: where Mattermost posts the click, and the context
-/// it echoes back. Keys and values are written as JSON strings, escaped
+/// An action button: what it does, where Mattermost posts the click, and
+/// the context it echoes back. Keys and values are written as JSON strings, escaped
 /// (Mattermost turns context numbers into floats, so everything is a string).
 ///
-/// The button is rendered only on PROBLEM notifications whose state is not
+/// Buttons are rendered only on PROBLEM notifications whose state is not
 /// UP/OK — an unparsable state id included, because a PROBLEM is by
 /// definition not OK and the monitoring core refuses an ack that does not
 /// apply. An `url` that is not plain http(s) ([`is_http_url`]), longer than
 /// [`URL_MAX_LEN`], or a context longer than [`ACK_CONTEXT_MAX_LEN`] when
-/// written, leaves the button out and the rest of the post as it is: a
+/// written, leaves that button out and the rest of the post as it is: a
 /// misconfigured button must not cost the alert. The CLI validates its
 /// configuration up front so this does not happen silently.
 #[derive(Debug, Clone, Copy)]
-pub struct AckButton<'a> {
+pub struct ActionButton<'a> {
+    /// What the button does: its id and label.
+    pub action: crate::actions::Action,
     /// `integration.url`; must be http(s).
     pub url: &'a str,
     /// `integration.context` as key/value string pairs, in order.
@@ -125,8 +127,9 @@ pub struct RenderOptions<'a> {
     pub priority_requested_ack: bool,
     /// States (of PROBLEM notifications) that get `priority`.
     pub priority_states: StateSet,
-    /// Acknowledge button, rendered only on PROBLEM notifications in a non-OK state.
-    pub ack_button: Option<AckButton<'a>>,
+    /// Action buttons, rendered only on PROBLEM notifications in a non-OK
+    /// state; at most [`crate::limits::MAX_VISIBLE_ACTIONS`] are shown.
+    pub buttons: &'a [ActionButton<'a>],
 }
 
 impl Default for RenderOptions<'_> {
@@ -144,7 +147,7 @@ impl Default for RenderOptions<'_> {
             priority: None,
             priority_requested_ack: false,
             priority_states: StateSet::EMPTY,
-            ack_button: None,
+            buttons: &[],
         }
     }
 }
@@ -316,13 +319,17 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
         Kind::Service => opts.service_link,
     };
     let link = link_template.filter(|t| is_http_url(t) && link::link_len(t, n) <= URL_MAX_LEN);
-    let button = opts.ack_button.filter(|b| {
+    let mut buttons = [None; crate::limits::MAX_VISIBLE_ACTIONS];
+    let usable = opts.buttons.iter().filter(|b| {
         problem
             && !n.state.is_ok()
             && is_http_url(b.url)
             && escaped_len(b.url) <= URL_MAX_LEN
             && context_len(b.context) <= ACK_CONTEXT_MAX_LEN
     });
+    for (slot, b) in buttons.iter_mut().zip(usable) {
+        *slot = Some(*b);
+    }
     Plan {
         n: *n,
         emoji: look::emoji(t, n.state).filter(|_| opts.emoji),
@@ -339,7 +346,7 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
             .priority
             .filter(|_| problem && opts.priority_states.contains(n.state))
             .map(|p| (p, opts.priority_requested_ack)),
-        button,
+        buttons,
         source: opts.source,
     }
 }

@@ -111,7 +111,7 @@ fn an_unreadable_ack_secret_costs_only_the_button() {
         err.contains("MATTERMOST_ACK_SECRET_FILE")
             && err.contains("--ack-secret-file")
             && err.contains("mm.conf line 5")
-            && err.contains("without the Acknowledge button"),
+            && err.contains("without the action buttons"),
         "{err}"
     );
 }

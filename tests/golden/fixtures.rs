@@ -1,7 +1,8 @@
 //! Sample alerts and options shared by the golden and size tests.
 
+use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::limits::PAYLOAD_BUF_LEN;
-use mattermost_notify_core::render::{AckButton, Priority, StateSet};
+use mattermost_notify_core::render::{ActionButton, Priority, StateSet};
 use mattermost_notify_core::{
     render_payload, Kind, Notification, NotificationType, RenderOptions, State,
 };
@@ -59,10 +60,11 @@ pub fn full_options() -> RenderOptions<'static> {
         priority: Some(Priority::Urgent),
         priority_requested_ack: true,
         priority_states: urgent,
-        ack_button: Some(AckButton {
+        buttons: &[ActionButton {
+            action: Action::Ack,
             url: "https://mon.example.org/mattermost/ack",
             context: CONTEXT,
-        }),
+        }],
     }
 }
 

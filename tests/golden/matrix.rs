@@ -385,7 +385,7 @@ fn button_only_on_problems_that_are_not_ok() {
     }
     let a = attachment(&alert(Kind::Service, T::Problem, "2"), &opts);
     let action = &a["actions"][0];
-    assert_eq!(action["name"], "Acknowledge");
+    assert_eq!(action["name"], "Ack");
     assert_eq!(
         action["integration"]["url"],
         "https://mon.example.org/mattermost/ack"
@@ -396,9 +396,10 @@ fn button_only_on_problems_that_are_not_ok() {
 #[test]
 fn a_button_with_a_non_http_url_is_left_out_and_the_post_kept() {
     let mut opts = full_options();
-    let mut button = opts.ack_button.unwrap();
+    let mut button = opts.buttons[0];
     button.url = "javascript:alert(1)";
-    opts.ack_button = Some(button);
+    let buttons = [button];
+    opts.buttons = &buttons;
     let a = attachment(&alert(Kind::Service, NotificationType::Problem, "2"), &opts);
     assert!(a.get("actions").is_none());
     assert!(a["title"].as_str().unwrap().contains("PROBLEM"));
