@@ -49,6 +49,7 @@ pub mod key {
         HOST_URL,
         SERVICE_URL,
         UI_BASE_URL,
+        IMAGE_URL,
         SOURCE,
         NO_EMOJI,
         TWO_WAY,
@@ -117,6 +118,7 @@ settings! {
     HOST_URL "--host-url" false "title link for host alerts; {hostuuid} {hostname}";
     SERVICE_URL "--service-url" false "title link for service alerts; also {serviceuuid} {servicename}";
     UI_BASE_URL "--ui-base-url" false "openITCOCKPIT base URL: links <base>/a/hosts/browser/{hostuuid}";
+    IMAGE_URL "--image-url" false "graph image for every post (PNP4Nagios, Grafana); the title-link placeholders";
     SOURCE "--source" false "footer source name";
     NO_EMOJI "--no-emoji" false "1: no emoji in titles";
     TWO_WAY "--two-way" false "1: Acknowledge buttons on problem posts";

@@ -148,3 +148,18 @@ fn two_way_settings_work_as_flags() {
     assert!(exp > now && exp <= now + 3600 + 5, "exp {exp}, now {now}");
     assert!(ctx["sig"].as_str().is_some_and(|s| s.len() == 64));
 }
+
+#[test]
+fn a_graph_template_becomes_the_attachments_image() {
+    let out = dry_run(SERVICE_PROBLEM.iter().copied().chain([
+        "--servicedisplayname",
+        "HTTP shop/€",
+        "--image-url",
+        "https://pnp.example/pnp4nagios/index.php/image?host={hostname}&srv={servicename}&view=1",
+    ]));
+    let v = payload(&out);
+    assert_eq!(
+        v["attachments"][0]["image_url"],
+        "https://pnp.example/pnp4nagios/index.php/image?host=web1&srv=HTTP%20shop%2F%E2%82%AC&view=1"
+    );
+}
