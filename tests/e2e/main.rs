@@ -9,6 +9,7 @@ mod degrade;
 mod deliver;
 mod dry_run;
 mod faults;
+mod icinga;
 mod logging;
 mod nagios;
 mod order;
