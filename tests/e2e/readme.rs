@@ -167,6 +167,19 @@ impl Hostile {
     }
 }
 
+impl Hostile {
+    /// What Icinga 2 makes of it: `$service.output$` is the whole text but
+    /// the performance data (the space before the `|` kept), long output
+    /// included; there is no separate long-output macro.
+    fn as_icinga2_keeps_it(&self) -> Hostile {
+        Hostile {
+            printed: self.printed.clone(),
+            output: format!("{} \n{}", self.output, self.long_output),
+            long_output: String::new(),
+        }
+    }
+}
+
 /// No plugin text ran: none of the `pwned-*` files exists.
 fn assert_nothing_ran(dir: &Path) {
     let ran: Vec<_> = std::fs::read_dir(dir)
@@ -185,7 +198,11 @@ fn assert_intact_and_defused(post: &Recorded, h: &Hostile) {
     let a = &v["attachments"][0];
     let text = a["text"].as_str().unwrap_or_default();
     let fence = "`````"; // longer than the output's run of four
-    let want = format!("{fence}\n{}\n{}\n{fence}", h.output, h.long_output);
+    let mut want = format!("{fence}\n{}\n", h.output);
+    if !h.long_output.is_empty() {
+        want.push_str(&format!("{}\n", h.long_output));
+    }
+    want.push_str(fence);
     assert_eq!(text, want, "the code block holds the output as printed");
     let fallback = a["fallback"].as_str().unwrap_or_default();
     assert!(
@@ -460,6 +477,155 @@ illegal_macro_output_chars=`~$&|'\"<>
         )),
         "{log}"
     );
+    assert_nothing_ran(dir.path());
+}
+
+/// The README's Icinga 2 definitions (both NotificationCommands with their
+/// `env` mapping, the User, both apply rules, the web1 host and service) in
+/// Debian's icinga2: the service and a host go CRITICAL and DOWN with
+/// hostile output, the posts carry it intact and defused (Icinga 2 has no
+/// problem ids: the buttons carry the ones notify made up), and clicks
+/// reach Icinga 2 through its external command pipe and acknowledge both.
+#[test]
+fn readme_icinga2_definitions_deliver_hostile_output_and_acknowledge() {
+    if support::require_tool(&[support::icinga2::ICINGA2]).is_none() {
+        return;
+    }
+    let dir = TempDir::new();
+    let pki = TestPki::new();
+    let mattermost = MattermostStandIn::https(&pki);
+    let state = dir.join("mm-spool");
+    let serve_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let ack_url = format!("http://127.0.0.1:{serve_port}{}", kit::ACK_PATH);
+    // serve starts once the daemon's pipe exists; its secret is the kit's.
+    let secret = dir.write("ack.secret", format!("{}\n", kit::SECRET));
+    let conf = dir.write(
+        "mattermost-notify.conf",
+        format!(
+            "MATTERMOST_WEBHOOK_URL={}\nMATTERMOST_CA_FILE={}\nMATTERMOST_SYSLOG=0\n\
+             MATTERMOST_SPOOL_DIR={}\nMATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_URL={ack_url}\n\
+             MATTERMOST_ACK_SECRET_FILE={}\n",
+            mattermost.url_with_host("localhost"),
+            pki.ca_file.display(),
+            state.display(),
+            secret.display(),
+        ),
+    );
+    let http = hostile_output(dir.path(), "CRITICAL");
+    let down = hostile_output(dir.path(), "DOWN");
+    let check_http = plugin(&dir, "check_http", &http, 2);
+    let check_down = plugin(&dir, "check_down", &down, 2);
+    let (http, down) = (http.as_icinga2_keeps_it(), down.as_icinga2_keeps_it());
+    let check_up = nagios::write_script(&dir, "check_up", "echo 'PING OK'\nexit 0");
+    let host_check = nagios::write_script(
+        &dir,
+        "check_host",
+        &format!("case \"$1\" in 192.0.2.66) exec {check_down} ;; *) exec {check_up} ;; esac"),
+    );
+    let etc = dir.join("etc/mattermost-notify");
+    let paths = Paths { etc: &etc };
+    // What Debian's icinga2 has in conf.d and the ITL's plugins, with
+    // plugins that fail with hostile output, plus a host that is DOWN.
+    let stock = format!(
+        r#"
+object NotificationComponent "notification" {{ }}
+object CheckCommand "hostalive" {{ command = [ {host_check:?}, "$address$" ] }}
+object CheckCommand "http" {{ command = [ {check_http:?} ] }}
+template Host "generic-host" {{
+  check_command = "hostalive"
+  max_check_attempts = 1
+  check_interval = 1s
+  retry_interval = 1s
+}}
+template Service "generic-service" {{
+  max_check_attempts = 1
+  check_interval = 1s
+  retry_interval = 1s
+}}
+object Host "db1" {{
+  import "generic-host"
+  address = "192.0.2.66"
+  vars.notification.mattermost = true
+}}
+"#
+    );
+    let objects = [
+        stock,
+        localize(&readme_block("/etc/icinga2/conf.d/mattermost.conf"), &paths),
+        localize(&readme_block("/etc/icinga2/conf.d/web1.conf"), &paths),
+    ]
+    .join("\n");
+    let Some(icinga) = support::icinga2::Icinga2::start_with_env(
+        &objects,
+        support::icinga2::README_PERMISSIONS,
+        // The README's commands read the default config file; here the test's.
+        &[("MATTERMOST_CONFIG", conf.display().to_string())],
+    ) else {
+        return;
+    };
+    let listen = format!("127.0.0.1:{serve_port}");
+    let serve = kit::Serve::start(kit::Options {
+        command_file: Some(&icinga.command_pipe),
+        oitc_url: None,
+        env: vec![("MATTERMOST_STATE_DIR", state.display().to_string())],
+        tls: None,
+        listen: Some(&listen),
+    });
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let (service, host) = loop {
+        let posts = mattermost.requests();
+        let service = posts_where(&posts, |v| title(v).contains("HTTP on web1"));
+        let host = posts_where(&posts, |v| title(v).contains("db1 is Down"));
+        if let (Some(s), Some(h)) = (service.first(), host.first()) {
+            break (s.clone(), h.clone());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "expected a service and a host post, got {posts:?}\nicinga2:\n{}",
+            icinga.log()
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_nothing_ran(dir.path());
+    assert_intact_and_defused(&service, &http);
+    assert_intact_and_defused(&host, &down);
+    for post in [&service, &host] {
+        let v = post.json();
+        let context = v["attachments"][0]["actions"][0]["integration"]["context"]
+            .as_object()
+            .unwrap_or_else(|| panic!("two-way: a button on {v}"))
+            .clone();
+        assert!(
+            context["problem"].as_str().is_some_and(|p| !p.is_empty()),
+            "notify made up a problem id: {context:?}"
+        );
+        let (status, reply) =
+            serve.post(&serde_json::to_vec(&kit::callback(CLICKER, context)).unwrap());
+        assert_eq!(status, 200, "{reply}");
+        assert!(
+            reply.contains("\"update\""),
+            "{reply}\nserve:\n{}",
+            serve.stderr()
+        );
+    }
+    // Sticky (2), as the command line asks; the author is the clicker.
+    icinga.wait_for("web1/HTTP and db1 acknowledged", |i| {
+        i.service("web1", "HTTP")["acknowledgement"] == 2.0
+            && i.host("db1")["acknowledgement"] == 2.0
+    });
+    let comments = icinga.objects("comments");
+    for (host, service) in [("web1", "HTTP"), ("db1", "")] {
+        assert!(
+            comments.iter().any(|c| c["host_name"] == host
+                && c["service_name"] == service
+                && c["author"] == CLICKER),
+            "an acknowledgement comment by {CLICKER} on {host}!{service}: {comments:?}"
+        );
+    }
     assert_nothing_ran(dir.path());
 }
 
