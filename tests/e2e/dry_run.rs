@@ -163,3 +163,28 @@ fn a_graph_template_becomes_the_attachments_image() {
         "https://pnp.example/pnp4nagios/index.php/image?host=web1&srv=HTTP%20shop%2F%E2%82%AC&view=1"
     );
 }
+
+#[test]
+fn a_dry_run_leaves_no_trace_on_the_node() {
+    let dir = crate::support::TempDir::new();
+    let spool = dir.join("spool");
+    let out = Command::new(crate::bin())
+        .arg("notify")
+        .args(SERVICE_PROBLEM)
+        .arg("--dry-run")
+        .env_clear()
+        .env("MATTERMOST_SPOOL_DIR", &spool)
+        .env("MATTERMOST_SYSLOG", "0")
+        .output()
+        .expect("run binary");
+    payload(&out);
+    assert!(
+        !spool.exists(),
+        "a dry run created the spool/state directory"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("error"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
