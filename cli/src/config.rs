@@ -500,6 +500,51 @@ mod tests {
         }
     }
 
+    /// The man page the packages install lists every setting with its
+    /// flag, and names this version.
+    #[test]
+    fn man_page_documents_every_setting_and_the_version() {
+        let man = include_str!("../contrib/mattermost-notify.1");
+        for s in SETTINGS {
+            assert!(
+                man.contains(&format!(".B {}\n", s.key)),
+                "the man page has no entry for {}",
+                s.key
+            );
+            if !s.flag.is_empty() {
+                let flag = s.flag.replace('-', "\\-");
+                assert!(man.contains(&format!("\\fB{flag}\\fR")), "{flag}");
+            }
+        }
+        let version = env!("CARGO_PKG_VERSION");
+        assert!(man.contains(&format!("\"mattermost\\-notify {version}\"")));
+    }
+
+    /// The package's sample config names only settings that exist, each
+    /// commented out (a fresh install changes nothing).
+    #[test]
+    fn sample_config_names_known_settings_all_commented_out() {
+        let sample = include_str!("../contrib/mattermost-notify.conf");
+        let mut named = 0;
+        for line in sample.lines() {
+            if let Some(rest) = line.strip_prefix("#MATTERMOST_") {
+                let key = format!("MATTERMOST_{}", rest.split('=').next().unwrap_or(""));
+                assert!(
+                    setting(&key).is_some(),
+                    "unknown setting in the sample: {line}"
+                );
+                named += 1;
+            }
+            assert!(
+                !line.starts_with("MATTERMOST_"),
+                "not commented out: {line}"
+            );
+        }
+        assert!(named >= 20, "{named}");
+        let c = from_file(sample);
+        assert!(SETTINGS.iter().all(|s| c.get(s.key).is_none()));
+    }
+
     fn from_file(text: &str) -> Config {
         let mut c = Config::default();
         c.read_file(Path::new("test.conf"), text);
