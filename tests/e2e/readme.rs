@@ -217,6 +217,53 @@ fn assert_intact_and_defused(post: &Recorded, h: &Hostile) {
     }
 }
 
+/// An acknowledgement comment as someone with acknowledge rights could
+/// type it in the web UI (in the argument form it would go through the
+/// shell, or be stripped by `illegal_macro_output_chars`). It holds what
+/// plugin output cannot: a `|` and a `;`.
+fn hostile_comment(dir: &Path) -> String {
+    let d = dir.display();
+    format!(
+        "on it <!channel> @all; $(touch {d}/pwned-7) `touch {d}/pwned-8` | tee {d}/pwned-9 \
+         && echo \"q\" 'q' ```"
+    )
+}
+
+/// Acknowledges `host` (and `service`) with `comment`, notifying, as a
+/// person would in the web UI: one line into the core's command pipe.
+fn acknowledge_with_comment(pipe: &Path, host: &str, service: &str, comment: &str) {
+    use std::io::Write;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let line =
+        format!("[{now}] ACKNOWLEDGE_SVC_PROBLEM;{host};{service};1;1;1;mm.admin;{comment}\n");
+    let mut fifo = std::fs::OpenOptions::new().write(true).open(pipe).unwrap();
+    fifo.write_all(line.as_bytes()).unwrap();
+}
+
+/// The ACKNOWLEDGEMENT post of `service` shows the comment exactly, mentions
+/// defused (a field is outside code), and its author.
+fn assert_comment_intact(posts: &[Recorded], service: &str, comment: &str) {
+    let ack = posts_where(posts, |v| {
+        title(v).contains("Acknowledgement for service") && title(v).contains(service)
+    });
+    let v = ack
+        .first()
+        .unwrap_or_else(|| panic!("no acknowledgement post for {service}: {posts:?}"))
+        .json();
+    let field = |name: &str| {
+        v["attachments"][0]["fields"]
+            .as_array()
+            .and_then(|f| f.iter().find(|f| f["title"] == name))
+            .map(|f| f["value"].as_str().unwrap_or_default().to_string())
+    };
+    let defused = comment.replace('@', "@\u{2060}").replace('<', "<\u{2060}");
+    assert_eq!(field("Comment").as_deref(), Some(defused.as_str()), "{v}");
+    assert_eq!(field("Author").as_deref(), Some("mm.admin"), "{v}");
+}
+
 /// The posts for which `pick` holds.
 fn posts_where(posts: &[Recorded], pick: impl Fn(&serde_json::Value) -> bool) -> Vec<Recorded> {
     posts.iter().filter(|p| pick(&p.json())).cloned().collect()
@@ -297,6 +344,10 @@ fn readme_nagios_definitions_deliver_hostile_output_and_acknowledge() {
         format!(
             "define command {{\n    command_name check-host-alive\n    command_line {host_check} $HOSTADDRESS$\n}}\n\
              define command {{\n    command_name check_http\n    command_line {check_http}\n}}\n\
+             define service {{\n    host_name web1\n    service_description Disk\n\
+             \x20   check_command check_http\n    max_check_attempts 1\n    check_interval 5\n\
+             \x20   check_period 24x7\n    notification_period 24x7\n    notification_interval 0\n\
+             \x20   notification_options w,u,c,r\n    contacts mattermost\n}}\n\
              define host {{\n    host_name db1\n    alias Database 1\n    address 192.0.2.66\n\
              \x20   check_command check-host-alive\n    max_check_attempts 1\n    check_interval 5\n\
              \x20   check_period 24x7\n    notification_period 24x7\n    notification_interval 0\n\
@@ -390,7 +441,8 @@ illegal_macro_output_chars=`~$&|'\"<>
         let posts = mattermost.requests();
         let service = posts_where(&posts, |v| title(v).contains("HTTP on web1"));
         let host = posts_where(&posts, |v| title(v).contains("db1 is Down"));
-        if !service.is_empty() && host.len() >= 2 {
+        let disk = posts_where(&posts, |v| title(v).contains("Disk on web1"));
+        if !service.is_empty() && host.len() >= 2 && !disk.is_empty() {
             break posts;
         }
         assert!(
@@ -411,7 +463,13 @@ illegal_macro_output_chars=`~$&|'\"<>
     );
     assert_intact_and_defused(&team[0], &down);
 
-    let main = posts_where(&posts, |v| v.get("channel").is_none());
+    // Disk is acknowledged in the core, with a hostile comment; the others
+    // by clicks.
+    let comment = hostile_comment(dir.path());
+    acknowledge_with_comment(&dir.join("rw/nagios.cmd"), "web1", "Disk", &comment);
+    let main = posts_where(&posts, |v| {
+        v.get("channel").is_none() && !title(v).contains("Disk on web1")
+    });
     let mut clicked = Vec::new();
     for post in &main {
         let v = post.json();
@@ -477,7 +535,26 @@ illegal_macro_output_chars=`~$&|'\"<>
         )),
         "{log}"
     );
+    let acked = wait_for_post(&mattermost, "Acknowledgement for service", "Disk");
+    assert_comment_intact(&acked, "Disk", &comment);
     assert_nothing_ran(dir.path());
+}
+
+/// Waits (up to 60 s) for a post whose title holds both `a` and `b`;
+/// returns every post so far.
+fn wait_for_post(mattermost: &MattermostStandIn, a: &str, b: &str) -> Vec<Recorded> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let posts = mattermost.requests();
+        if !posts_where(&posts, |v| title(v).contains(a) && title(v).contains(b)).is_empty() {
+            return posts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no post with {a:?} and {b:?}: {posts:?}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
 }
 
 /// The README's Icinga 2 definitions (both NotificationCommands with their
@@ -550,6 +627,11 @@ object Host "db1" {{
   address = "192.0.2.66"
   vars.notification.mattermost = true
 }}
+object Service "Disk" {{
+  import "generic-service"
+  host_name = "web1"
+  check_command = "http"
+}}
 "#
     );
     let objects = [
@@ -580,7 +662,8 @@ object Host "db1" {{
         let posts = mattermost.requests();
         let service = posts_where(&posts, |v| title(v).contains("HTTP on web1"));
         let host = posts_where(&posts, |v| title(v).contains("db1 is Down"));
-        if let (Some(s), Some(h)) = (service.first(), host.first()) {
+        let disk = posts_where(&posts, |v| title(v).contains("Disk on web1"));
+        if let (Some(s), Some(h), false) = (service.first(), host.first(), disk.is_empty()) {
             break (s.clone(), h.clone());
         }
         assert!(
@@ -617,6 +700,10 @@ object Host "db1" {{
         i.service("web1", "HTTP")["acknowledgement"] == 2.0
             && i.host("db1")["acknowledgement"] == 2.0
     });
+    let comment = hostile_comment(dir.path());
+    acknowledge_with_comment(&icinga.command_pipe, "web1", "Disk", &comment);
+    let acked = wait_for_post(&mattermost, "Acknowledgement for service", "Disk");
+    assert_comment_intact(&acked, "Disk", &comment);
     let comments = icinga.objects("comments");
     for (host, service) in [("web1", "HTTP"), ("db1", "")] {
         assert!(
