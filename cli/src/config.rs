@@ -49,6 +49,7 @@ pub mod key {
         HOST_URL,
         SERVICE_URL,
         UI_BASE_URL,
+        IMAGE_URL,
         SOURCE,
         NO_EMOJI,
         TWO_WAY,
@@ -123,6 +124,7 @@ settings! {
     HOST_URL "--host-url" false "title link for host alerts; {hostuuid} {hostname}";
     SERVICE_URL "--service-url" false "title link for service alerts; also {serviceuuid} {servicename}";
     UI_BASE_URL "--ui-base-url" false "openITCOCKPIT base URL: links <base>/a/hosts/browser/{hostuuid}";
+    IMAGE_URL "--image-url" false "graph image for every post (PNP4Nagios, Grafana); the title-link placeholders";
     SOURCE "--source" false "footer source name";
     NO_EMOJI "--no-emoji" false "1: no emoji in titles";
     TWO_WAY "--two-way" false "1: Acknowledge buttons on problem posts";
@@ -508,6 +510,41 @@ mod tests {
                 assert!(row.contains(&format!("`{}`", s.flag)), "{row}");
             }
         }
+    }
+
+    /// The man page template has the place `.ci/package` fills with the
+    /// README's table above, and the version placeholder.
+    #[test]
+    fn man_page_template_takes_the_settings_and_the_version() {
+        let man = include_str!("../contrib/mattermost-notify.1");
+        let marker = man.lines().filter(|l| l.starts_with(".\\\" @SETTINGS@"));
+        assert_eq!(marker.count(), 1);
+        assert!(man.contains("\"mattermost\\-notify @VERSION@\""));
+    }
+
+    /// The package's sample config names only settings that exist, each
+    /// commented out (a fresh install changes nothing).
+    #[test]
+    fn sample_config_names_known_settings_all_commented_out() {
+        let sample = include_str!("../contrib/mattermost-notify.conf");
+        let mut named = 0;
+        for line in sample.lines() {
+            if let Some(rest) = line.strip_prefix("#MATTERMOST_") {
+                let key = format!("MATTERMOST_{}", rest.split('=').next().unwrap_or(""));
+                assert!(
+                    setting(&key).is_some(),
+                    "unknown setting in the sample: {line}"
+                );
+                named += 1;
+            }
+            assert!(
+                !line.starts_with("MATTERMOST_"),
+                "not commented out: {line}"
+            );
+        }
+        assert!(named >= 20, "{named}");
+        let c = from_file(sample);
+        assert!(SETTINGS.iter().all(|s| c.get(s.key).is_none()));
     }
 
     fn from_file(text: &str) -> Config {

@@ -126,6 +126,9 @@ pub struct NotifyArgs {
     /// openITCOCKPIT base URL for title links (MATTERMOST_UI_BASE_URL)
     #[argh(option)]
     pub ui_base_url: Option<String>,
+    /// graph image URL template (MATTERMOST_IMAGE_URL)
+    #[argh(option)]
+    pub image_url: Option<String>,
     /// footer source name (MATTERMOST_SOURCE)
     #[argh(option)]
     pub source: Option<String>,
@@ -191,6 +194,7 @@ impl NotifyArgs {
         cfg.set_flag(key::HOST_URL, self.host_url.take());
         cfg.set_flag(key::SERVICE_URL, self.service_url.take());
         cfg.set_flag(key::UI_BASE_URL, self.ui_base_url.take());
+        cfg.set_flag(key::IMAGE_URL, self.image_url.take());
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
         cfg.set_switch(key::TWO_WAY, self.two_way);

@@ -123,6 +123,7 @@ fn all_options<'a>(link_host: &'a str, link_service: &'a str) -> RenderOptions<'
         source: "Naemon on mon1.example.com",
         host_link: Some(link_host),
         service_link: Some(link_service),
+        image_url: Some(link_service),
         mention: Some("@oncall"),
         mention_states: critical,
         priority: Some(Priority::Urgent),

@@ -83,8 +83,8 @@ pub const USERNAME_MAX_LEN: usize = 80;
 /// The deliberate mention (`@oncall`); a longer one is not rendered.
 pub const MENTION_MAX_LEN: usize = 80;
 
-/// Icon URL, title link and Acknowledge-button URL, each; a longer one is
-/// not rendered.
+/// Icon URL, title link, graph image and Acknowledge-button URL, each; a
+/// longer one is not rendered.
 pub const URL_MAX_LEN: usize = 1024;
 
 /// The Acknowledge button's `integration.context` object, as written

@@ -6,7 +6,8 @@
 //! module words it (+ `title_link` from a URL template), `text` holding the
 //! plugin output in a code block, `fields` (host, service, state, type,
 //! address, and the author and comment for acknowledgements, downtimes and
-//! custom notifications), a `footer` with the source and the event time in
+//! custom notifications), an optional graph (`image_url`, from a URL
+//! template like the title link), a `footer` with the source and the event time in
 //! UTC, and for problems an optional Acknowledge button. The top-level
 //! `text` is left out unless a mention is configured for the alert's state:
 //! then it is exactly that mention, the only one that can reach Mattermost.
@@ -115,6 +116,12 @@ pub struct RenderOptions<'a> {
     /// Title-link template for service alerts; also `{serviceuuid}`,
     /// `{servicename}`.
     pub service_link: Option<&'a str>,
+    /// Graph image template (a PNP4Nagios or Grafana render link), the
+    /// attachment's `image_url`; the same placeholders as the title links,
+    /// percent-encoded. For host alerts the service placeholders are empty.
+    /// A template that is not http(s), or an image URL longer than
+    /// [`URL_MAX_LEN`], is left out.
+    pub image_url: Option<&'a str>,
     /// A deliberate mention such as `@oncall`, put verbatim in the top-level
     /// `text` of PROBLEM notifications in `mention_states`; not rendered
     /// when longer than [`MENTION_MAX_LEN`].
@@ -142,6 +149,7 @@ impl Default for RenderOptions<'_> {
             source: "mattermost-notify",
             host_link: None,
             service_link: None,
+            image_url: None,
             mention: None,
             mention_states: StateSet::EMPTY,
             priority: None,
@@ -318,7 +326,9 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
         Kind::Host => opts.host_link,
         Kind::Service => opts.service_link,
     };
-    let link = link_template.filter(|t| is_http_url(t) && link::link_len(t, n) <= URL_MAX_LEN);
+    let fits = |t: &&str| is_http_url(t) && link::link_len(t, n) <= URL_MAX_LEN;
+    let link = link_template.filter(fits);
+    let image = opts.image_url.filter(fits);
     let mut buttons = [None; crate::limits::MAX_VISIBLE_ACTIONS];
     let usable = opts.buttons.iter().filter(|b| {
         problem
@@ -336,6 +346,7 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
         color: look::color(t, n.state),
         title: look::title(t, n.kind),
         link,
+        image,
         channel: opts.kept_channel(),
         username: opts.kept_username(),
         icon_url: opts.kept_icon_url(),

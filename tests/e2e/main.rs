@@ -14,6 +14,7 @@ mod logging;
 mod nagios;
 mod order;
 mod proxy;
+mod readme;
 mod replay;
 mod security;
 mod seed;

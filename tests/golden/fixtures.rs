@@ -55,6 +55,7 @@ pub fn full_options() -> RenderOptions<'static> {
         source: "Naemon on mon1",
         host_link: Some("https://mon.example.org/a/hosts/browser/{hostuuid}"),
         service_link: Some("https://mon.example.org/a/services/browser/{serviceuuid}"),
+        image_url: None,
         mention: Some(MENTION),
         mention_states: urgent,
         priority: Some(Priority::Urgent),

@@ -481,6 +481,54 @@ fn title_links_are_filled_encoded_and_dropped_when_not_http() {
     assert!(attachment(&n, &opts).get("title_link").is_none());
 }
 
+/// The graph: `MATTERMOST_IMAGE_URL` rendered as the attachment's
+/// `image_url`, placeholders percent-encoded as in title links; the service
+/// placeholders are empty on host alerts; a template that is not http(s)
+/// or an image URL over the limit is left out, the post kept.
+#[test]
+fn graph_images_are_filled_encoded_and_dropped_when_unusable() {
+    const GRAPH: &str = "https://grafana.example/render/d-solo/mon?var-host={hostname}&var-service={servicename}&var-id={hostuuid}/{serviceuuid}";
+    let opts = RenderOptions {
+        image_url: Some(GRAPH),
+        ..full_options()
+    };
+    for kind in [Kind::Host, Kind::Service] {
+        let v = rendered(&alert(kind, NotificationType::Problem, "2"), &opts);
+        assert_golden(&format!("{}_problem_graph", kind_name(kind)), &v);
+    }
+    let mut n: Notification<'_> = alert(Kind::Service, NotificationType::Recovery, "0");
+    n.host_name = "db 2/ü&x=1";
+    n.service_name = "Disk /var #1";
+    assert_eq!(
+        attachment(&n, &opts)["image_url"],
+        "https://grafana.example/render/d-solo/mon?var-host=db%202%2F%C3%BC%26x%3D1\
+         &var-service=Disk%20%2Fvar%20%231&var-id=c36b8048-93ce-4385-ac19-ab5c90574b77/\
+         74f14950-a58f-4f18-b6c3-5cfa9cffef4e"
+    );
+    let host = alert(Kind::Host, NotificationType::Problem, "1");
+    assert_eq!(
+        attachment(&host, &opts)["image_url"],
+        "https://grafana.example/render/d-solo/mon?var-host=web1.example.org&var-service=\
+         &var-id=c36b8048-93ce-4385-ac19-ab5c90574b77/"
+    );
+    for unusable in ["javascript:alert(1)", "{hostname}", "/pnp4nagios/image"] {
+        let opts = RenderOptions {
+            image_url: Some(unusable),
+            ..full_options()
+        };
+        let a = attachment(&n, &opts);
+        assert!(a.get("image_url").is_none(), "{unusable}: {a}");
+        assert!(
+            a.get("title_link").is_some(),
+            "the rest of the post is kept"
+        );
+    }
+    let long = "é".repeat(400);
+    n.host_name = &long;
+    assert!(attachment(&n, &opts).get("image_url").is_none());
+    assert!(attachment(&n, &opts).get("fields").is_some());
+}
+
 #[test]
 fn output_sits_in_a_code_block_and_footer_shows_source_and_utc_time() {
     let opts = RenderOptions {

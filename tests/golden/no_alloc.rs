@@ -73,6 +73,7 @@ fn render_payload_allocates_nothing_even_when_it_must_cut() {
         channel: Some("ops"),
         host_link: Some("https://mon/h/{hostname}"),
         service_link: Some("https://mon/s/{servicename}/{hostuuid}"),
+        image_url: Some("https://graphs/render?h={hostname}&s={servicename}"),
         mention: Some("@oncall"),
         mention_states: StateSet::EMPTY.with(State::Critical),
         priority: Some(Priority::Urgent),

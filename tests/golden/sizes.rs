@@ -69,6 +69,7 @@ fn the_worst_case_fits_the_minimum_buffer() {
         source: &source,
         host_link: Some(&url),
         service_link: Some(&url),
+        image_url: Some(&url),
         mention: Some(&mention),
         mention_states: StateSet::EMPTY.with(State::Invalid),
         priority: Some(mattermost_notify_core::render::Priority::Important),

@@ -38,6 +38,7 @@ struct Input {
     source: String,
     host_link: Option<String>,
     service_link: Option<String>,
+    image_url: Option<String>,
     mention: Option<String>,
     mention_states: u8,
     priority: Option<bool>,
@@ -126,6 +127,7 @@ fuzz_target!(|input: Input| {
         source: &input.source,
         host_link: input.host_link.as_deref(),
         service_link: input.service_link.as_deref(),
+        image_url: input.image_url.as_deref(),
         mention: input.mention.as_deref(),
         mention_states: state_set(input.mention_states),
         priority: input.priority.map(|urgent| {

@@ -29,6 +29,8 @@ pub struct Plan<'a> {
     pub title: &'static [Part],
     /// Validated title-link template.
     pub link: Option<&'a str>,
+    /// Validated graph image template.
+    pub image: Option<&'a str>,
     /// Validated channel override.
     pub channel: Option<&'a str>,
     /// Validated username override.
@@ -146,6 +148,13 @@ fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Res
     if f.budgets.fields {
         a.key(w, "fields")?;
         write_fields(w, p, f)?;
+    }
+
+    if let (Some(template), true) = (p.image, f.budgets.decorations) {
+        a.key(w, "image_url")?;
+        w.raw("\"")?;
+        link::write_link(w, template, n)?;
+        w.raw("\"")?;
     }
 
     a.key(w, "footer")?;

@@ -96,12 +96,23 @@ impl Icinga2 {
 
     /// [`Icinga2::start`] with [`API_USER`] given exactly `permissions`.
     pub fn start_with_permissions(objects: &str, permissions: &[&str]) -> Option<Icinga2> {
+        Icinga2::start_with_env(objects, permissions, &[])
+    }
+
+    /// [`Icinga2::start_with_permissions`] with `env` added to the daemon's
+    /// environment, which its commands inherit (`MATTERMOST_CONFIG` for a
+    /// NotificationCommand that names no config file).
+    pub fn start_with_env(
+        objects: &str,
+        permissions: &[&str],
+        env: &[(&str, String)],
+    ) -> Option<Icinga2> {
         super::require_tool(&[ICINGA2])?;
         // The port is picked by binding port 0 and letting go; another
         // test may take it in between, so a failed start is tried again.
         let mut last = String::new();
         for _ in 0..3 {
-            match Icinga2::try_start(objects, permissions) {
+            match Icinga2::try_start(objects, permissions, env) {
                 Ok(i) => return Some(i),
                 Err(why) => last = why,
             }
@@ -109,7 +120,11 @@ impl Icinga2 {
         panic!("icinga2 did not start:\n{last}");
     }
 
-    fn try_start(objects: &str, permissions: &[&str]) -> Result<Icinga2, String> {
+    fn try_start(
+        objects: &str,
+        permissions: &[&str],
+        env: &[(&str, String)],
+    ) -> Result<Icinga2, String> {
         let dir = TempDir::new();
         for sub in ["etc", "data", "log", "cache", "spool", "run"] {
             std::fs::create_dir_all(dir.join(sub)).map_err(|e| e.to_string())?;
@@ -176,6 +191,7 @@ object ApiUser {HARNESS_USER:?} {{
             .arg(&main)
             .args(&constants)
             .envs(run_as())
+            .envs(env.iter().map(|(k, v)| (*k, v)))
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
