@@ -9,6 +9,7 @@
 //! | RECOVERY | yes (it closes it) | reply (`Recovered after …`), root edit |
 //! | ACKNOWLEDGEMENT | yes, not yet acknowledged | reply, root edit |
 //! | ACKNOWLEDGEMENT | yes, acknowledged by a click | nothing: the click's reply is there |
+//! | DOWNTIMESTART | yes, already in a downtime (set by a click) | nothing: its reply is there |
 //! | DOWNTIME*, FLAPPING* | yes | reply, root edit |
 //! | CUSTOM, others | yes | reply |
 //! | anything else | no | a post of its own |
@@ -22,6 +23,8 @@
 use crate::error::Error;
 use crate::outbox::ops::{Op, OpKind};
 use crate::state::problems::{ProblemRecord, RECORD_OUTPUT_MAX};
+#[cfg(test)]
+use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::limits::{REPLY_BUF_LEN, ROOT_MIN_BUF_LEN};
 use mattermost_notify_core::render::RenderOptions;
 use mattermost_notify_core::thread::{
@@ -101,6 +104,14 @@ pub fn step(
                 "the acknowledgement of problem {} by {:?} is already in its thread",
                 r.problem,
                 r.ack_by
+            );
+            Vec::new()
+        }
+        (NotificationType::DowntimeStart, Some(r)) if r.open && r.downtime_since > 0 => {
+            log::info!(
+                "the downtime of problem {} set by {:?} is already in its thread",
+                r.problem,
+                r.downtime_by
             );
             Vec::new()
         }
@@ -379,7 +390,16 @@ mod tests {
         assert_eq!(kinds(&s), ["reply", "edit"]);
         let d = s.record.unwrap();
         assert_eq!(d.downtime_since, 300);
-        assert!(status(&d).downtime.is_some() && status(&d).buttons_apply());
+        assert!(status(&d).downtime.is_some() && status(&d).offers(Action::Recheck));
+        // Already in it (a click set it): the core's notification adds nothing.
+        let s = step(
+            Some(&d),
+            Some(&d),
+            &alert(NotificationType::DowntimeStart, "2", 310),
+            "2",
+            true,
+        );
+        assert!(s.planned.is_empty());
         let s = step(
             Some(&d),
             Some(&d),

@@ -11,11 +11,14 @@
 use crate::config::{env_value, key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
-use crate::outbox::{begin_alert, deliver_or_spool, send_ops, Alert, AlertSlot, Reliability};
+use crate::outbox::{begin_alert, send_ops, Alert, AlertSlot, Reliability};
 use crate::state::problems::AlertEvent;
 use crate::transport::api::{ApiClient, ApiPoster, ApiSettings};
+use crate::transport::retry::Post;
 use crate::transport::webhook::Deliverer;
+use crate::transport::Transport;
 use argh::FromArgs;
+use mattermost_notify_core::actions::Phase;
 use mattermost_notify_core::{
     limits::PAYLOAD_BUF_LEN, render_payload, Kind, Notification, NotificationType, RenderOptions,
     State,
@@ -127,6 +130,9 @@ pub struct NotifyArgs {
     /// openITCOCKPIT base URL for title links (MATTERMOST_UI_BASE_URL)
     #[argh(option)]
     pub ui_base_url: Option<String>,
+    /// graph image URL template (MATTERMOST_IMAGE_URL)
+    #[argh(option)]
+    pub image_url: Option<String>,
     /// footer source name (MATTERMOST_SOURCE)
     #[argh(option)]
     pub source: Option<String>,
@@ -145,6 +151,13 @@ pub struct NotifyArgs {
     /// how long a button stays valid, e.g. 12h (MATTERMOST_ACK_TTL, default 7d)
     #[argh(option)]
     pub ack_ttl: Option<String>,
+    /// buttons on problem posts, e.g. ack,downtime,recheck (MATTERMOST_ACTIONS)
+    #[argh(option)]
+    pub actions: Option<String>,
+    /// the Mattermost server's base URL; comment and downtime buttons need
+    /// it, and API mode (MATTERMOST_URL)
+    #[argh(option)]
+    pub url: Option<String>,
     /// openITCOCKPIT base URL for openitcockpit-mode buttons (MATTERMOST_OITC_URL)
     #[argh(option)]
     pub oitc_url: Option<String>,
@@ -163,9 +176,6 @@ pub struct NotifyArgs {
     /// the node's state directory (MATTERMOST_STATE_DIR; default: the spool directory)
     #[argh(option)]
     pub state_dir: Option<String>,
-    /// API mode: the Mattermost server's base URL (MATTERMOST_URL)
-    #[argh(option)]
-    pub url: Option<String>,
     /// API mode: file holding the bot token (MATTERMOST_BOT_TOKEN_FILE)
     #[argh(option)]
     pub bot_token_file: Option<String>,
@@ -197,6 +207,7 @@ impl NotifyArgs {
         cfg.set_flag(key::HOST_URL, self.host_url.take());
         cfg.set_flag(key::SERVICE_URL, self.service_url.take());
         cfg.set_flag(key::UI_BASE_URL, self.ui_base_url.take());
+        cfg.set_flag(key::IMAGE_URL, self.image_url.take());
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
         cfg.set_switch(key::TWO_WAY, self.two_way);
@@ -204,13 +215,14 @@ impl NotifyArgs {
         cfg.set_flag(key::ACK_URL, self.ack_url.take());
         cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
         cfg.set_flag(key::ACK_TTL, self.ack_ttl.take());
+        cfg.set_flag(key::ACTIONS, self.actions.take());
+        cfg.set_flag(key::URL, self.url.take());
         cfg.set_flag(key::OITC_URL, self.oitc_url.take());
         cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
         cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
         cfg.set_flag(key::SPOOL_MAX_BYTES, self.spool_max_bytes.take());
         cfg.set_flag(key::STATE_DIR, self.state_dir.take());
-        cfg.set_flag(key::URL, self.url.take());
         cfg.set_flag(key::BOT_TOKEN_FILE, self.bot_token_file.take());
         cfg.set_flag(key::TEAM, self.team.take());
         cfg.set_flag(key::CHANNEL_ID, self.channel_id.take());
@@ -419,7 +431,10 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
     }
 }
 
-/// Renders the alert and delivers it (or keeps it, or prints it).
+/// Renders the alert and delivers it (or keeps it, or prints it): one
+/// webhook payload, or in API mode the operations of its problem's
+/// conversation (a root post, a reply and an edit, …; see
+/// [`crate::conversation`]), recorded first.
 fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Error> {
     let n = fields.notification();
     let reliability = Reliability::from_config(cfg)?;
@@ -431,40 +446,78 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     };
     // Before rendering: the button carries the problem's id.
     let slot = begin_alert(&reliability, &fields.event());
-    match ApiSettings::from_config(cfg) {
-        Ok(Some(api)) => return send_api(args, cfg, fields, &reliability, slot, api),
-        Ok(None) => {}
-        // Unusable API settings: the alert is rendered for the webhook and
-        // kept (below), the error naming the setting.
-        Err(e) => {
-            let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
-            let payload = render(&n, &Decoration::resolve(cfg).render_options(), &mut buf)?;
-            return Err(keep_despite_config_error(cfg, payload, e));
-        }
-    }
     // A decoration that cannot be used is left out and logged: never the
     // reason an alert is not sent.
     let decoration = Decoration::resolve(cfg);
     decoration.log_problems();
     let mut opts = decoration.render_options();
-    let ack = decoration.ack.as_ref().and_then(|mode| {
-        crate::ack_button::for_notify(mode, &n, &opts, slot.problem_id.as_deref())
-    });
-    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
-    opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
-    let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
-    let payload = render(&n, &opts, &mut buf)?;
+    // Unusable API settings: the alert is rendered for the webhook and
+    // kept, the error naming the setting.
+    let api = ApiSettings::from_config(cfg);
+    let step = match &api {
+        Ok(Some(_)) => Some(api_step(&slot, &reliability, &n, fields, decoration.emoji)),
+        _ => None,
+    };
+    let record = step.as_ref().and_then(|s| s.record.as_ref());
+    // A root shows the PROBLEM's buttons that apply where it stands.
+    let mut shown = n;
+    let mut phase = Some(Phase::Open);
+    if let Some(r) = record {
+        shown.notification_type = mattermost_notify_core::NotificationType::Problem;
+        phase = crate::conversation::status(r).phase();
+    }
+    let problem_id = record.map(|r| r.problem.as_str());
+    let buttons = match (&decoration.ack, phase) {
+        (Some(mode), Some(phase)) => crate::ack_button::for_notify(
+            mode,
+            &shown,
+            &opts,
+            problem_id.or(slot.problem_id.as_deref()),
+            phase,
+        ),
+        _ => Vec::new(),
+    };
+    let pairs: Vec<Vec<(&str, &str)>> = buttons.iter().map(|b| b.pairs()).collect();
+    let rendered: Vec<_> = buttons
+        .iter()
+        .zip(&pairs)
+        .map(|(b, p)| b.render(p))
+        .collect();
+    opts.buttons = &rendered;
+    let key_hex = slot.key.hex();
+    let payloads = match &step {
+        Some(step) => crate::conversation::render(&step.planned, &n, record, &key_hex, &opts)?,
+        None => {
+            let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
+            vec![render(&n, &opts, &mut buf)?.to_vec()]
+        }
+    };
     if args.dry_run {
         let mut out = std::io::stdout().lock();
-        out.write_all(payload)
-            .and_then(|()| out.write_all(b"\n"))
-            .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
+        for p in &payloads {
+            out.write_all(p)
+                .and_then(|()| out.write_all(b"\n"))
+                .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
+        }
         return Ok(());
     }
-    let deliverer = match Deliverer::from_config(cfg) {
-        Ok(d) => d,
-        Err(e) => return Err(keep_despite_config_error(cfg, payload, e)),
+    if payloads.is_empty() {
+        return Ok(());
+    }
+    let transport = api.and_then(|api| match api {
+        Some(api) => Ok(Transport::Api(ApiPoster::new(
+            ApiClient::new(cfg, api)?,
+            reliability.state.clone(),
+        ))),
+        None => Deliverer::from_config(cfg).map(Transport::Webhook),
+    });
+    let transport = match transport {
+        Ok(t) => t,
+        Err(e) => return Err(keep_despite_config_error(cfg, &payloads, &key_hex, e)),
     };
+    if let (Transport::Api(poster), Some(_)) = (&transport, &slot.lock) {
+        poster.hold(Some(key_hex));
+    }
     let kind = match n.notification_type.as_str() {
         "" => "alert",
         t => t,
@@ -474,101 +527,7 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
     };
     // Every log line names the server, never the hook's secret path.
-    let what = format!("{what} (to {})", deliverer.redacted_url());
-    let summary = fields.summary();
-    let alert = Alert {
-        payload,
-        what: &what,
-        summary: &summary,
-        key: Some(slot.key),
-        lock: slot.lock.as_ref(),
-        deadline: slot.deadline,
-    };
-    deliver_or_spool(&deliverer, &reliability, &alert)
-}
-
-/// API mode: the alert's operations on its problem's conversation (a
-/// root post, a reply and an edit, …; see [`crate::conversation`]),
-/// recorded, rendered and sent in order (or kept, or printed).
-fn send_api(
-    args: &NotifyArgs,
-    cfg: &Config,
-    fields: &AlertFields,
-    rel: &Reliability,
-    slot: AlertSlot,
-    api: ApiSettings,
-) -> Result<(), Error> {
-    let n = fields.notification();
-    let decoration = Decoration::resolve(cfg);
-    decoration.log_problems();
-    if let Some(why) = &slot.tracked.lost {
-        log::warn!("API mode: {why}; this alert starts a new root post");
-    }
-    let step = crate::conversation::step(
-        slot.tracked.before.as_ref(),
-        slot.tracked.after.as_ref(),
-        &n,
-        &fields.state,
-        decoration.emoji,
-    );
-    let key_hex = slot.key.hex();
-    if let (Some(state), Some(r), Some(_)) = (rel.state.as_ref(), &step.record, &slot.lock) {
-        if let Err(e) = state.save_record(&slot.key, r) {
-            log::warn!(
-                "cannot write the problem record in {} ({e}); later events of this problem \
-                 may start a new root post",
-                state.path().display()
-            );
-        }
-    }
-    // The root's button (when it still applies) is the PROBLEM's button.
-    let mut opts = decoration.render_options();
-    let mut as_problem = n;
-    as_problem.notification_type = mattermost_notify_core::NotificationType::Problem;
-    let problem_id = step.record.as_ref().map(|r| r.problem.as_str());
-    let ack = decoration.ack.as_ref().and_then(|mode| {
-        crate::ack_button::for_notify(
-            mode,
-            &as_problem,
-            &opts,
-            problem_id.or(slot.problem_id.as_deref()),
-        )
-    });
-    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
-    opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
-    let ops =
-        crate::conversation::render(&step.planned, &n, step.record.as_ref(), &key_hex, &opts)?;
-    if args.dry_run {
-        let mut out = std::io::stdout().lock();
-        for op in &ops {
-            out.write_all(op)
-                .and_then(|()| out.write_all(b"\n"))
-                .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
-        }
-        return Ok(());
-    }
-    if ops.is_empty() {
-        return Ok(());
-    }
-    let poster = match ApiClient::new(cfg, api) {
-        Ok(client) => ApiPoster::new(client, rel.state.clone()),
-        Err(e) => return Err(e),
-    };
-    if slot.lock.is_some() {
-        poster.hold(Some(key_hex.clone()));
-    }
-    let kind = match n.notification_type.as_str() {
-        "" => "alert",
-        t => t,
-    };
-    let what = match n.kind {
-        Kind::Host => format!("{kind} for {}", n.host_label()),
-        Kind::Service => format!("{kind} for {}/{}", n.host_label(), n.service_label()),
-    };
-    let what = format!(
-        "{what} (to {})",
-        crate::transport::retry::Post::target(&poster)
-    );
+    let what = format!("{what} (to {})", transport.target());
     let summary = fields.summary();
     let alert = Alert {
         payload: &[],
@@ -578,19 +537,60 @@ fn send_api(
         lock: slot.lock.as_ref(),
         deadline: slot.deadline,
     };
-    send_ops(&poster, rel, &ops, &alert)
+    send_ops(&transport, &reliability, &payloads, &alert)
+}
+
+/// API mode: what the alert does to its problem's conversation, with the
+/// record saved (under the problem's lock) before anything is sent.
+fn api_step(
+    slot: &AlertSlot,
+    rel: &Reliability,
+    n: &Notification<'_>,
+    fields: &AlertFields,
+    emoji: bool,
+) -> crate::conversation::Step {
+    if let Some(why) = &slot.tracked.lost {
+        log::warn!("API mode: {why}; this alert starts a new root post");
+    }
+    let step = crate::conversation::step(
+        slot.tracked.before.as_ref(),
+        slot.tracked.after.as_ref(),
+        n,
+        &fields.state,
+        emoji,
+    );
+    if let (Some(state), Some(r), Some(_)) = (rel.state.as_ref(), &step.record, &slot.lock) {
+        if let Err(e) = state.save_record(&slot.key, r) {
+            log::warn!(
+                "cannot write the problem record in {} ({e}); later events of this problem \
+                 may start a new root post",
+                state.path().display()
+            );
+        }
+    }
+    step
 }
 
 /// A delivery setting is wrong (no webhook URL, an unreadable CA file, ...),
 /// but the alert itself is fine: keep it in the spool so that `flush` sends
 /// it once the setting is fixed, and say so in the configuration error.
-fn keep_despite_config_error(cfg: &Config, payload: &[u8], e: Error) -> Error {
+fn keep_despite_config_error(cfg: &Config, payloads: &[Vec<u8>], key_hex: &str, e: Error) -> Error {
     let Error::Config { key, message } = e else {
         return e;
     };
     let kept = Reliability::from_config(cfg)
         .map_err(|e| e.to_string())
-        .and_then(|rel| rel.spool.store(payload, None).map_err(|e| e.to_string()));
+        .and_then(|rel| {
+            let mut last = None;
+            for p in payloads {
+                last = Some(
+                    rel.spool
+                        .store(p, Some(key_hex))
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            last.ok_or_else(|| "nothing to keep".to_string())
+        });
     let message = match kept {
         Ok(path) => format!(
             "{message}; the alert is kept in the spool as {}: fix the setting, then run \

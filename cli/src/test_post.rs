@@ -109,6 +109,7 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
     let opts = mattermost_notify_core::RenderOptions {
         host_link: None,
         service_link: None,
+        image_url: None,
         ..decoration.render_options()
     };
     if let Some(settings) = ApiSettings::from_config(&cfg)? {

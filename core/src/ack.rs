@@ -21,6 +21,13 @@
 //! channels from older releases) carry no problem and are answered with
 //! [`AckError::OldVersion`]: the receiver explains, and writes nothing.
 //!
+//! The `action` field says what the button does (`ack`, `comment`,
+//! `downtime`, `recheck`, `unack`: [`crate::actions::Action`]); it is
+//! signed like everything else, so a Recheck button cannot be turned into
+//! an Acknowledge one. A dialog's `state` ([`crate::dialog`]) is this same
+//! context extended by the post, the clicker and the button it came from,
+//! signed under its own domain line.
+//!
 //! ```text
 //! mattermost-notify ack context
 //! v=1:2
@@ -34,6 +41,7 @@
 //! exp=10:1800000000
 //! ```
 
+use crate::actions::Action;
 use crate::limits::{
     ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_PROBLEM_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX,
     ACK_SIG_HEX_LEN, ACK_TEXT_MAX,
@@ -46,7 +54,7 @@ pub const ACK_VERSION: &str = "2";
 /// recognised only to explain why they no longer work.
 pub const ACK_OLD_VERSION: &str = "1";
 
-/// The only action there is.
+/// The action of a plain Acknowledge button.
 pub const ACK_ACTION: &str = "ack";
 
 /// First bytes of every canonical encoding (domain separation).
@@ -97,7 +105,7 @@ pub enum AckError {
     OldVersion,
     /// `v` is neither [`ACK_VERSION`] nor [`ACK_OLD_VERSION`].
     WrongVersion,
-    /// `action` is not [`ACK_ACTION`].
+    /// `action` is not an [`Action`]'s spelling.
     UnknownAction,
     /// `kind` is neither `host` nor `service`.
     UnknownKind,
@@ -153,7 +161,7 @@ impl core::fmt::Display for AckError {
 pub struct AckContext<'a> {
     /// `v`: format version.
     pub version: &'a str,
-    /// `action`: always `ack`.
+    /// `action`: what the button does ([`Action::as_str`]).
     pub action: &'a str,
     /// `kind`: `host` or `service`.
     pub kind: &'a str,
@@ -175,6 +183,8 @@ pub struct AckContext<'a> {
 /// A context that passed [`AckContext::validate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidAck<'a> {
+    /// What the button does.
+    pub action: Action,
     /// Host or service.
     pub kind: AckKind,
     /// Host name.
@@ -193,7 +203,7 @@ pub struct ValidAck<'a> {
 
 impl<'a> AckContext<'a> {
     /// The fields covered by the signature, in canonical order.
-    fn signed_fields(&self) -> [(&'static str, &'a str, usize); 9] {
+    pub(crate) fn signed_fields(&self) -> [(&'static str, &'a str, usize); 9] {
         [
             ("v", self.version, ACK_SHORT_MAX),
             ("action", self.action, ACK_SHORT_MAX),
@@ -223,9 +233,7 @@ impl<'a> AckContext<'a> {
         if self.version != ACK_VERSION {
             return Err(AckError::WrongVersion);
         }
-        if self.action != ACK_ACTION {
-            return Err(AckError::UnknownAction);
-        }
+        let action = Action::parse(self.action).ok_or(AckError::UnknownAction)?;
         let kind = AckKind::parse(self.kind).ok_or(AckError::UnknownKind)?;
         if self.host.is_empty() {
             return Err(AckError::MissingHost);
@@ -243,6 +251,7 @@ impl<'a> AckContext<'a> {
         }
         let exp = parse_unix_time(self.exp).ok_or(AckError::BadExpiry)?;
         Ok(ValidAck {
+            action,
             kind,
             host: self.host,
             service: self.service,
@@ -258,21 +267,7 @@ impl<'a> AckContext<'a> {
     /// than needed ([`crate::limits::ACK_CANONICAL_BUF_LEN`] always suffices
     /// for values within their limits).
     pub fn canonical_bytes(&self, buf: &mut [u8]) -> Result<usize, AckError> {
-        let mut w = Cursor { buf, len: 0 };
-        w.put(ACK_DOMAIN)?;
-        for (name, value, max) in self.signed_fields() {
-            if value.len() > max {
-                return Err(AckError::FieldTooLong(name));
-            }
-            w.put(name.as_bytes())?;
-            w.put(b"=")?;
-            let mut digits = [0u8; 20];
-            w.put(decimal(value.len() as u64, &mut digits))?;
-            w.put(b":")?;
-            w.put(value.as_bytes())?;
-            w.put(b"\n")?;
-        }
-        Ok(w.len)
+        canonical_encoding(ACK_DOMAIN, &self.signed_fields(), &[], buf)
     }
 
     /// The button's context: every key of [`ACK_KEYS`] with its value,
@@ -293,6 +288,32 @@ impl<'a> AckContext<'a> {
     }
 }
 
+/// The canonical encoding: `domain`, then each field of `fields` and
+/// `more` as `name=<byte length>:value\n`, refusing a value over its
+/// limit. Shared by button contexts and dialog states.
+pub(crate) fn canonical_encoding(
+    domain: &[u8],
+    fields: &[(&'static str, &str, usize)],
+    more: &[(&'static str, &str, usize)],
+    buf: &mut [u8],
+) -> Result<usize, AckError> {
+    let mut w = Cursor { buf, len: 0 };
+    w.put(domain)?;
+    for &(name, value, max) in fields.iter().chain(more) {
+        if value.len() > max {
+            return Err(AckError::FieldTooLong(name));
+        }
+        w.put(name.as_bytes())?;
+        w.put(b"=")?;
+        let mut digits = [0u8; 20];
+        w.put(decimal(value.len() as u64, &mut digits))?;
+        w.put(b":")?;
+        w.put(value.as_bytes())?;
+        w.put(b"\n")?;
+    }
+    Ok(w.len)
+}
+
 /// Whether `s` can be a context's `problem`: 1 to [`ACK_PROBLEM_MAX`] bytes
 /// of `A-Z a-z 0-9 . _ : -`. Enough for a core's decimal problem id and for
 /// ids a notify side makes up (`icinga:web1:1764284280`); nothing that could
@@ -307,34 +328,17 @@ pub fn is_problem_id(s: &str) -> bool {
 /// Decodes a `sig` value: exactly [`ACK_SIG_HEX_LEN`] hex digits (either
 /// case) into the 32-byte tag.
 pub fn decode_sig_hex(sig: &str) -> Result<[u8; 32], AckError> {
-    let bytes = sig.as_bytes();
-    if bytes.len() != ACK_SIG_HEX_LEN {
-        return Err(AckError::BadSignatureEncoding);
-    }
     let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let (hi, lo) = match pair {
-            [hi, lo] => (hex_val(*hi), hex_val(*lo)),
-            _ => (None, None),
-        };
-        match (hi, lo) {
-            (Some(hi), Some(lo)) => *o = (hi << 4) | lo,
-            _ => return Err(AckError::BadSignatureEncoding),
-        }
+    if crate::hex::decode_exact(sig, &mut out) {
+        Ok(out)
+    } else {
+        Err(AckError::BadSignatureEncoding)
     }
-    Ok(out)
 }
 
 /// Encodes a 32-byte tag as lowercase hex into `out`; returns it as `&str`.
 pub fn encode_sig_hex<'b>(tag: &[u8; 32], out: &'b mut [u8; ACK_SIG_HEX_LEN]) -> &'b str {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(tag.iter()) {
-        if let [hi, lo] = pair {
-            *hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-            *lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-        }
-    }
-    core::str::from_utf8(out).unwrap_or("")
+    crate::hex::encode_lower(tag, out).unwrap_or("")
 }
 
 /// Whether an ack that expires at `exp` is no longer valid at `now`.
@@ -348,15 +352,6 @@ fn parse_unix_time(s: &str) -> Option<u64> {
         return None;
     }
     s.parse().ok()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Writes `n` in decimal into `digits`, returns the used tail.
@@ -510,7 +505,15 @@ problem=4:4711\nlabel=12:http on web1\ntext=0:\nexp=10:1800000000\n";
     #[test]
     fn validate_accepts_host_and_service_contexts() {
         let v = service_ctx().validate().unwrap();
+        assert_eq!(v.action, Action::Ack);
         assert_eq!(v.kind, AckKind::Service);
+        for a in crate::actions::ALL_ACTIONS {
+            let c = AckContext {
+                action: a.as_str(),
+                ..service_ctx()
+            };
+            assert_eq!(c.validate().unwrap().action, a);
+        }
         assert_eq!(v.exp, 1_800_000_000);
         assert_eq!(v.problem, "4711");
         let made_up = AckContext {

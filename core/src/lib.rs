@@ -30,8 +30,11 @@
 
 pub mod ack;
 pub mod ack_reply;
+pub mod action_reply;
+pub mod actions;
 pub mod callback;
 pub mod command;
+pub mod dialog;
 pub mod hex;
 pub mod json;
 pub mod limits;

@@ -8,8 +8,9 @@
 //! acknowledged it and when, whether it is in downtime (until when, when
 //! known) or flapping, and after how long it recovered. Its colour is the
 //! state's, the acknowledged blue once acknowledged, green once recovered;
-//! its Acknowledge button is there only while it still applies (open, not
-//! acknowledged).
+//! its buttons are those that still apply ([`RootStatus::offers`]): none
+//! once recovered, Unack instead of Ack once acknowledged, no Downtime
+//! while in one.
 //!
 //! A thread reply is one short line: what happened (`Still Critical`,
 //! `Acknowledged by alice`, `Recovered after 1 h 5 min`) and the first line
@@ -23,10 +24,12 @@
 //! buffer and fails only when it is shorter than the documented size.
 
 use crate::ack_reply::{ReplyError, ACK_COLOR};
+use crate::action_reply::Done;
+use crate::actions::{Action, Phase};
 use crate::json::{JsonWriter, Overflow};
-use crate::limits::{POST_ID_MAX, REPLY_OUTPUT_MAX_LEN, STATUS_TEXT_MAX_LEN};
+use crate::limits::{DIALOG_COMMENT_MAX, POST_ID_MAX, REPLY_OUTPUT_MAX_LEN, STATUS_TEXT_MAX_LEN};
 use crate::model::{Notification, NotificationType, State};
-use crate::render::{RenderError, RenderOptions, UtcTime, GREEN};
+use crate::render::{write_until, RenderError, RenderOptions, UtcTime, GREEN};
 use crate::text::{Budgeted, Style};
 
 /// Whether a root post is being created (`POST /api/v4/posts`, with the
@@ -79,10 +82,29 @@ pub struct RootStatus<'a> {
 }
 
 impl RootStatus<'_> {
-    /// Whether the Acknowledge button still applies: open and not yet
-    /// acknowledged.
-    pub fn buttons_apply(&self) -> bool {
-        self.acked.is_none() && self.recovered_at.is_none()
+    /// Where the problem stands for its buttons
+    /// ([`crate::actions::ActionList::offered`]); `None` once recovered,
+    /// when no button applies.
+    pub fn phase(&self) -> Option<Phase> {
+        match (self.recovered_at, self.acked, self.downtime) {
+            (Some(_), _, _) => None,
+            (None, Some(_), _) => Some(Phase::Acknowledged),
+            (None, None, Some(_)) => Some(Phase::InDowntime),
+            (None, None, None) => Some(Phase::Open),
+        }
+    }
+
+    /// Whether a button doing `action` applies to the root now: none once
+    /// recovered; no Ack or Comment once acknowledged, Unack only then;
+    /// no Downtime while in one.
+    pub fn offers(&self, action: Action) -> bool {
+        match (self.phase(), action) {
+            (None, _) => false,
+            (Some(Phase::Acknowledged), a) => !a.acknowledges(),
+            (Some(_), Action::Unack) => false,
+            (Some(Phase::InDowntime), Action::Downtime) => false,
+            (Some(_), _) => true,
+        }
     }
 
     /// The attachment colour: green once recovered, the acknowledged blue
@@ -293,24 +315,43 @@ pub fn write_thread_reply(
     Ok(w.len())
 }
 
-/// Writes the thread reply a click adds (`{"message":…}`): who
-/// acknowledged, as `@user` (a validated user name, so it mentions exactly
-/// them), and when. [`crate::limits::REPLY_BUF_LEN`] bytes always suffice.
-pub fn write_click_reply(
-    user_name: &str,
-    at: u64,
+/// Writes the thread reply an action carried out from Mattermost adds
+/// (`{"message":…}`): what was done, by `@user` (a validated user name, so
+/// it mentions exactly them), when, and the downtime's end or the
+/// dialog's comment (defused). [`crate::limits::REPLY_BUF_LEN`] bytes
+/// always suffice.
+pub fn write_done_thread_reply(
+    d: &Done<'_>,
     emoji: bool,
     buf: &mut [u8],
 ) -> Result<usize, ReplyError> {
     let mut w = JsonWriter::new(buf);
     w.raw("{\"message\":\"")?;
+    let (icon, what) = match d.ack.action {
+        Action::Ack | Action::Comment => ("💬 ", "**Acknowledged** by @"),
+        Action::Unack => ("", "**Acknowledgement removed** by @"),
+        Action::Downtime => ("💤 ", "**Downtime** set by @"),
+        Action::Recheck => ("", "**Recheck** asked for by @"),
+    };
     if emoji {
-        w.raw("💬 ")?;
+        w.raw(icon)?;
     }
-    w.raw("**Acknowledged** by @")?;
-    w.escaped(user_name)?;
+    w.raw(what)?;
+    w.escaped(d.user_name)?;
     w.raw(" at ")?;
-    UtcTime::from_unix(at).write(&mut w)?;
+    UtcTime::from_unix(d.at).write(&mut w)?;
+    if d.ack.action == Action::Downtime {
+        w.raw(if d.with_services {
+            ", with its services, until "
+        } else {
+            ", until "
+        })?;
+        write_until(d.until, d.at, &mut w)?;
+    }
+    if !d.comment.is_empty() {
+        w.raw(" · ")?;
+        Budgeted::plan(d.comment, Style::Defused, DIALOG_COMMENT_MAX).write(&mut w)?;
+    }
     w.raw("\"}")?;
     Ok(w.len())
 }
@@ -524,7 +565,29 @@ mod tests {
             assert!(write_thread_reply(&n, &CTX, &mut buf).is_ok());
         }
         let name = "u".repeat(crate::limits::CALLBACK_NAME_MAX);
-        assert!(write_click_reply(&name, u64::MAX, true, &mut buf).is_ok());
+        let comment = "@".repeat(DIALOG_COMMENT_MAX);
+        let long_host = "h".repeat(crate::limits::ACK_HOST_MAX);
+        for action in crate::actions::ALL_ACTIONS {
+            let d = Done {
+                ack: crate::ack::ValidAck {
+                    action,
+                    kind: crate::ack::AckKind::Host,
+                    host: &long_host,
+                    service: "",
+                    problem: "1",
+                    label: "",
+                    text: "",
+                    exp: 0,
+                },
+                user_name: &name,
+                at: u64::MAX,
+                comment: &comment,
+                until: u64::MAX,
+                with_services: true,
+                buttons: &[],
+            };
+            assert!(write_done_thread_reply(&d, true, &mut buf).is_ok());
+        }
     }
 
     #[test]

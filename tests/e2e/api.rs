@@ -185,10 +185,13 @@ fn one_problem_is_one_conversation() {
         status.contains("Acknowledged by alice at ") && status.contains("Recovered at "),
         "{status}"
     );
-    // The edit after the ack dropped the button already.
+    // The edit after the ack offered Unack instead of Ack already.
     let (_, acked_props) = &root.history[2];
     assert_eq!(acked_props["attachments"][0]["color"], "#1895f5");
-    assert!(acked_props["attachments"][0].get("actions").is_none());
+    assert_eq!(
+        button_ids(&acked_props["attachments"][0]),
+        ["unack", "downtime", "recheck"]
+    );
 
     // The next problem is a new root.
     assert_exit(&node.notify("PROBLEM", "2", "11", "0", &[]), 0);
@@ -404,7 +407,11 @@ fn a_click_edits_the_root_and_adds_one_reply() {
     let root_now = posts.iter().find(|p| p.id == root.id).unwrap();
     assert_eq!(root_now.history.len(), 1);
     assert_eq!(root_now.attachment()["color"], "#1895f5");
-    assert!(root_now.attachment().get("actions").is_none());
+    assert_eq!(
+        button_ids(root_now.attachment()),
+        ["unack", "downtime", "recheck"],
+        "Ack gone, Unack offered"
+    );
     let replies = thread(&posts, &root.id);
     assert_eq!(replies.len(), 1);
     assert!(
@@ -456,4 +463,13 @@ fn test_checks_token_channel_membership_post_and_edit() {
         text.contains("check membership: FAILED") && text.contains("add it"),
         "{text}"
     );
+}
+
+/// The ids of an attachment's buttons, in order.
+fn button_ids(attachment: &serde_json::Value) -> Vec<String> {
+    attachment["actions"].as_array().map_or(Vec::new(), |a| {
+        a.iter()
+            .map(|b| b["id"].as_str().unwrap_or("").to_string())
+            .collect()
+    })
 }

@@ -255,7 +255,7 @@ fn storm_of_500_concurrent_alerts_loses_none() {
         assert!(!name.starts_with(".tmp-"), "temporary file left: {name}");
         let text = std::fs::read_to_string(&path).expect("record");
         assert!(
-            text.starts_with("v=1\nproblem=") && text.contains("\nstate=open\n"),
+            text.starts_with("v=2\nproblem=") && text.contains("\nstate=open\n"),
             "{name}: {text:?}"
         );
         records += 1;

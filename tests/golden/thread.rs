@@ -1,6 +1,7 @@
 //! Golden API-mode messages (`core/src/thread.rs`): a problem's root post
-//! as created, its edits (acknowledged, in downtime, recovered), every
-//! kind of thread reply, a click's reply and the click's ephemeral answer.
+//! as created, its edits (acknowledged, in downtime, recovered) with the
+//! buttons that apply, every kind of thread reply, the reply of each
+//! action done from Mattermost and the click's ephemeral answer.
 //! Names and comments from the monitored side get a hostile set of their
 //! own, checked to mention no one.
 
@@ -8,13 +9,15 @@ use crate::checks::find_mention;
 use crate::fixtures::{alert, full_options, EVENT_TIME};
 use crate::matrix::assert_golden;
 use mattermost_notify_core::ack::{AckKind, ValidAck};
-use mattermost_notify_core::ack_reply::write_acked_ephemeral;
+use mattermost_notify_core::action_reply::{write_done_ephemeral_reply, Done};
+use mattermost_notify_core::actions::{Action, ALL_ACTIONS};
 use mattermost_notify_core::limits::{ACK_REPLY_BUF_LEN, PAYLOAD_BUF_LEN, REPLY_BUF_LEN};
+use mattermost_notify_core::render::ActionButton;
 use mattermost_notify_core::thread::{
-    render_root, write_click_reply, write_thread_reply, Acked, Downtime, ReplyContext, RootShape,
-    RootStatus,
+    render_root, write_done_thread_reply, write_thread_reply, Acked, Downtime, ReplyContext,
+    RootShape, RootStatus,
 };
-use mattermost_notify_core::{Kind, Notification, NotificationType};
+use mattermost_notify_core::{Kind, Notification, NotificationType, RenderOptions};
 use serde_json::Value;
 
 const ACKED_AT: u64 = EVENT_TIME + 120;
@@ -29,10 +32,40 @@ fn open() -> RootStatus<'static> {
     }
 }
 
+/// Every action's button, as the CLI signs them for a root's phase; core
+/// keeps those that apply.
+const BUTTONS: [ActionButton<'static>; 4] = [
+    button(Action::Ack),
+    button(Action::Downtime),
+    button(Action::Recheck),
+    button(Action::Unack),
+];
+
+const fn button(action: Action) -> ActionButton<'static> {
+    ActionButton {
+        action,
+        url: "https://mon.example.org/mattermost/ack",
+        context: &[("sig", "0123abcd")],
+    }
+}
+
 fn root(n: &Notification<'_>, status: &RootStatus<'_>, shape: RootShape) -> Value {
+    let opts = RenderOptions {
+        buttons: &BUTTONS,
+        ..full_options()
+    };
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN + 2048];
-    let len = render_root(n, status, shape, &full_options(), &mut buf).expect("renders");
+    let len = render_root(n, status, shape, &opts, &mut buf).expect("renders");
     serde_json::from_slice(&buf[..len]).expect("root is JSON")
+}
+
+/// The ids of the root's buttons.
+fn button_ids(v: &Value) -> Vec<&str> {
+    v["props"]["attachments"][0]["actions"]
+        .as_array()
+        .map_or(Vec::new(), |a| {
+            a.iter().map(|b| b["id"].as_str().unwrap()).collect()
+        })
 }
 
 fn reply(n: &Notification<'_>, ctx: ReplyContext) -> Value {
@@ -72,7 +105,7 @@ fn root_posts_and_their_edits_match_their_golden() {
     let created = root(&problem, &open(), RootShape::Create);
     assert_eq!(created["message"], "@oncall");
     assert_eq!(created["metadata"]["priority"]["priority"], "urgent");
-    assert!(created["props"]["attachments"][0]["actions"].is_array());
+    assert_eq!(button_ids(&created), ["ack", "downtime", "recheck"]);
     assert_golden("root_service_create", &created);
 
     let acked = RootStatus {
@@ -88,7 +121,7 @@ fn root_posts_and_their_edits_match_their_golden() {
         edit.get("metadata").is_none(),
         "an edit cannot change priority"
     );
-    assert!(edit["props"]["attachments"][0].get("actions").is_none());
+    assert_eq!(button_ids(&edit), ["downtime", "recheck", "unack"]);
     assert_eq!(edit["props"]["attachments"][0]["color"], "#1895f5");
     assert_golden("root_service_edit_acked", &edit);
 
@@ -102,7 +135,7 @@ fn root_posts_and_their_edits_match_their_golden() {
         ..open()
     };
     let edit = root(&problem, &downtime, RootShape::Edit);
-    assert!(edit["props"]["attachments"][0]["actions"].is_array());
+    assert_eq!(button_ids(&edit), ["ack", "recheck"]);
     assert_golden("root_service_edit_downtime", &edit);
 
     let recovery = alert(Kind::Service, NotificationType::Recovery, "0");
@@ -156,14 +189,56 @@ fn every_thread_reply_matches_its_golden() {
         changed,
     );
     assert_golden("thread_reply_problem_changed", &v);
+}
+
+fn done(action: Action, kind: AckKind, comment: &'static str) -> Done<'static> {
+    Done {
+        ack: ValidAck {
+            action,
+            kind,
+            host: "web1",
+            service: if kind == AckKind::Host { "" } else { "HTTP" },
+            problem: "4711",
+            label: "",
+            text: "",
+            exp: 0,
+        },
+        user_name: "alice",
+        at: ACKED_AT,
+        comment,
+        until: ACKED_AT + 4 * 3600,
+        with_services: kind == AckKind::Host,
+        buttons: &[],
+    }
+}
+
+#[test]
+fn every_action_done_from_mattermost_has_its_golden_reply() {
+    for action in ALL_ACTIONS {
+        let comment = match action {
+            Action::Comment | Action::Downtime => "Replacing the disk",
+            _ => "",
+        };
+        let kind = if action == Action::Downtime {
+            AckKind::Host
+        } else {
+            AckKind::Service
+        };
+        let mut buf = vec![0u8; REPLY_BUF_LEN];
+        let len = write_done_thread_reply(&done(action, kind, comment), true, &mut buf).unwrap();
+        let v: Value = serde_json::from_slice(&buf[..len]).unwrap();
+        assert_eq!(v.as_object().unwrap().len(), 1, "{v}");
+        assert_golden(&format!("thread_reply_done_{}", action.as_str()), &v);
+        assert_no_mentions(&v, "@alice");
+    }
     let mut buf = vec![0u8; REPLY_BUF_LEN];
-    let len = write_click_reply("alice", ACKED_AT, true, &mut buf).unwrap();
+    let len =
+        write_done_thread_reply(&done(Action::Ack, AckKind::Service, ""), false, &mut buf).unwrap();
     let v: Value = serde_json::from_slice(&buf[..len]).unwrap();
     assert_eq!(
         v["message"],
-        "💬 **Acknowledged** by @alice at 2025-11-27 23:00:00 UTC"
+        "**Acknowledged** by @alice at 2025-11-27 23:00:00 UTC"
     );
-    assert_golden("thread_reply_click", &v);
 }
 
 #[test]
@@ -199,23 +274,22 @@ fn hostile_names_mention_no_one_in_roots_replies_and_answers() {
     let v = root(&n, &status, RootShape::Edit);
     assert_golden("root_hostile_edit", &v);
     assert_no_mentions(&v, "@oncall");
-    let ack = ValidAck {
-        kind: AckKind::Service,
-        host: "<!channel>",
-        service: "@all",
-        problem: "4711",
-        label: "",
-        text: "",
-        exp: 0,
-    };
+    let mut d = done(Action::Comment, AckKind::Service, "<!here> @all fixed");
+    d.ack.host = "<!channel>";
+    d.ack.service = "@all";
     let mut buf = vec![0u8; ACK_REPLY_BUF_LEN];
-    let len = write_acked_ephemeral(&ack, &mut buf).unwrap();
+    let len = write_done_ephemeral_reply(&d, &mut buf).unwrap();
     let v: Value = serde_json::from_slice(&buf[..len]).unwrap();
     assert_eq!(
         v.as_object().unwrap().len(),
         1,
         "no update: the REST API edits"
     );
-    assert_golden("reply_acked_ephemeral_hostile", &v);
+    assert_golden("reply_done_ephemeral_hostile", &v);
     assert_no_mentions(&v, "");
+    let mut buf = vec![0u8; REPLY_BUF_LEN];
+    let len = write_done_thread_reply(&d, true, &mut buf).unwrap();
+    let v: Value = serde_json::from_slice(&buf[..len]).unwrap();
+    assert_golden("thread_reply_done_hostile", &v);
+    assert_no_mentions(&v, "@alice");
 }

@@ -1,16 +1,20 @@
-//! `serve` in API mode: after a click acknowledged a problem, the problem's
-//! root post is edited to show it (acknowledged blue, who and when, no
-//! button) and one reply in its thread says who acknowledged it.
+//! `serve` in API mode: after an action was carried out (a click, or a
+//! Comment or Downtime dialog's submission), the problem's root post is
+//! edited to show it (acknowledged blue and by whom, in downtime until
+//! when, with the buttons that now apply) and one reply in its thread says
+//! what was done, by whom. A recheck changes nothing the root shows: it
+//! only gets the reply.
 //!
 //! Both are operations of the same outbox `notify` uses, under the
 //! problem's lock: they go out in order behind anything of the problem
 //! still waiting, or wait in the spool for `flush` when Mattermost is
 //! unreachable. The click's own answer is only the clicker's ephemeral
-//! text, so the root changes once. The record notes the acknowledgement,
-//! so the core's ACKNOWLEDGEMENT notification (when
-//! `MATTERMOST_ACK_NOTIFY` is on) adds no second reply.
+//! text, so the root changes once. The record notes an acknowledgement or
+//! a downtime, so the core's ACKNOWLEDGEMENT or DOWNTIMESTART notification
+//! adds no second reply.
 
-use super::handler::{AfterAck, VerifiedClick};
+use super::handler::{FollowUp, VerifiedClick};
+use crate::ack_button::Button;
 use crate::config::Config;
 use crate::conversation::{root_alert, status};
 use crate::decoration::Decoration;
@@ -19,8 +23,10 @@ use crate::outbox::{send_ops, Alert, Reliability};
 use crate::state::{ProblemKey, StateDir};
 use crate::transport::api::ApiPoster;
 use mattermost_notify_core::ack::AckKind;
+use mattermost_notify_core::action_reply::Done;
+use mattermost_notify_core::actions::{Action, Phase};
 use mattermost_notify_core::limits::{REPLY_BUF_LEN, ROOT_MIN_BUF_LEN};
-use mattermost_notify_core::thread::{render_root, write_click_reply, RootShape};
+use mattermost_notify_core::thread::{render_root, write_done_thread_reply, RootShape};
 use std::time::{Duration, Instant};
 
 /// Most time a click spends sending its reply and edit before they are
@@ -56,41 +62,77 @@ fn key(click: &VerifiedClick<'_>) -> ProblemKey {
     }
 }
 
-impl AfterAck for ApiFollowUp {
-    fn acknowledged(&self, click: &VerifiedClick<'_>, now: u64) {
+impl FollowUp for ApiFollowUp {
+    fn done(
+        &self,
+        click: &VerifiedClick<'_>,
+        done: &Done<'_>,
+        buttons: &dyn Fn(Phase) -> Vec<Button>,
+    ) {
         let key = key(click);
-        let started = Instant::now();
-        let deadline = started + self.rel.budget;
+        let problem = click.ack.problem;
+        let deadline = Instant::now() + self.rel.budget;
         let lock = self.state.lock_problem(&key, deadline).ok().flatten();
         let decoration = Decoration::resolve(&self.cfg);
         let mut record = match self.state.record(&key) {
-            Ok(Some(r)) if r.problem == click.ack.problem => Some(r),
+            Ok(Some(r)) if r.problem == problem => Some(r),
             Ok(_) => None,
             Err(why) => {
                 log::warn!("serve: problem record {why}; the root post is not edited");
                 None
             }
         };
-        if let (Some(r), Some(_)) = (record.as_mut(), &lock) {
-            r.ack_by = click.user_name.to_string();
-            r.ack_at = now.max(1);
-            r.ack_comment.clear();
+        // What the root shows from now on; a recheck changes none of it.
+        let edits_root = done.ack.action != Action::Recheck;
+        if let (Some(r), Some(_), true) = (record.as_mut(), &lock, edits_root) {
+            match done.ack.action {
+                Action::Ack | Action::Comment => {
+                    r.ack_by = done.user_name.to_string();
+                    r.ack_at = done.at.max(1);
+                    r.ack_comment = done.comment.to_string();
+                }
+                Action::Unack => {
+                    r.ack_by.clear();
+                    r.ack_at = 0;
+                    r.ack_comment.clear();
+                }
+                Action::Downtime => {
+                    r.downtime_since = done.at.max(1);
+                    r.downtime_until = done.until;
+                    r.downtime_by = done.user_name.to_string();
+                }
+                Action::Recheck => {}
+            }
             if let Err(e) = self.state.save_record(&key, r) {
-                log::warn!("serve: cannot note the acknowledgement in the record: {e}");
+                log::warn!(
+                    "serve: cannot note the {} in the record: {e}",
+                    click.ack.action.as_str()
+                );
             }
         }
         let key_hex = key.hex();
         let mut ops = Vec::new();
         let mut buf = vec![0u8; REPLY_BUF_LEN];
-        if let Ok(n) = write_click_reply(click.user_name, now, decoration.emoji, &mut buf) {
-            ops.push(op(OpKind::Reply, &key_hex, click.ack.problem, &buf[..n]));
+        if let Ok(n) = write_done_thread_reply(done, decoration.emoji, &mut buf) {
+            ops.push(op(OpKind::Reply, &key_hex, problem, &buf[..n]));
         }
-        if let Some(r) = &record {
+        if let (Some(r), true) = (&record, edits_root) {
+            let status = status(r);
+            let signed = status.phase().map(buttons).unwrap_or_default();
+            let pairs: Vec<Vec<(&str, &str)>> = signed.iter().map(Button::pairs).collect();
+            let rendered: Vec<_> = signed
+                .iter()
+                .zip(&pairs)
+                .map(|(b, p)| b.render(p))
+                .collect();
+            let opts = mattermost_notify_core::RenderOptions {
+                buttons: &rendered,
+                ..decoration.render_options()
+            };
             let mut buf =
                 vec![0u8; mattermost_notify_core::limits::PAYLOAD_BUF_LEN + ROOT_MIN_BUF_LEN];
-            let opts = decoration.render_options();
-            match render_root(&root_alert(r), &status(r), RootShape::Edit, &opts, &mut buf) {
-                Ok(n) => ops.push(op(OpKind::Edit, &key_hex, click.ack.problem, &buf[..n])),
+            match render_root(&root_alert(r), &status, RootShape::Edit, &opts, &mut buf) {
+                Ok(n) => ops.push(op(OpKind::Edit, &key_hex, problem, &buf[..n])),
                 Err(e) => log::error!("serve: rendering the root edit: {e}"),
             }
         }
@@ -98,8 +140,8 @@ impl AfterAck for ApiFollowUp {
             self.poster.hold(Some(key_hex));
         }
         let what = format!(
-            "acknowledgement of problem {} by @{} (to {})",
-            click.ack.problem,
+            "{} of problem {problem} by @{} (to {})",
+            click.ack.action.as_str(),
             click.user_name,
             crate::transport::retry::Post::target(&self.poster)
         );
@@ -112,14 +154,10 @@ impl AfterAck for ApiFollowUp {
             deadline,
         };
         match send_ops(&self.poster, &self.rel, &ops, &alert) {
-            Ok(()) => log::info!("serve: {what}: root edited, thread told"),
+            Ok(()) => log::info!("serve: {what}: sent to the thread"),
             Err(e) => log::warn!("serve: {e}"),
         }
         self.poster.hold(None);
-    }
-
-    fn checks_root(&self) -> bool {
-        true
     }
 }
 
