@@ -356,8 +356,8 @@ impl Config {
         let Some(v) = self.get(key) else {
             return Ok(default);
         };
-        match v.parse::<f64>() {
-            Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(Duration::from_secs_f64(s)),
+        match parse_seconds(v) {
+            Some(d) if !d.is_zero() && d <= Duration::from_secs(86_400) => Ok(d),
             _ => Err(self.invalid(
                 key,
                 format!("{v:?} is not a number of seconds between 0 and 86400"),
@@ -500,6 +500,31 @@ fn warn_if_exposed(path: &Path, config: &Config) {
     }
 }
 
+/// `15`, `2.5`, `.25`: decimal seconds, at most nine decimals. By hand and
+/// without floating point: `f64` parsing and formatting cost 35 KB of the
+/// binary's 2 MiB budget (tests/bench/PERFORMANCE.md), and a setting
+/// needs no more than this.
+fn parse_seconds(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && frac.is_empty()) || frac.len() > 9 || !digits(whole) || !digits(frac) {
+        return None;
+    }
+    // Too many digits for a u64 is no setting either.
+    let secs = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let nanos = frac
+        .bytes()
+        .chain(std::iter::repeat(b'0'))
+        .take(9)
+        .fold(0u32, |n, b| n * 10 + u32::from(b - b'0'));
+    Some(Duration::new(secs, nanos))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -590,6 +615,43 @@ mod tests {
         assert_eq!(c.get(key::CHANNEL), Some("flag"));
         assert_eq!(c.get(key::USERNAME), None);
         assert_eq!(c.get(key::ICON_URL), None);
+    }
+
+    #[test]
+    fn seconds_are_decimal_numbers() {
+        let ms = Duration::from_millis;
+        for (text, want) in [
+            ("15", Some(ms(15_000))),
+            (" 2.5 ", Some(ms(2_500))),
+            (".25", Some(ms(250))),
+            ("3.", Some(ms(3_000))),
+            ("0.000000001", Some(Duration::from_nanos(1))),
+            ("0.0000000001", None),
+            ("1e3", None),
+            ("-1", None),
+            ("+1", None),
+            ("1.2.3", None),
+            (".", None),
+            ("", None),
+            ("99999999999999999999999", None),
+        ] {
+            assert_eq!(parse_seconds(text), want, "{text:?}");
+        }
+        let c = from_file(
+            "MATTERMOST_TIMEOUT=0
+MATTERMOST_RETRY_BUDGET=86400.5
+",
+        );
+        assert!(c.seconds(key::TIMEOUT, ms(1)).is_err());
+        assert!(c.seconds(key::RETRY_BUDGET, ms(1)).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any text: a duration or `None`, never a panic.
+        #[test]
+        fn seconds_never_panic(text in ".{0,40}") {
+            let _ = parse_seconds(&text);
+        }
     }
 
     #[test]

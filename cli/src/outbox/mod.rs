@@ -301,10 +301,10 @@ fn drain_behind(
     }
     if path.exists() {
         return Err(Error::Temporary(format!(
-            "{} not confirmed within the {:.1} s retry budget; kept in the spool as {} behind \
+            "{} not confirmed within the {:?} retry budget; kept in the spool as {} behind \
              the alerts before it; `mattermost-notify flush` will send it",
             alert.what,
-            rel.budget.as_secs_f64(),
+            rel.budget,
             path.display()
         )));
     }
@@ -389,10 +389,9 @@ fn send_directly(
                     format!("{} not delivered: {last}", alert.what)
                 }
                 _ => format!(
-                    "{} not confirmed within the {:.1} s retry budget after {attempts} \
+                    "{} not confirmed within the {:?} retry budget after {attempts} \
                      attempt(s), last: {last}",
-                    alert.what,
-                    rel.budget.as_secs_f64()
+                    alert.what, rel.budget
                 ),
             };
             if let Some(e) = unusable_spool {
