@@ -847,6 +847,9 @@ fn https_receiver_answers_with_the_given_certificate() {
         })
         .collect();
     let tls = ureq::tls::TlsConfig::builder()
+        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
         .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
         .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()

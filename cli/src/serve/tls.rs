@@ -1,5 +1,6 @@
-//! HTTPS for `serve`: a rustls server configuration (ring provider) from a
-//! PEM certificate chain and private key.
+//! HTTPS for `serve`: a rustls server configuration (our ring provider,
+//! [`crate::transport::crypto`]) from a PEM certificate chain and private
+//! key.
 
 use crate::error::Error;
 use rustls::pki_types::pem::PemObject;
@@ -20,8 +21,7 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     }
     let key_der = PrivateKeyDer::from_pem_file(key)
         .map_err(|e| Error::Usage(format!("--tls-key {}: {e}", key.display())))?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
+    let config = rustls::ServerConfig::builder_with_provider(crate::transport::crypto::provider())
         .with_safe_default_protocol_versions()
         .map_err(|e| Error::Software(format!("TLS protocol versions: {e}")))?
         .with_no_client_auth()

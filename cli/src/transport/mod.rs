@@ -6,6 +6,7 @@
 //! budget on as many attempts as fit, whichever carries them.
 
 pub mod api;
+pub mod crypto;
 pub mod retry;
 pub mod webhook;
 

@@ -370,7 +370,7 @@ pub fn redact_url(url: &str) -> String {
 
 /// The TLS settings and a description of what is trusted.
 pub(crate) fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
-    let tls = TlsConfig::builder();
+    let tls = TlsConfig::builder().unversioned_rustls_crypto_provider(super::crypto::provider());
     if cfg.bool(key::INSECURE)? {
         log::warn!(
             "MATTERMOST_INSECURE is on: the server's certificate is NOT verified; \

@@ -84,7 +84,9 @@ impl Icinga {
             ));
         }
         let tls = match cfg.get(key::ICINGA_CA_FILE) {
-            None => TlsConfig::builder().build(),
+            None => TlsConfig::builder()
+                .unversioned_rustls_crypto_provider(crate::transport::crypto::provider())
+                .build(),
             Some(path) => {
                 let pem = std::fs::read(path).map_err(|e| {
                     cfg.invalid(key::ICINGA_CA_FILE, format!("cannot read {path}: {e}"))
@@ -101,6 +103,7 @@ impl Icinga {
                     );
                 }
                 TlsConfig::builder()
+                    .unversioned_rustls_crypto_provider(crate::transport::crypto::provider())
                     .root_certs(RootCerts::new_with_certs(&certs))
                     .build()
             }
