@@ -12,7 +12,8 @@ use crate::decoration::Decoration;
 use crate::error::Error;
 use crate::notify::{render, unix_now};
 use crate::transport::api::{ApiClient, ApiSettings, ChannelRef, Purpose};
-use crate::transport::webhook::{Deliverer, SendError};
+use crate::transport::http::SendError;
+use crate::transport::webhook::Deliverer;
 use argh::FromArgs;
 use mattermost_notify_core::{
     limits::PAYLOAD_BUF_LEN, Kind, Notification, NotificationType, State,
@@ -211,10 +212,10 @@ fn run_api(
             Err(Error::from(e))
         }
     };
-    let me = client.call("GET", "/api/v4/users/me", None, Purpose::Me, None);
+    let me = client.call("/api/v4/users/me", None, Purpose::Me, None);
     step(
         "token",
-        me.map(|(_, body)| {
+        me.map(|body| {
             format!(
                 "the token is accepted (user id {})",
                 crate::transport::api::id_of(&body).unwrap_or_default()
@@ -225,7 +226,6 @@ fn run_api(
     let channel_id = channel.clone().unwrap_or_default();
     step("channel", channel.map(|id| format!("channel id {id}")))?;
     let member = client.call(
-        "GET",
         &format!("/api/v4/channels/{channel_id}/members/me"),
         None,
         Purpose::Membership,

@@ -256,7 +256,7 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::outbox::spool::Spool;
-    use crate::transport::webhook::SendError;
+    use crate::transport::http::SendError;
     use std::cell::RefCell;
     use std::path::PathBuf;
     use std::time::Duration;

@@ -27,11 +27,11 @@ use crate::outbox::flush::{flush_spool, FlushScope};
 use crate::outbox::spool::{Spool, SpoolError, DEFAULT_DIR, DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES};
 use crate::state::problems::{made_up_problem_id, valid_problem_id, AlertEvent, Tracked};
 use crate::state::{ProblemKey, ProblemLock, StateDir};
+use crate::transport::http::{SendError, DEFAULT_TIMEOUT};
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, RetryPolicy, SystemClock,
     DEFAULT_BUDGET_SECS,
 };
-use crate::transport::webhook::{SendError, DEFAULT_TIMEOUT};
 use mattermost_notify_core::NotificationType;
 use std::path::Path;
 use std::time::{Duration, Instant};

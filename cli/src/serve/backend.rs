@@ -157,7 +157,7 @@ impl Oitc {
         if api_key.chars().any(|c| c.is_control()) {
             return Err(cfg.invalid(key::OITC_API_KEY, "contains control characters"));
         }
-        let (tls, _) = crate::transport::webhook::tls_config(cfg)?;
+        let (tls, _) = crate::transport::http::tls_config(cfg)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .proxy(None)

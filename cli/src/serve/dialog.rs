@@ -62,7 +62,7 @@ impl MattermostDialogs {
     /// the delivery settings (`MATTERMOST_CA_FILE`, `MATTERMOST_INSECURE`).
     /// The call needs no token: the trigger id is the credential.
     pub fn new(cfg: &crate::config::Config, base: &str) -> Result<Self, crate::error::Error> {
-        let (tls, _) = crate::transport::webhook::tls_config(cfg)?;
+        let (tls, _) = crate::transport::http::tls_config(cfg)?;
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .tls_config(tls)
             .proxy(None)

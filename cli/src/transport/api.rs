@@ -21,14 +21,10 @@
 
 use crate::config::{key, Config};
 use crate::error::Error;
-use crate::notify::unix_now;
 use crate::outbox::ops::{Op, OpKind};
 use crate::state::{ProblemKey, StateDir};
+use crate::transport::http::{agent, exchange, printable, SendError, OUTPUT_BUFFER_LEN};
 use crate::transport::retry::Post;
-use crate::transport::webhook::{
-    agent, describe_transport_error, mattermost_error, printable, server_wait, SendError,
-    MAX_RESPONSE_BODY, OUTPUT_BUFFER_LEN,
-};
 use mattermost_notify_core::thread::{is_mattermost_id, write_post_body};
 use std::io::Read;
 use std::sync::{Mutex, OnceLock};
@@ -181,6 +177,8 @@ pub struct ApiClient {
     settings: ApiSettings,
     trust: String,
     route: String,
+    /// `MATTERMOST_TIMEOUT`.
+    timeout: Duration,
 }
 
 impl ApiClient {
@@ -189,7 +187,7 @@ impl ApiClient {
         if settings.base.parse::<ureq::http::Uri>().is_err() {
             return Err(cfg.invalid(key::URL, "is not a valid URL"));
         }
-        let (agent, trust, route) = agent(cfg, &settings.base, OUTPUT_BUFFER_LEN)?;
+        let (agent, trust, route, timeout) = agent(cfg, &settings.base, OUTPUT_BUFFER_LEN)?;
         if settings.base.starts_with("http://") {
             log::warn!(
                 "{} is plain http: the bot token travels unencrypted",
@@ -201,6 +199,7 @@ impl ApiClient {
             settings,
             trust,
             route,
+            timeout,
         })
     }
 
@@ -224,81 +223,31 @@ impl ApiClient {
         &self.settings.channel
     }
 
-    /// One request: the body of a 2xx answer, else the classified error.
+    /// One request (a GET without `body`, else a POST, or a PUT for an
+    /// edit): the body of a 2xx answer, else the classified error, a
+    /// refusal naming the setting to fix for `purpose`.
     pub fn call(
         &self,
-        method: &str,
         path: &str,
         body: Option<&[u8]>,
         purpose: Purpose,
         timeout: Option<Duration>,
-    ) -> Result<(u16, Vec<u8>), SendError> {
+    ) -> Result<Vec<u8>, SendError> {
         let url = format!("{}{path}", self.settings.base);
         let auth = format!("Bearer {}", self.settings.token);
-        let started = Instant::now();
-        let result = match (method, body) {
-            ("GET", _) => {
-                let r = self.agent.get(&url).header("Authorization", &auth);
-                match timeout {
-                    Some(t) => r.config().timeout_global(Some(t)).build().call(),
-                    None => r.call(),
-                }
-            }
-            (m, body) => {
-                let r = if m == "PUT" {
-                    self.agent.put(&url)
-                } else {
-                    self.agent.post(&url)
-                };
-                let r = r
-                    .header("Authorization", &auth)
-                    .header("Content-Type", "application/json");
-                let body = body.unwrap_or(b"{}");
-                match timeout {
-                    Some(t) => r.config().timeout_global(Some(t)).build().send(body),
-                    None => r.send(body),
-                }
-            }
-        };
-        let mut resp = match result {
-            Ok(r) => r,
-            Err(e) => return Err(SendError::Temporary(describe_transport_error(&e))),
-        };
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let mut raw = Vec::new();
-        let _ = resp
-            .body_mut()
-            .as_reader()
-            .take(MAX_RESPONSE_BODY)
-            .read_to_end(&mut raw);
-        log::debug!(
-            "{} {method} {path} answered {status} in {} ms",
-            self.settings.base,
-            started.elapsed().as_millis()
-        );
-        if (200..300).contains(&status) {
-            return Ok((status, raw));
+        let answer = exchange(
+            &self.agent,
+            &url,
+            Some(&auth),
+            body,
+            purpose == Purpose::Edit,
+            timeout.unwrap_or(self.timeout),
+            &url,
+        )?;
+        if answer.is_success() {
+            return Ok(answer.body);
         }
-        let text = printable(&raw);
-        let (id, message) = mattermost_error(&text);
-        match status {
-            429 => Err(SendError::RateLimited {
-                retry_after: server_wait(&headers, unix_now()),
-                message: format!("HTTP 429: rate limited ({})", text.trim()),
-            }),
-            408 | 500..=599 => Err(SendError::Temporary(if id.is_empty() {
-                format!("HTTP {status}: {}", text.trim())
-            } else {
-                format!("HTTP {status} {id}: {message}")
-            })),
-            _ => Err(SendError::Permanent {
-                status,
-                message: format!("{message} — {}", refusal_hint(status, purpose)),
-                id,
-                body: text,
-            }),
-        }
+        Err(answer.error(refusal_hint(answer.status, purpose)))
     }
 
     /// The channel id: `MATTERMOST_CHANNEL_ID`, or looked up by names.
@@ -311,26 +260,20 @@ impl ApiClient {
                 path_segment(channel)
             ),
         };
-        let (_, body) = self.call("GET", &path, None, Purpose::Channel, timeout)?;
+        let body = self.call(&path, None, Purpose::Channel, timeout)?;
         id_of(&body).ok_or_else(|| not_mattermost(&body))
     }
 
     /// Creates a post (`body` complete with its ids); the new post's id.
     pub fn create(&self, body: &[u8], timeout: Option<Duration>) -> Result<String, SendError> {
-        let (_, answer) = self.call(
-            "POST",
-            "/api/v4/posts",
-            Some(body),
-            Purpose::Create,
-            timeout,
-        )?;
+        let answer = self.call("/api/v4/posts", Some(body), Purpose::Create, timeout)?;
         id_of(&answer).ok_or_else(|| not_mattermost(&answer))
     }
 
     /// Edits post `id` with `body` (the fields to replace).
     pub fn patch(&self, id: &str, body: &[u8], timeout: Option<Duration>) -> Result<(), SendError> {
         let path = format!("/api/v4/posts/{id}/patch");
-        let (_, answer) = self.call("PUT", &path, Some(body), Purpose::Edit, timeout)?;
+        let answer = self.call(&path, Some(body), Purpose::Edit, timeout)?;
         id_of(&answer)
             .map(|_| ())
             .ok_or_else(|| not_mattermost(&answer))

@@ -1,12 +1,15 @@
 //! Moving bytes to Mattermost, two ways side by side behind one outbox:
 //! [`webhook`] posts a rendered payload to an incoming webhook; [`api`]
 //! sends the operations of API mode (root posts, thread replies, edits)
-//! through the REST API with a bot token. Both classify answers into the
-//! same [`webhook::SendError`], and [`retry`] spends one alert's time
-//! budget on as many attempts as fit, whichever carries them.
+//! through the REST API with a bot token. Both send through one request
+//! path ([`http::exchange`]) and classify answers into the same
+//! [`http::SendError`]; [`retry`] spends one alert's time budget on as
+//! many attempts as fit, whichever carries them; [`crypto`] is the TLS
+//! provider of every connection.
 
 pub mod api;
 pub mod crypto;
+pub mod http;
 pub mod retry;
 pub mod webhook;
 
@@ -14,9 +17,10 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::outbox::ops::is_op;
 use crate::state::StateDir;
+use http::SendError;
 use retry::Post;
 use std::time::Duration;
-use webhook::{Deliverer, SendError};
+use webhook::Deliverer;
 
 /// The configured transport: the webhook (the default) or the REST API.
 #[derive(Debug)]
