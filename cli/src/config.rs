@@ -183,7 +183,7 @@ pub enum Origin {
 }
 
 /// The layered key → value store.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub struct Config {
     values: BTreeMap<&'static str, (String, Origin)>,
     /// The file read, if any.

@@ -170,12 +170,15 @@ pub fn run(mut args: ServeArgs, mut cfg: Config) -> Result<(), Error> {
         (Some(_), None) => return Err(Error::Usage("--tls-cert needs --tls-key".into())),
         (None, Some(_)) => return Err(Error::Usage("--tls-key needs --tls-cert".into())),
     };
-    let receiver = Arc::new(resolve_receiver(&cfg)?);
+    // The settings live as long as the daemon: the API follow-up renders
+    // roots by them after every click.
+    let cfg: &'static Config = Box::leak(Box::new(cfg));
+    let receiver = Arc::new(resolve_receiver(cfg)?);
     http::serve(addr, tls, receiver)
 }
 
 /// Resolves everything the handler needs; each error names its setting.
-pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
+pub fn resolve_receiver(cfg: &'static Config) -> Result<handler::Receiver, Error> {
     let ack_url = cfg.url(key::ACK_URL)?.ok_or_else(|| {
         cfg.invalid(
             key::ACK_URL,
@@ -252,7 +255,7 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
                 poster,
                 rel,
                 state.clone(),
-                cfg.clone(),
+                cfg,
             )))
         }
         None => None,

@@ -39,18 +39,25 @@ pub struct ApiFollowUp {
     poster: ApiPoster,
     rel: Reliability,
     state: StateDir,
-    cfg: Config,
+    /// How the root looks (emoji, links, mention…), resolved at start.
+    decoration: Decoration<'static>,
 }
 
 impl ApiFollowUp {
-    /// Follows clicks up through `poster`, keeping what waits in `rel`'s spool.
-    pub fn new(poster: ApiPoster, mut rel: Reliability, state: StateDir, cfg: Config) -> Self {
+    /// Follows clicks up through `poster`, keeping what waits in `rel`'s
+    /// spool; roots look as `cfg` says.
+    pub fn new(
+        poster: ApiPoster,
+        mut rel: Reliability,
+        state: StateDir,
+        cfg: &'static Config,
+    ) -> Self {
         rel.budget = rel.budget.min(CLICK_BUDGET);
         ApiFollowUp {
             poster,
             rel,
             state,
-            cfg,
+            decoration: Decoration::resolve(cfg),
         }
     }
 }
@@ -73,7 +80,7 @@ impl FollowUp for ApiFollowUp {
         let problem = click.ack.problem;
         let deadline = Instant::now() + self.rel.budget;
         let lock = self.state.lock_problem(&key, deadline).ok().flatten();
-        let decoration = Decoration::resolve(&self.cfg);
+        let decoration = &self.decoration;
         let mut record = match self.state.record(&key) {
             Ok(Some(r)) if r.problem == problem => Some(r),
             Ok(_) => None,

@@ -23,7 +23,9 @@ use crate::config::{key, Config};
 use crate::error::Error;
 use crate::outbox::ops::{Op, OpKind};
 use crate::state::{ProblemKey, StateDir};
-use crate::transport::http::{agent, exchange, printable, SendError, OUTPUT_BUFFER_LEN};
+use crate::transport::http::{
+    agent, answer_fields, exchange, printable, SendError, OUTPUT_BUFFER_LEN,
+};
 use crate::transport::retry::Post;
 use mattermost_notify_core::thread::{is_mattermost_id, write_post_body};
 use std::io::Read;
@@ -326,13 +328,8 @@ fn not_mattermost(body: &[u8]) -> SendError {
 
 /// The `id` of a post, channel or user object.
 pub fn id_of(body: &[u8]) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct WithId {
-        id: heapless::String<64>,
-    }
-    let mut scratch = [0u8; 256];
-    let (v, _) = serde_json_core::from_slice_escaped::<WithId>(body, &mut scratch).ok()?;
-    is_mattermost_id(&v.id).then(|| v.id.to_string())
+    let (id, _) = answer_fields(body);
+    is_mattermost_id(&id).then_some(id)
 }
 
 /// A team or channel name in a path: names are `[a-z0-9_-]`; anything
@@ -507,6 +504,15 @@ mod tests {
     fn ids_are_read_from_real_post_objects() {
         let post = br##"{"id":"8xq4w3k1ajgbmy5cuoxhw1by9r","create_at":1764284280123,"update_at":1764284280123,"edit_at":0,"delete_at":0,"user_id":"bot","channel_id":"ch","root_id":"","message":"a \"quoted\"\nline","type":"","props":{"attachments":[{"color":"#d9534f","fields":[{"title":"Host","value":"w","short":true}],"actions":[{"id":"ack","integration":{"context":{"v":"2"}}}]}]},"metadata":{"priority":{"priority":"urgent","requested_ack":true}}}"##;
         assert_eq!(id_of(post).as_deref(), Some("8xq4w3k1ajgbmy5cuoxhw1by9r"));
+        // A thread reply as long as core writes one, every byte escaped.
+        let long = format!(
+            r#"{{"id":"8xq4w3k1ajgbmy5cuoxhw1by9r","message":"{}"}}"#,
+            "\\\"".repeat(1000)
+        );
+        assert_eq!(
+            id_of(long.as_bytes()).as_deref(),
+            Some("8xq4w3k1ajgbmy5cuoxhw1by9r")
+        );
         assert_eq!(id_of(b"ok"), None);
         assert_eq!(id_of(br#"{"id":"a/b"}"#), None);
         assert_eq!(id_of(br#"{"message":"no id"}"#), None);

@@ -147,7 +147,8 @@ impl Answer {
     pub fn error(&self, hint: &str) -> SendError {
         let status = self.status;
         let text = printable(&self.body);
-        let (id, message) = mattermost_error(&text);
+        let (id, message) = answer_fields(&self.body);
+        let (id, message) = (printable(id.as_bytes()), printable(message.as_bytes()));
         match status {
             429 => SendError::RateLimited {
                 retry_after: server_wait(&self.headers, unix_now()),
@@ -428,18 +429,23 @@ pub(crate) fn describe_transport_error(e: &ureq::Error) -> String {
     redact(&text)
 }
 
-/// Mattermost's error JSON `{"id","message",...}`; empty strings otherwise.
-pub(crate) fn mattermost_error(body: &str) -> (String, String) {
+/// The `id` and `message` of a Mattermost answer: an error's
+/// (`{"id":"api.post…app_error","message":…}`), or a post's, channel's or
+/// user's object (its id; a post's text). Empty strings when the body is
+/// no such JSON. The one reader of answers, for every request.
+pub(crate) fn answer_fields(body: &[u8]) -> (String, String) {
     #[derive(serde::Deserialize)]
-    struct MattermostError {
+    struct Fields {
         #[serde(default)]
         id: String,
         #[serde(default)]
         message: String,
     }
-    let mut scratch = [0u8; 1024];
-    match serde_json_core::from_slice_escaped::<MattermostError>(body.as_bytes(), &mut scratch) {
-        Ok((e, _)) => (printable(e.id.as_bytes()), printable(e.message.as_bytes())),
+    // Strings with escapes are unescaped here; our own posts' messages
+    // (thread replies) are at most REPLY_BUF_LEN bytes.
+    let mut scratch = [0u8; 4096];
+    match serde_json_core::from_slice_escaped::<Fields>(body, &mut scratch) {
+        Ok((f, _)) => (f.id, f.message),
         Err(_) => (String::new(), String::new()),
     }
 }
@@ -543,16 +549,16 @@ mod tests {
 
     #[test]
     fn mattermost_errors_are_read() {
-        let body = r#"{"id":"web.incoming_webhook.invalid.app_error","message":"Invalid \"webhook\"","detailed_error":"","request_id":"x","status_code":400}"#;
+        let body = br#"{"id":"web.incoming_webhook.invalid.app_error","message":"Invalid \"webhook\"","detailed_error":"","request_id":"x","status_code":400}"#;
         assert_eq!(
-            mattermost_error(body),
+            answer_fields(body),
             (
                 "web.incoming_webhook.invalid.app_error".to_string(),
                 "Invalid \"webhook\"".to_string()
             )
         );
         assert_eq!(
-            mattermost_error("limit exceeded"),
+            answer_fields(b"limit exceeded"),
             (String::new(), String::new())
         );
     }
