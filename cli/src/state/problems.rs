@@ -341,47 +341,76 @@ fn clean(v: &str) -> String {
         .collect()
 }
 
-fn format_record(r: &ProblemRecord) -> String {
-    let mut out = format!(
-        "v={RECORD_VERSION}\nproblem={}\nstate={}\nsince={}\nclosed={}\nkind={}\nhost={}\nservice={}\n",
-        clean(&r.problem),
-        if r.open { "open" } else { "closed" },
-        r.since,
-        r.closed_at,
-        clean(&r.kind),
-        clean(&r.host),
-        clean(&r.service),
-    );
-    let mut line = |k: &str, v: &str| {
-        if !v.is_empty() {
-            out.push_str(&format!("{k}={}\n", clean(v)));
-        }
-    };
-    let num = |v: u64| if v == 0 { String::new() } else { v.to_string() };
-    line("post", &r.post);
-    line("channel", &r.channel);
-    line("last_state", &r.last_state);
-    line("output", &r.output);
-    line("host_name", &r.host_name);
-    line("service_name", &r.service_name);
-    line("address", &r.address);
-    line("event", &num(r.event));
-    line("ack_by", &r.ack_by);
-    line("ack_at", &num(r.ack_at));
-    line("ack_comment", &r.ack_comment);
-    line("downtime_since", &num(r.downtime_since));
-    line("downtime_until", &num(r.downtime_until));
-    line("downtime_by", &r.downtime_by);
-    line("flapping", if r.flapping { "1" } else { "" });
-    line("prev_problem", &r.prev_problem);
-    line("prev_post", &r.prev_post);
-    line("prev_channel", &r.prev_channel);
-    out
+/// Where a record line's value goes, and how it is checked when read.
+enum Slot<'a> {
+    /// Any text (control characters are replaced when written).
+    Text(&'a mut String),
+    /// A Mattermost id.
+    Id(&'a mut String),
+    /// A problem id.
+    Problem(&'a mut String),
+    /// Unix seconds; 0 is not written.
+    Number(&'a mut u64),
+    /// `1` or nothing.
+    Flag(&'a mut bool),
 }
 
-/// A Mattermost id as a record keeps it, or nothing (a damaged line).
-fn id_value(v: &str) -> Option<String> {
-    mattermost_notify_core::thread::is_mattermost_id(v).then(|| v.to_string())
+impl ProblemRecord {
+    /// Every line after `v`, `problem` and `state`, in file order: one
+    /// table for writing and reading (a line not written is empty, 0 or
+    /// off).
+    fn slots(&mut self) -> [(&'static str, Slot<'_>); 23] {
+        use Slot::{Flag, Id, Number, Problem, Text};
+        [
+            ("since", Number(&mut self.since)),
+            ("closed", Number(&mut self.closed_at)),
+            ("kind", Text(&mut self.kind)),
+            ("host", Text(&mut self.host)),
+            ("service", Text(&mut self.service)),
+            ("post", Id(&mut self.post)),
+            ("channel", Id(&mut self.channel)),
+            ("last_state", Text(&mut self.last_state)),
+            ("output", Text(&mut self.output)),
+            ("host_name", Text(&mut self.host_name)),
+            ("service_name", Text(&mut self.service_name)),
+            ("address", Text(&mut self.address)),
+            ("event", Number(&mut self.event)),
+            ("ack_by", Text(&mut self.ack_by)),
+            ("ack_at", Number(&mut self.ack_at)),
+            ("ack_comment", Text(&mut self.ack_comment)),
+            ("downtime_since", Number(&mut self.downtime_since)),
+            ("downtime_until", Number(&mut self.downtime_until)),
+            ("downtime_by", Text(&mut self.downtime_by)),
+            ("flapping", Flag(&mut self.flapping)),
+            ("prev_problem", Problem(&mut self.prev_problem)),
+            ("prev_post", Id(&mut self.prev_post)),
+            ("prev_channel", Id(&mut self.prev_channel)),
+        ]
+    }
+}
+
+fn format_record(r: &ProblemRecord) -> String {
+    let mut r = r.clone();
+    let mut out = format!(
+        "v={RECORD_VERSION}\nproblem={}\nstate={}\n",
+        clean(&r.problem),
+        if r.open { "open" } else { "closed" },
+    );
+    for (k, slot) in r.slots() {
+        let v = match slot {
+            Slot::Text(v) | Slot::Id(v) | Slot::Problem(v) => clean(v),
+            Slot::Number(&mut n) if n > 0 => n.to_string(),
+            Slot::Flag(true) => "1".into(),
+            Slot::Number(_) | Slot::Flag(_) => continue,
+        };
+        if !v.is_empty() {
+            out.push_str(k);
+            out.push('=');
+            out.push_str(&v);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
@@ -394,30 +423,18 @@ fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
             "v" => version = Some(v),
             "problem" => r.problem = valid_problem_id(v)?.to_string(),
             "state" => state = Some(v),
-            "since" => r.since = v.parse().ok()?,
-            "closed" => r.closed_at = v.parse().ok()?,
-            "kind" => r.kind = v.to_string(),
-            "host" => r.host = v.to_string(),
-            "service" => r.service = v.to_string(),
-            "post" => r.post = id_value(v)?,
-            "channel" => r.channel = id_value(v)?,
-            "last_state" => r.last_state = v.to_string(),
-            "output" => r.output = v.to_string(),
-            "host_name" => r.host_name = v.to_string(),
-            "service_name" => r.service_name = v.to_string(),
-            "address" => r.address = v.to_string(),
-            "event" => r.event = v.parse().ok()?,
-            "ack_by" => r.ack_by = v.to_string(),
-            "ack_at" => r.ack_at = v.parse().ok()?,
-            "ack_comment" => r.ack_comment = v.to_string(),
-            "downtime_since" => r.downtime_since = v.parse().ok()?,
-            "downtime_until" => r.downtime_until = v.parse().ok()?,
-            "downtime_by" => r.downtime_by = v.to_string(),
-            "flapping" => r.flapping = v == "1",
-            "prev_problem" => r.prev_problem = valid_problem_id(v)?.to_string(),
-            "prev_post" => r.prev_post = id_value(v)?,
-            "prev_channel" => r.prev_channel = id_value(v)?,
-            _ => {} // a later version's field
+            // Anything else not in the table: a later version's field.
+            _ => match r.slots().into_iter().find(|(name, _)| *name == k) {
+                Some((_, Slot::Text(s))) => *s = v.to_string(),
+                Some((_, Slot::Id(s))) => {
+                    *s = mattermost_notify_core::thread::is_mattermost_id(v)
+                        .then(|| v.to_string())?
+                }
+                Some((_, Slot::Problem(s))) => *s = valid_problem_id(v)?.to_string(),
+                Some((_, Slot::Number(n))) => *n = v.parse().ok()?,
+                Some((_, Slot::Flag(f))) => *f = v == "1",
+                None => {}
+            },
         }
     }
     r.open = match state? {
