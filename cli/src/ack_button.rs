@@ -388,17 +388,14 @@ fn oitc_url(base: &str, api_key: &str, n: &Notification<'_>) -> String {
     }
 }
 
-/// Percent-encodes everything but RFC 3986 unreserved characters.
-fn pct(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// Percent-encodes everything but RFC 3986 unreserved characters, by
+/// core's one encoder (the renderer's links use it too).
+pub(crate) fn pct(s: &str) -> String {
+    let mut buf = vec![0u8; s.len().saturating_mul(3)];
+    let mut w = mattermost_notify_core::json::JsonWriter::new(&mut buf);
+    // Cannot overflow: a byte is at most three written.
+    let _ = mattermost_notify_core::render::write_percent_encoded(&mut w, s);
+    String::from_utf8_lossy(w.as_bytes()).into_owned()
 }
 
 /// `s` cut to at most `max` bytes at a character boundary.

@@ -335,15 +335,7 @@ pub fn id_of(body: &[u8]) -> Option<String> {
 /// A team or channel name in a path: names are `[a-z0-9_-]`; anything
 /// else is percent-encoded so it cannot change the path.
 fn path_segment(name: &str) -> String {
-    let mut out = String::new();
-    for b in name.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::ack_button::pct(name)
 }
 
 /// Sends [operations](crate::outbox::ops) (the transport of API mode).
