@@ -7,6 +7,7 @@
 
 use crate::config::{key, Config};
 use crate::error::Error;
+use crate::transport::http;
 use mattermost_notify_core::command::{write_core_lines, write_oitc_request, CoreCommand};
 use mattermost_notify_core::limits::{COMMAND_LINE_MAX, OITC_BODY_BUF_LEN};
 
@@ -157,16 +158,8 @@ impl Oitc {
         if api_key.chars().any(|c| c.is_control()) {
             return Err(cfg.invalid(key::OITC_API_KEY, "contains control characters"));
         }
-        let (tls, _) = crate::transport::http::tls_config(cfg)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .proxy(None)
-            .timeout_global(Some(OITC_TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let (tls, _) = http::tls_config(cfg)?;
+        let agent = http::direct_agent(tls, OITC_TIMEOUT);
         Ok(Oitc {
             endpoint: format!(
                 "{}/nagios_module/cmd/submit.json",
@@ -205,18 +198,14 @@ impl Backend for Oitc {
 
 impl Oitc {
     fn submit(&self, body: &[u8]) -> Result<(), BackendError> {
-        let resp = self
-            .agent
-            .post(&self.endpoint)
-            .header("Authorization", &self.authorization)
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json")
-            .send(body)
-            .map_err(|e| BackendError {
+        let e = &self.endpoint;
+        let auth = Some(self.authorization.as_str());
+        let status = http::exchange(&self.agent, e, auth, Some(body), false, OITC_TIMEOUT, e)
+            .map_err(|err| BackendError {
                 user: "openITCOCKPIT could not be reached.".into(),
-                log: format!("openITCOCKPIT {}: {e}", self.endpoint),
-            })?;
-        let status = resp.status().as_u16();
+                log: format!("openITCOCKPIT {e}: {err}"),
+            })?
+            .status;
         if (200..300).contains(&status) {
             Ok(())
         } else {

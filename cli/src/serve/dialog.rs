@@ -16,6 +16,7 @@
 //! post (that needs the REST API); it answers `{}` and the dialog closes.
 
 use super::handler::{refuse, target_of, what, Outcome, Receiver, Response, VerifiedClick};
+use crate::transport::http;
 use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckContext, ValidAck};
 use mattermost_notify_core::ack_reply::{write_declined_errors, Declined};
 use mattermost_notify_core::actions::{downtime_end, Action};
@@ -29,7 +30,6 @@ use mattermost_notify_core::limits::{
     DIALOG_OPEN_BUF_LEN, DIALOG_STATE_MAX,
 };
 use ring::hmac;
-use std::io::Read;
 use std::time::Duration;
 
 /// Opens a dialog: `POST <MATTERMOST_URL>/api/v4/actions/dialogs/open`.
@@ -62,16 +62,8 @@ impl MattermostDialogs {
     /// the delivery settings (`MATTERMOST_CA_FILE`, `MATTERMOST_INSECURE`).
     /// The call needs no token: the trigger id is the credential.
     pub fn new(cfg: &crate::config::Config, base: &str) -> Result<Self, crate::error::Error> {
-        let (tls, _) = crate::transport::http::tls_config(cfg)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .proxy(None)
-            .timeout_global(Some(DIALOG_OPEN_TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let (tls, _) = http::tls_config(cfg)?;
+        let agent = http::direct_agent(tls, DIALOG_OPEN_TIMEOUT);
         Ok(MattermostDialogs {
             endpoint: format!("{}/api/v4/actions/dialogs/open", base.trim_end_matches('/')),
             agent,
@@ -81,36 +73,31 @@ impl MattermostDialogs {
 
 impl DialogOpener for MattermostDialogs {
     fn open(&self, body: &[u8]) -> Result<(), String> {
-        let mut resp = self
-            .agent
-            .post(&self.endpoint)
-            .header("Content-Type", "application/json")
-            .send(body)
-            .map_err(|e| {
-                log::warn!("serve: dialog {}: {e}", self.endpoint);
-                "Mattermost could not be reached.".to_string()
-            })?;
-        let status = resp.status().as_u16();
+        let e = &self.endpoint;
+        let answer = http::exchange(
+            &self.agent,
+            e,
+            None,
+            Some(body),
+            false,
+            DIALOG_OPEN_TIMEOUT,
+            e,
+        )
+        .map_err(|err| {
+            log::warn!("serve: dialog {e}: {err}");
+            "Mattermost could not be reached.".to_string()
+        })?;
+        let status = answer.status;
         if status == 200 {
             return Ok(());
         }
-        let mut text = String::new();
-        let _ = resp
-            .body_mut()
-            .as_reader()
-            .take(4096)
-            .read_to_string(&mut text);
         log::warn!(
-            "serve: dialog {} answered HTTP {status}: {text}",
-            self.endpoint
+            "serve: dialog {e} answered HTTP {status}: {}",
+            http::printable(&answer.body)
         );
         // Mattermost's error JSON carries a `message` for people.
-        let message = text
-            .split("\"message\":\"")
-            .nth(1)
-            .and_then(|m| m.split('"').next())
-            .unwrap_or("")
-            .to_string();
+        let (_, message) = http::answer_fields(&answer.body);
+        let message = http::printable(message.as_bytes());
         Err(if message.is_empty() {
             format!("Mattermost answered HTTP {status}.")
         } else {

@@ -172,8 +172,9 @@ impl Answer {
     }
 }
 
-/// One request with `agent`: `body` is POSTed as JSON (PUT when `put`),
-/// none is a GET; `auth` is the `Authorization` value; the whole request
+/// One request with `agent`: `body` is POSTed as JSON (PUT when `put`;
+/// the answer asked for as JSON), none is a GET; `auth` is the
+/// `Authorization` value; the whole request
 /// is bounded by `timeout`. Logged as `log_as` (never a secret URL) with
 /// its status and time. Every transport sends through this one path.
 pub(crate) fn exchange(
@@ -196,7 +197,8 @@ pub(crate) fn exchange(
         }
         Some(body) => {
             let mut r = if put { agent.put(url) } else { agent.post(url) }
-                .header("Content-Type", "application/json");
+                .header("Content-Type", "application/json")
+                .header("Accept", "application/json");
             if let Some(a) = auth {
                 r = r.header("Authorization", a);
             }
@@ -284,21 +286,7 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
         return Ok((tls.disable_verification(true).build(), trust.to_string()));
     }
     if let Some(path) = cfg.get(key::CA_FILE) {
-        let pem = std::fs::read(path)
-            .map_err(|e| cfg.invalid(key::CA_FILE, format!("cannot read {path}: {e}")))?;
-        let mut certs = Vec::new();
-        for item in ureq::tls::parse_pem(&pem) {
-            match item {
-                Ok(PemItem::Certificate(c)) => certs.push(c),
-                Ok(_) => {}
-                Err(e) => {
-                    return Err(cfg.invalid(key::CA_FILE, format!("{path} is not valid PEM: {e}")))
-                }
-            }
-        }
-        if certs.is_empty() {
-            return Err(cfg.invalid(key::CA_FILE, format!("{path} holds no certificate")));
-        }
+        let certs = pem_certificates(cfg, key::CA_FILE, path)?;
         let trust = format!("only the {} certificate(s) in {path}", certs.len());
         return Ok((
             tls.root_certs(RootCerts::new_with_certs(&certs)).build(),
@@ -309,6 +297,44 @@ pub(crate) fn tls_config(cfg: &Config) -> Result<(TlsConfig, String), Error> {
         tls.build(),
         "the bundled webpki (Mozilla) roots".to_string(),
     ))
+}
+
+/// The certificates in the PEM file `path` that setting `key` names; an
+/// unreadable file, bad PEM or no certificate is that setting's error.
+pub(crate) fn pem_certificates(
+    cfg: &Config,
+    key: &'static str,
+    path: &str,
+) -> Result<Vec<ureq::tls::Certificate<'static>>, Error> {
+    let pem =
+        std::fs::read(path).map_err(|e| cfg.invalid(key, format!("cannot read {path}: {e}")))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(c)) => certs.push(c),
+            Ok(_) => {}
+            Err(e) => return Err(cfg.invalid(key, format!("{path} is not valid PEM: {e}"))),
+        }
+    }
+    if certs.is_empty() {
+        return Err(cfg.invalid(key, format!("{path} holds no certificate")));
+    }
+    Ok(certs)
+}
+
+/// A client for a server `serve` talks to directly (a backend's API,
+/// Mattermost's dialog endpoint): trust as `tls` says, no proxy, no
+/// redirects, `timeout` for each whole request.
+pub(crate) fn direct_agent(tls: TlsConfig, timeout: Duration) -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .tls_config(tls)
+        .proxy(None)
+        .timeout_global(Some(timeout))
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into()
 }
 
 /// The proxy to use for `url` and where it was set, or `None` for a

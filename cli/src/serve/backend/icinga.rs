@@ -17,18 +17,15 @@
 use super::{Backend, BackendError};
 use crate::config::{key, Config};
 use crate::error::Error;
+use crate::transport::http;
 use mattermost_notify_core::command::core_command::icinga_path;
 use mattermost_notify_core::command::{write_icinga_body, CoreCommand};
 use mattermost_notify_core::limits::ICINGA_BODY_BUF_LEN;
-use std::io::Read;
 use std::time::Duration;
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
+use ureq::tls::{RootCerts, TlsConfig};
 
 /// Timeout of one Icinga 2 API call, connect to last byte.
 pub const ICINGA_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Most answer bytes read.
-const MAX_ANSWER: u64 = 64 * 1024;
 
 /// The Icinga 2 API backend.
 pub struct Icinga {
@@ -83,40 +80,16 @@ impl Icinga {
                 format!("{file} must hold one line: the password"),
             ));
         }
+        let tls = TlsConfig::builder()
+            .unversioned_rustls_crypto_provider(crate::transport::crypto::provider());
         let tls = match cfg.get(key::ICINGA_CA_FILE) {
-            None => TlsConfig::builder()
-                .unversioned_rustls_crypto_provider(crate::transport::crypto::provider())
-                .build(),
+            None => tls.build(),
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    cfg.invalid(key::ICINGA_CA_FILE, format!("cannot read {path}: {e}"))
-                })?;
-                let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                    .filter_map(|i| match i {
-                        Ok(PemItem::Certificate(c)) => Some(c),
-                        _ => None,
-                    })
-                    .collect();
-                if certs.is_empty() {
-                    return Err(
-                        cfg.invalid(key::ICINGA_CA_FILE, format!("{path} holds no certificate"))
-                    );
-                }
-                TlsConfig::builder()
-                    .unversioned_rustls_crypto_provider(crate::transport::crypto::provider())
-                    .root_certs(RootCerts::new_with_certs(&certs))
-                    .build()
+                let certs = http::pem_certificates(cfg, key::ICINGA_CA_FILE, path)?;
+                tls.root_certs(RootCerts::new_with_certs(&certs)).build()
             }
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .proxy(None)
-            .timeout_global(Some(ICINGA_TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let agent = http::direct_agent(tls, ICINGA_TIMEOUT);
         Ok(Icinga {
             base,
             authorization: format!("Basic {}", base64(&format!("{user}:{password}"))),
@@ -133,24 +106,22 @@ impl Backend for Icinga {
             log: format!("command refused: {e}"),
         })?;
         let url = format!("{}{}", self.base, icinga_path(cmd));
-        let mut resp = self
-            .agent
-            .post(&url)
-            .header("Authorization", &self.authorization)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
-            .send(buf.get(..n).unwrap_or_default())
-            .map_err(|e| BackendError {
-                user: "Icinga 2 could not be reached.".into(),
-                log: format!("Icinga 2 {url}: {e}"),
-            })?;
-        let status = resp.status().as_u16();
-        let mut raw = Vec::new();
-        let _ = resp
-            .body_mut()
-            .as_reader()
-            .take(MAX_ANSWER)
-            .read_to_end(&mut raw);
+        let body = buf.get(..n).unwrap_or_default();
+        let auth = Some(self.authorization.as_str());
+        let answer = http::exchange(
+            &self.agent,
+            &url,
+            auth,
+            Some(body),
+            false,
+            ICINGA_TIMEOUT,
+            &url,
+        )
+        .map_err(|e| BackendError {
+            user: "Icinga 2 could not be reached.".into(),
+            log: format!("Icinga 2 {url}: {e}"),
+        })?;
+        let (status, raw) = (answer.status, answer.body);
         match explain(status, &raw) {
             None => Ok(()),
             Some(user) => Err(BackendError {
