@@ -118,7 +118,7 @@ settings! {
     PROXY "--proxy" false "proxy URL; default HTTPS_PROXY/ALL_PROXY/HTTP_PROXY; NO_PROXY honoured";
     CONNECT_TIMEOUT "--connect-timeout" false "seconds to connect (default 5)";
     TIMEOUT "--timeout" false "seconds for the whole request (default 15)";
-    CHANNEL "--channel" false "webhook: channel override (name, #name or @user); API mode: the channel name, with MATTERMOST_TEAM";
+    CHANNEL "--channel" false "channel override (name, #name or @user); API mode: the channel's name in MATTERMOST_TEAM";
     USERNAME "--username" false "username override";
     ICON_URL "--icon-url" false "icon URL override";
     MENTION "--mention" false "a mention such as @oncall added to problem posts";
@@ -155,8 +155,8 @@ settings! {
     SPOOL_MAX_FILES "--spool-max-files" false "most posts the spool keeps";
     SPOOL_MAX_BYTES "--spool-max-bytes" false "most bytes the spool keeps";
     STATE_DIR "--state-dir" false "the node's state directory shared by notify and serve (default: the spool directory)";
-    CLOSED_RETENTION "--closed-retention" false "how long records of recovered problems are kept: seconds or 30m, 12h, 7d (default 7d)";
-    BOT_TOKEN_FILE "--bot-token-file" false "file holding the bot account's access token (API mode; the token is never a flag)";
+    CLOSED_RETENTION "--closed-retention" false "how long recovered problems' records are kept: seconds or 30m, 12h, 7d (default 7d)";
+    BOT_TOKEN_FILE "--bot-token-file" false "file holding the bot account's token (API mode; never the token itself)";
     TEAM "--team" false "API mode: the team name of MATTERMOST_CHANNEL";
     CHANNEL_ID "--channel-id" false "API mode: the channel id (instead of MATTERMOST_TEAM and MATTERMOST_CHANNEL)";
 }

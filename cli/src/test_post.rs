@@ -176,8 +176,8 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
 }
 
 /// What the edited test post says (API mode).
-const TEST_OUTPUT_EDITED: &str = "mattermost-notify test post, edited: the bot can post in this \
-                                  channel and edit its posts, so problems get threads.";
+const TEST_OUTPUT_EDITED: &str =
+    "mattermost-notify test post, edited: the bot may post and edit here, so problems get threads.";
 
 /// API mode: checks the token, the channel, the bot's membership and its
 /// right to post, then posts a marked test post and edits it; prints each

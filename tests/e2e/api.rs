@@ -453,7 +453,10 @@ fn test_checks_token_channel_membership_post_and_edit() {
     assert_eq!(posts.len(), 1);
     assert_eq!(posts[0].history.len(), 1, "posted, then edited");
     let edited = posts[0].attachment()["text"].as_str().unwrap().to_string();
-    assert!(edited.contains("edited: the bot can post"), "{edited}");
+    assert!(
+        edited.contains("edited: the bot may post and edit"),
+        "{edited}"
+    );
     // Not a member: the membership check fails and names what to do.
     let node = Node::new(&mm, &format!("MATTERMOST_CHANNEL_ID={OTHER_CHANNEL_ID}\n"));
     let out = support::run(support::command(&node.conf).arg("test"));

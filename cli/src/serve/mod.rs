@@ -102,16 +102,16 @@ pub struct ServeArgs {
     /// spool directory, the state directory's default (MATTERMOST_SPOOL_DIR)
     #[argh(option)]
     pub spool_dir: Option<String>,
-    /// API mode: file holding the bot token (MATTERMOST_BOT_TOKEN_FILE)
+    /// file holding the bot token, for API mode (MATTERMOST_BOT_TOKEN_FILE)
     #[argh(option)]
     pub bot_token_file: Option<String>,
-    /// API mode: the team of the channel (MATTERMOST_TEAM)
+    /// the team of --channel (MATTERMOST_TEAM)
     #[argh(option)]
     pub team: Option<String>,
-    /// API mode: the channel name (MATTERMOST_CHANNEL)
+    /// the channel's name (MATTERMOST_CHANNEL)
     #[argh(option)]
     pub channel: Option<String>,
-    /// API mode: the channel id (MATTERMOST_CHANNEL_ID)
+    /// the channel's id (MATTERMOST_CHANNEL_ID)
     #[argh(option)]
     pub channel_id: Option<String>,
 }

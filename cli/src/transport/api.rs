@@ -286,25 +286,20 @@ impl ApiClient {
 fn refusal_hint(status: u16, purpose: Purpose) -> &'static str {
     match (status, purpose) {
         (401, _) => {
-            "the bot token was refused: check MATTERMOST_BOT_TOKEN_FILE (a revoked or wrong \
-             token, or a disabled bot account)"
+            "the bot token was refused (wrong, revoked, or the bot disabled): check \
+             MATTERMOST_BOT_TOKEN_FILE"
         }
         (403, Purpose::Edit) => {
-            "the bot may not edit this post: it edits only its own posts (or needs the \
-             edit_others_posts permission); check MATTERMOST_BOT_TOKEN_FILE"
+            "the bot may edit only its own posts (or needs edit_others_posts): check \
+             MATTERMOST_BOT_TOKEN_FILE"
         }
-        (403, _) => {
-            "the bot is not a member of the channel or lacks a permission: add it to the \
-             channel of MATTERMOST_CHANNEL_ID (or MATTERMOST_TEAM + MATTERMOST_CHANNEL) and \
-             give it the post permission"
+        (403, _) | (404, Purpose::Membership) => {
+            "the bot is not a member of the channel or may not post there: add it to the \
+             channel of MATTERMOST_CHANNEL_ID (or MATTERMOST_TEAM + MATTERMOST_CHANNEL)"
         }
         (404, Purpose::Channel) => {
             "no such team or channel: check MATTERMOST_TEAM and MATTERMOST_CHANNEL (names, \
              not display names) or MATTERMOST_CHANNEL_ID"
-        }
-        (404, Purpose::Membership) => {
-            "the bot is not a member of the channel: add it (MATTERMOST_CHANNEL_ID or \
-             MATTERMOST_TEAM + MATTERMOST_CHANNEL)"
         }
         (404, Purpose::Edit) => "the root post was deleted; later events start a new one",
         (404, _) => {
@@ -474,9 +469,8 @@ impl Post for ApiPoster {
             None => Err(SendError::Permanent {
                 status: 0,
                 id: String::new(),
-                message: "a webhook payload in the spool, but API mode is on: it cannot be sent \
-                          as it is; unset MATTERMOST_BOT_TOKEN_FILE to send it through the \
-                          webhook, or remove it"
+                message: "a webhook payload in the spool, but API mode is on: unset \
+                          MATTERMOST_BOT_TOKEN_FILE to send it through the webhook, or remove it"
                     .into(),
                 body: String::new(),
             }),

@@ -91,8 +91,8 @@ impl fmt::Display for SendError {
             SendError::NotMattermost { status, answered } => write!(
                 f,
                 "HTTP {status} from something that is not Mattermost ({answered}): \
-                 not a delivery; check MATTERMOST_WEBHOOK_URL and any proxy or login \
-                 portal on the way"
+                 not a delivery; check MATTERMOST_WEBHOOK_URL (or MATTERMOST_URL) and any \
+                 proxy or login portal on the way"
             ),
             SendError::Permanent {
                 status,
