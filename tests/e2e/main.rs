@@ -13,6 +13,7 @@ mod faults;
 mod icinga;
 mod logging;
 mod nagios;
+mod nagios_api;
 mod order;
 mod proxy;
 mod readme;

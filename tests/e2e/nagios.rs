@@ -52,11 +52,21 @@ pub fn nagios_group() -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// The start of a notification command line: our binary's `notify
+/// --two-way` with `notify_conf` (through the runner, under qemu).
+pub fn notify_command(notify_conf: &Path) -> String {
+    let mut bin = support::bin().display().to_string();
+    if let Some(runner) = std::env::var_os("MATTERMOST_NOTIFY_RUNNER").filter(|r| !r.is_empty()) {
+        bin = format!("{} {bin}", runner.to_string_lossy());
+    }
+    format!(
+        "/usr/bin/env MATTERMOST_CONFIG={} {bin} notify --two-way",
+        notify_conf.display()
+    )
+}
+
 /// Writes nagios.cfg and the objects; returns the nagios.cfg path.
 fn configure(dir: &TempDir, notify_conf: &Path) -> String {
-    let d = dir.path().display().to_string();
-    std::fs::create_dir_all(dir.join("rw")).unwrap();
-    std::fs::create_dir_all(dir.join("spool")).unwrap();
     let check_down = write_script(
         dir,
         "check_down",
@@ -68,14 +78,7 @@ fn configure(dir: &TempDir, notify_conf: &Path) -> String {
         "check_critical",
         "echo 'CRITICAL - HTTP 503 Service Unavailable'\nexit 2",
     );
-    let mut bin = support::bin().display().to_string();
-    if let Some(runner) = std::env::var_os("MATTERMOST_NOTIFY_RUNNER").filter(|r| !r.is_empty()) {
-        bin = format!("{} {bin}", runner.to_string_lossy());
-    }
-    let notify = format!(
-        "/usr/bin/env MATTERMOST_CONFIG={} {bin} notify --two-way",
-        notify_conf.display()
-    );
+    let notify = notify_command(notify_conf);
     // No ';' in command lines: it starts a comment in object files.
     let objects = format!(
         r#"
@@ -163,6 +166,16 @@ define service {{
 "#
     );
     dir.write("objects.cfg", objects);
+    write_main_cfg(dir)
+}
+
+/// Writes nagios.cfg for the objects in `objects.cfg` of `dir`: every
+/// path in `dir`, one-second intervals, the command pipe at `rw/nagios.cmd`;
+/// returns its path.
+pub fn write_main_cfg(dir: &TempDir) -> String {
+    let d = dir.path().display().to_string();
+    std::fs::create_dir_all(dir.join("rw")).unwrap();
+    std::fs::create_dir_all(dir.join("spool")).unwrap();
     let cfg = format!(
         "log_file={d}/nagios.log
 cfg_file={d}/objects.cfg
