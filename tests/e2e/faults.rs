@@ -5,7 +5,7 @@
 //! 2–4 s so the suite stays fast; the stand-in's recorded requests, not the
 //! test's own clock, are the evidence.
 
-use crate::spool::{alert_id, dead_url, delivered_ids, exit, json_files, Rig};
+use crate::spool::{alert_id, dead_url, delivered_ids, exit, json_files, posted_ids, Rig};
 use crate::support::{
     assert_exit, stderr, tinyproxy::free_port, Behaviour, MattermostStandIn, TestPki,
 };
@@ -394,4 +394,118 @@ fn sigkill_at_random_moments_never_leaves_a_partial_entry() {
         })
         .count();
     assert_eq!(left, 0, "old temp files are cleaned by flush");
+}
+
+// API mode: the same faults for the REST API's operations. A root post's
+// operation is kept, retried and refused as a webhook payload is; the
+// spool keeps the operation, and `flush` posts it as the problem's root.
+
+/// The REST base URL of a port nothing listens on.
+fn dead_api_url() -> String {
+    format!("http://127.0.0.1:{}", free_port())
+}
+
+/// After a fault that kept the root's operation, Mattermost comes back and
+/// `flush` posts exactly that alert, as the problem's root (its id on the
+/// problem's record).
+fn api_flush_posts(rig: &Rig, id: &str) {
+    let entries = rig.entries();
+    assert_eq!(entries.len(), 1, "one spooled operation");
+    let body = std::fs::read(&entries[0]).expect("read entry");
+    assert!(
+        body.starts_with(b"mattermost-notify op 1\nop=root\n"),
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    assert_eq!(alert_id(&body).as_deref(), Some(id));
+    let mm = MattermostStandIn::http();
+    rig.configure_api(&mm.api_url(), &[]);
+    assert_exit(&rig.flush(), exit::OK);
+    assert_eq!(posted_ids(&mm.requests()), [id]);
+    assert!(rig.entries().is_empty());
+    let root = &mm.posts()[0];
+    let record = json_files_or_records(&rig.spool.join("problems"));
+    assert!(
+        record
+            .iter()
+            .any(|r| r.contains(&format!("post={}", root.id))),
+        "the root's id is on the record: {record:?}"
+    );
+}
+
+/// The texts of the problem records in `dir`.
+fn json_files_or_records(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn api_connection_refused_spools_the_operation() {
+    let rig = Rig::api(&dead_api_url(), &[]);
+    let out = rig.notify("apirefused");
+    assert_exit(&out, exit::SPOOLED);
+    assert!(stderr(&out).contains("spool"), "{}", stderr(&out));
+    api_flush_posts(&rig, "apirefused");
+}
+
+#[test]
+fn api_server_error_then_ok_is_posted_once() {
+    let mm = MattermostStandIn::http();
+    mm.script([Behaviour::ServerError]);
+    let rig = Rig::api(&mm.api_url(), &[]);
+    assert_exit(&rig.notify("apifivehundred"), exit::OK);
+    let answered: Vec<u16> = mm.requests().iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [500, 201]);
+    assert_eq!(posted_ids(&mm.requests()), ["apifivehundred"]);
+    assert_eq!(mm.posts().len(), 1);
+    assert!(rig.entries().is_empty(), "nothing spooled");
+}
+
+#[test]
+fn api_rate_limited_waits_retry_after_then_posts() {
+    let mm = MattermostStandIn::http();
+    mm.script([Behaviour::RateLimited {
+        retry_after_secs: 2,
+    }]);
+    let rig = Rig::api(&mm.api_url(), &[("MATTERMOST_RETRY_BUDGET", "5")]);
+    assert_exit(&rig.notify("apiratelimited"), exit::OK);
+    let reqs = mm.requests();
+    let answered: Vec<u16> = reqs.iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [429, 201]);
+    let waited = reqs[1].received.duration_since(reqs[0].received);
+    assert!(
+        waited >= Duration::from_secs(2),
+        "the retry came {waited:?} after the 429, before its Retry-After"
+    );
+    assert_eq!(posted_ids(&reqs), ["apiratelimited"]);
+}
+
+#[test]
+fn api_permanent_403_goes_to_failed_naming_the_setting() {
+    let mm = MattermostStandIn::http();
+    // A channel the bot is not a member of: 403, never retried.
+    let other = crate::support::standin_rest::OTHER_CHANNEL_ID;
+    let rig = Rig::api(&mm.api_url(), &[("MATTERMOST_CHANNEL_ID", other)]);
+    let out = rig.notify("apiforbidden");
+    assert_exit(&out, exit::REFUSED);
+    let answered: Vec<u16> = mm.requests().iter().map(|r| r.answered).collect();
+    assert_eq!(answered, [403], "a 403 is never retried");
+    assert!(mm.posts().is_empty());
+    assert!(rig.entries().is_empty());
+    let failed = rig.failed();
+    assert_eq!(failed.len(), 1);
+    let body = std::fs::read(&failed[0]).expect("failed entry");
+    assert_eq!(alert_id(&body).as_deref(), Some("apiforbidden"));
+    let answer = std::fs::read_to_string(failed[0].with_extension("answer")).expect("answer");
+    assert!(answer.contains("status: 403"), "{answer}");
+    let err = stderr(&out);
+    assert!(
+        err.contains("failed") && err.contains("MATTERMOST_CHANNEL_ID"),
+        "the refusal names the setting to fix: {err}"
+    );
 }

@@ -54,6 +54,36 @@ impl Rig {
         self.dir.write("mattermost-notify.conf", text);
     }
 
+    /// A rig in API mode towards the REST API at `base` (`MATTERMOST_URL`),
+    /// posting to the stand-in's channel by id, plus `extra` settings; the
+    /// state directory is the spool directory (the default).
+    pub fn api(base: &str, extra: &[(&str, &str)]) -> Rig {
+        let rig = Rig::new("http://unused.invalid/hooks/x", &[]);
+        rig.configure_api(base, extra);
+        rig
+    }
+
+    /// Rewrites the config file for API mode: same spool and token, `base`
+    /// and `extra`.
+    pub fn configure_api(&self, base: &str, extra: &[(&str, &str)]) {
+        let token = self.dir.write(
+            "bot.token",
+            format!("{}\n", crate::support::standin_rest::BOT_TOKEN),
+        );
+        let mut text = format!(
+            "MATTERMOST_URL={base}\nMATTERMOST_BOT_TOKEN_FILE={}\n\
+             MATTERMOST_CHANNEL_ID={}\nMATTERMOST_SPOOL_DIR={}\n\
+             MATTERMOST_RETRY_BUDGET=2\nMATTERMOST_LOG_LEVEL=info\n",
+            token.display(),
+            crate::support::standin_rest::CHANNEL_ID,
+            self.spool.display()
+        );
+        for (k, v) in extra {
+            text.push_str(&format!("{k}={v}\n"));
+        }
+        self.dir.write("mattermost-notify.conf", text);
+    }
+
     /// The binary with this rig's config file deciding spool and budget
     /// (the support's safe defaults for them are environment variables,
     /// which would win over the file).
@@ -148,6 +178,15 @@ pub(crate) fn alert_id(body: &[u8]) -> Option<String> {
 pub(crate) fn delivered_ids(reqs: &[Recorded]) -> Vec<String> {
     reqs.iter()
         .filter(|r| r.answered == 200)
+        .filter_map(|r| alert_id(&r.body))
+        .collect()
+}
+
+/// Ids of the posts the stand-in created through the REST API (201), in
+/// order.
+pub(crate) fn posted_ids(reqs: &[Recorded]) -> Vec<String> {
+    reqs.iter()
+        .filter(|r| r.answered == 201 && r.path == "/api/v4/posts")
         .filter_map(|r| alert_id(&r.body))
         .collect()
 }

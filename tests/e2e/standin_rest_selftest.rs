@@ -194,3 +194,34 @@ fn rest_is_rate_limited_like_webhooks() {
     let last = mm.requests().pop().unwrap();
     assert_eq!(last.answered, 429);
 }
+
+#[test]
+fn rest_trickle_creates_the_post_and_answers_too_late() {
+    let mm = MattermostStandIn::http();
+    mm.script([crate::support::Behaviour::Trickle(
+        std::time::Duration::from_millis(50),
+    )]);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .proxy(None)
+        .timeout_global(Some(std::time::Duration::from_millis(500)))
+        .build()
+        .into();
+    let started = std::time::Instant::now();
+    let result = agent
+        .post(&format!("{}/api/v4/posts", mm.api_url()))
+        .header("Authorization", &format!("Bearer {BOT_TOKEN}"))
+        .header("Content-Type", "application/json")
+        .send(
+            json!({"channel_id": CHANNEL_ID, "message": "late"})
+                .to_string()
+                .as_bytes(),
+        )
+        .and_then(|mut r| r.body_mut().read_to_string());
+    assert!(result.is_err(), "the answer came too late: {result:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    let posts = mm.posts();
+    assert_eq!(posts.len(), 1, "yet the post exists");
+    assert_eq!(posts[0].message, "late");
+    assert_eq!(mm.requests()[0].answered, 201);
+}

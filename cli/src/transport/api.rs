@@ -365,11 +365,17 @@ impl ApiPoster {
         }
     }
 
+    /// The channel posts go to: `MATTERMOST_CHANNEL_ID` as it is (a wrong
+    /// one is refused by the post itself, naming the setting), or the
+    /// names looked up once per process.
     fn channel_id(&self, timeout: Duration) -> Result<String, SendError> {
         if let Some(id) = self.channel_id.get() {
             return Ok(id.clone());
         }
-        let id = self.client.lookup_channel(Some(timeout))?;
+        let id = match self.client.channel() {
+            ChannelRef::Id(id) => id.clone(),
+            ChannelRef::Names { .. } => self.client.lookup_channel(Some(timeout))?,
+        };
         Ok(self.channel_id.get_or_init(|| id).clone())
     }
 

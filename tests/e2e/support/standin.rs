@@ -95,7 +95,9 @@ pub enum Behaviour {
     /// Read the request, send the start of a 200 answer, then reset the
     /// connection (SO_LINGER 0).
     ResetMidResponse,
-    /// Answer `200 ok`, writing one byte per interval.
+    /// Answer as [`Behaviour::Ok`] does (`200 ok`; a REST request is
+    /// carried out, its post created), writing one byte per interval: the
+    /// server accepted, the answer comes too late.
     Trickle(Duration),
 }
 
@@ -879,9 +881,15 @@ fn answer(shared: &Shared, stream: &mut Stream, req: &mut Recorded, behaviour: B
             return false;
         }
         Behaviour::Trickle(interval) => {
-            req.answered = 200;
+            let (status, bytes) = if req.path.starts_with("/api/v4/") {
+                let (status, body) = shared.lock().rest.handle(req);
+                (status, response(status, "application/json", &[], &body))
+            } else {
+                (200, response(200, "text/plain", &[], b"ok"))
+            };
+            req.answered = status;
             shared.record(req.clone());
-            for byte in response(200, "text/plain", &[], b"ok") {
+            for byte in bytes {
                 if stream
                     .write_all(&[byte])
                     .and_then(|()| stream.flush())
