@@ -2,7 +2,9 @@
 //! stand-in that rate-limits (429 with Retry-After, like Mattermost's
 //! token bucket), answers every 10th request with 500 and resets the first
 //! connections mid-response or answers them too slowly. Then `flush` runs
-//! until the spool is empty.
+//! until the spool is empty. Once through the incoming webhook, once in
+//! API mode (each alert a problem of its own: a root post through the REST
+//! API, its id on the problem's record).
 //!
 //! Evidence, from the stand-in's records and the exit codes: every alert is
 //! delivered, none lost; every process ends delivered (0) or spooled (75);
@@ -104,6 +106,16 @@ fn storm_alert(rig: &Rig, id: &str) -> Command {
 
 #[test]
 fn storm_of_500_concurrent_alerts_loses_none() {
+    storm(false);
+}
+
+#[test]
+fn api_storm_of_500_concurrent_alerts_loses_none() {
+    storm(true);
+}
+
+/// The storm through the webhook, or in API mode (`api`).
+fn storm(api: bool) {
     let Some(flock) = require_tool(&["/usr/bin/flock", "/bin/flock"]) else {
         return;
     };
@@ -121,14 +133,24 @@ fn storm_of_500_concurrent_alerts_loses_none() {
             .chain(resets()),
     );
     mm.rate_limit(20.0, 40.0).failure_share(0.1);
-    let rig = Rig::new(
-        &mm.url(),
-        &[
-            ("MATTERMOST_CA_FILE", &pki.ca_file.to_string_lossy()),
-            ("MATTERMOST_RETRY_BUDGET", "6"),
-            ("MATTERMOST_LOG_LEVEL", "warn"),
-        ],
-    );
+    let ca = pki.ca_file.to_string_lossy();
+    let settings = [
+        ("MATTERMOST_CA_FILE", &*ca),
+        ("MATTERMOST_RETRY_BUDGET", "6"),
+        ("MATTERMOST_LOG_LEVEL", "warn"),
+    ];
+    let rig = if api {
+        Rig::api(&mm.api_url(), &settings)
+    } else {
+        Rig::new(&mm.url(), &settings)
+    };
+    // What a delivery is: Mattermost's `ok` to a webhook post, or a REST
+    // post created (201).
+    let (delivered_status, mode) = if api {
+        (201, "API mode")
+    } else {
+        (200, "webhook")
+    };
 
     let gate_path = rig.dir.join("gate");
     let gate = Gate::closed(&gate_path);
@@ -202,7 +224,7 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     let reqs = mm.requests();
     let count = |status: u16| reqs.iter().filter(|r| r.answered == status).count();
     let mut accepted: BTreeMap<String, usize> = BTreeMap::new();
-    for r in reqs.iter().filter(|r| r.answered == 200) {
+    for r in reqs.iter().filter(|r| r.answered == delivered_status) {
         let id = alert_id(&r.body).expect("every post carries its alert id");
         *accepted.entry(id).or_default() += 1;
     }
@@ -211,16 +233,16 @@ fn storm_of_500_concurrent_alerts_loses_none() {
     let duplicated: Vec<(&String, &usize)> = accepted.iter().filter(|(_, n)| **n > 1).collect();
     let duplicates: usize = duplicated.iter().map(|(_, n)| **n - 1).sum();
     eprintln!(
-        "storm: sent {ALERTS}, delivered {} ({} directly), spooled {}, duplicates {duplicates}, \
-         lost {}; peak concurrent notify processes {peak_running}; requests {} (200: {}, \
-         429: {}, 500: {}, reset: {}); notify phase {:.1} s, {flush_runs} flush runs, \
-         total {:.1} s",
+        "storm ({mode}): sent {ALERTS}, delivered {} ({} directly), spooled {}, duplicates \
+         {duplicates}, lost {}; peak concurrent notify processes {peak_running}; requests {} \
+         ({delivered_status}: {}, 429: {}, 500: {}, reset: {}); notify phase {:.1} s, \
+         {flush_runs} flush runs, total {:.1} s",
         delivered.len(),
         direct.len(),
         spooled.len(),
         missing.len(),
         reqs.len(),
-        count(200),
+        count(delivered_status),
         count(429),
         count(500),
         count(0),
@@ -258,7 +280,19 @@ fn storm_of_500_concurrent_alerts_loses_none() {
             text.starts_with("v=2\nproblem=") && text.contains("\nstate=open\n"),
             "{name}: {text:?}"
         );
+        // API mode: every root's id reached its record, even when `flush`
+        // posted it.
+        assert!(!api || text.contains("\npost="), "{name}: {text:?}");
         records += 1;
     }
     assert_eq!(records, ALERTS, "one record per problem");
+    if api {
+        let posts = mm.posts();
+        assert_eq!(
+            posts.len(),
+            ALERTS + duplicates,
+            "one root per alert, and one per duplicate"
+        );
+        assert!(posts.iter().all(|p| p.root_id.is_empty()), "all roots");
+    }
 }
