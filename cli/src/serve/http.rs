@@ -345,6 +345,12 @@ fn serve_requests<S: Conn>(s: &mut S, peer: &str, accepted: Instant, receiver: &
         );
         served = served.saturating_add(1);
         let until = keep_open_until(head.keep_alive, served, accepted, Instant::now());
+        if until.is_none() {
+            // The last answer of this connection: its request is no longer
+            // in flight once handled, so the client's next connection is
+            // not refused by the per-address cap while this one closes.
+            s.clock().await_next_request(Instant::now());
+        }
         if !answer(s, &response, until.is_some()) {
             return;
         }
