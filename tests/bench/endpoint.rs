@@ -7,14 +7,21 @@
 //! the kernel picks, writes the CA to `<dir>/ca.pem` and prints one line,
 //! `port=<port> ca=<path>`, once it accepts connections.
 //!
+//! And for API mode, the REST subset a bot uses (DESIGN §9), with a
+//! `Bearer` token required: `POST /api/v4/posts` → 201 with the new post's
+//! id, `PUT /api/v4/posts/{id}/patch` → 200, the channel lookups (`GET
+//! /api/v4/channels/{id}`, `…/teams/name/{t}/channels/name/{c}`) and `GET
+//! /api/v4/users/me` → 200 with an id. It keeps no posts: the benchmark
+//! measures the senders, and the e2e stand-in checks the semantics.
+//!
 //! It is multi-threaded (one accept loop per thread on a shared listener) so
 //! that an alert storm from 8 worker processes measures the senders, not
 //! the endpoint, and it sends no session tickets: a one-shot sender cannot
 //! use them, and issuing them would only add server work.
 //!
-//! `GET /stats` answers with the number of POSTs accepted so far, which the
-//! driver checks after each phase: a sender that exits 0 without delivering
-//! must not count.
+//! `GET /stats` answers with the number of writes accepted so far (webhook
+//! posts, REST posts and edits), which the driver checks after each phase:
+//! a sender that exits 0 without delivering must not count.
 //!
 //! Usage: `bench_endpoint <dir> [threads]` (threads default to 8).
 
@@ -87,11 +94,16 @@ fn server_config(pki: TestPki) -> Result<ServerConfig, BoxError> {
 struct Request {
     head_len: usize,
     body_len: usize,
-    is_post: bool,
-    is_stats: bool,
+    method: String,
+    path: String,
     is_json: bool,
+    /// `Authorization: Bearer <token>` with a token.
+    bearer: bool,
     close: bool,
 }
+
+/// The channel id every lookup answers.
+const CHANNEL_ID: &str = "bench0channel0000000000000";
 
 /// Parses a request head from `buf`; `Ok(None)` means "read more".
 fn parse_head(buf: &[u8]) -> Result<Option<Request>, BoxError> {
@@ -103,6 +115,7 @@ fn parse_head(buf: &[u8]) -> Result<Option<Request>, BoxError> {
     };
     let mut body_len = 0;
     let mut is_json = false;
+    let mut bearer = false;
     let mut close = req.version == Some(0);
     for h in req.headers.iter() {
         let value = std::str::from_utf8(h.value).unwrap_or("").trim();
@@ -110,6 +123,8 @@ fn parse_head(buf: &[u8]) -> Result<Option<Request>, BoxError> {
             body_len = value.parse()?;
         } else if h.name.eq_ignore_ascii_case("content-type") {
             is_json = value.starts_with("application/json");
+        } else if h.name.eq_ignore_ascii_case("authorization") {
+            bearer = value.strip_prefix("Bearer ").is_some_and(|t| !t.is_empty());
         } else if h.name.eq_ignore_ascii_case("connection") {
             close = value.eq_ignore_ascii_case("close");
         } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
@@ -119,11 +134,62 @@ fn parse_head(buf: &[u8]) -> Result<Option<Request>, BoxError> {
     Ok(Some(Request {
         head_len,
         body_len,
-        is_post: req.method == Some("POST"),
-        is_stats: req.method == Some("GET") && req.path == Some("/stats"),
+        method: req.method.unwrap_or("").to_string(),
+        path: req.path.unwrap_or("").to_string(),
         is_json,
+        bearer,
         close,
     }))
+}
+
+/// Status, content type and body for `req` with `body`; counts writes.
+fn route(req: &Request, body: &[u8], accepted: &AtomicU64) -> (&'static str, &'static str, String) {
+    const JSON: &str = "application/json";
+    const TEXT: &str = "text/plain";
+    let json_object = req.is_json && body.first() == Some(&b'{');
+    let path = req.path.split('?').next().unwrap_or("");
+    if req.method == "GET" && path == "/stats" {
+        return ("200 OK", TEXT, accepted.load(Ordering::Relaxed).to_string());
+    }
+    let Some(api) = path.strip_prefix("/api/v4/") else {
+        if req.method == "POST" && json_object {
+            accepted.fetch_add(1, Ordering::Relaxed);
+            return ("200 OK", TEXT, "ok".to_string());
+        }
+        return ("400 Bad Request", TEXT, "expected a JSON POST".to_string());
+    };
+    if !req.bearer {
+        return ("401 Unauthorized", JSON, r#"{"id":"api.context.session_expired.app_error","message":"Invalid or expired session","status_code":401}"#.to_string());
+    }
+    let id_json = |id: &str| format!(r#"{{"id":"{id}"}}"#);
+    match (
+        req.method.as_str(),
+        api.split('/').collect::<Vec<_>>().as_slice(),
+    ) {
+        ("POST", ["posts"]) if json_object => {
+            let n = accepted.fetch_add(1, Ordering::Relaxed) + 1;
+            let id = format!("bench{n:021}");
+            (
+                "201 Created",
+                JSON,
+                format!(r#"{{"id":"{id}","channel_id":"{CHANNEL_ID}"}}"#),
+            )
+        }
+        ("PUT", ["posts", id, "patch"]) if json_object => {
+            accepted.fetch_add(1, Ordering::Relaxed);
+            ("200 OK", JSON, id_json(id))
+        }
+        ("GET", ["channels", _] | ["teams", "name", _, "channels", "name", _]) => {
+            ("200 OK", JSON, id_json(CHANNEL_ID))
+        }
+        ("GET", ["users", "me"]) => ("200 OK", JSON, id_json("bench0bot00000000000000000")),
+        _ => (
+            "404 Not Found",
+            JSON,
+            r#"{"id":"api.context.404.app_error","message":"not found","status_code":404}"#
+                .to_string(),
+        ),
+    }
 }
 
 /// Serves requests on one connection until the client closes it.
@@ -166,16 +232,9 @@ fn serve_connection(
             filled += n;
         }
         let body = &buf[req.head_len..total];
-        let (status, answer) = if req.is_stats {
-            ("200 OK", accepted.load(Ordering::Relaxed).to_string())
-        } else if req.is_post && req.is_json && body.first() == Some(&b'{') {
-            accepted.fetch_add(1, Ordering::Relaxed);
-            ("200 OK", "ok".to_string())
-        } else {
-            ("400 Bad Request", "expected a JSON POST".to_string())
-        };
+        let (status, content_type, answer) = route(&req, body, accepted);
         let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n{}\r\n{answer}",
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}\r\n{answer}",
             answer.len(),
             if req.close {
                 "Connection: close\r\n"

@@ -10,6 +10,10 @@ Measures, in one run and side by side:
   endpoint: our static musl binary against curl posting the same JSON with
   the same CA and against a Python standard-library sender; alternating
   runs; median wall time and median peak RSS; ratios ours/curl;
+* the same alert in API mode (a bot token, the endpoint's REST subset): a
+  new problem's root post (one request), and the next event of that
+  problem, a thread reply plus a root edit (two requests), in the same
+  alternating runs;
 * a storm: N alerts through 8 concurrent worker processes, ours and curl;
 * core rendering (core/benches/render.rs): time per payload, allocations;
 * `serve`: acknowledgements per second and p99 latency under wrk, with a
@@ -62,6 +66,13 @@ ALERT_ARGS = [
     "--output", "CRITICAL - Socket timeout after 10 seconds",
     "--longoutput", "connect to address 192.0.2.10 and port 443: timed out",
 ]
+
+# API mode: the bot's token, and the channel id the endpoint answers
+# (tests/bench/endpoint.rs), so a post is one request, as a webhook post is.
+BOT_TOKEN = "bench0bot0token0for0the0run"
+BENCH_CHANNEL_ID = "bench0channel0000000000000"
+API_ROOT = "API mode: root post"
+API_NEXT = "API mode: reply + root edit"
 
 # The targets of issue 6, checked (and reported, never asserted) at the end.
 TARGET_WALL_RATIO = 0.25
@@ -161,11 +172,13 @@ class Endpoint:
             raise BenchError(f"bench_endpoint did not start: {line!r}")
         self.port = int(found.group(1))
         self.ca = found.group(2)
-        self.url = f"https://127.0.0.1:{self.port}/hooks/bench"
+        self.base = f"https://127.0.0.1:{self.port}"
+        self.url = f"{self.base}/hooks/bench"
         self.tls = ssl.create_default_context(cafile=self.ca)
 
     def accepted(self):
-        """How many POSTs the endpoint has answered with 200 ok."""
+        """How many writes the endpoint has accepted (webhook posts, REST
+        posts and edits)."""
         url = f"https://127.0.0.1:{self.port}/stats"
         with urllib.request.urlopen(url, context=self.tls, timeout=10) as r:
             return int(r.read())
@@ -220,6 +233,35 @@ def senders(endpoint, payload_file):
     }
 
 
+def api_env(env, endpoint, workdir):
+    """API mode towards the endpoint: its URL, a token file, the channel
+    id, the CA; the state directory in the bench's folder."""
+    token = workdir / "bot.token"
+    token.write_text(BOT_TOKEN + "\n")
+    token.chmod(0o600)
+    return {**env, "MATTERMOST_URL": endpoint.base, "MATTERMOST_BOT_TOKEN_FILE": str(token),
+            "MATTERMOST_CHANNEL_ID": BENCH_CHANNEL_ID, "MATTERMOST_CA_FILE": endpoint.ca,
+            "MATTERMOST_STATE_DIR": str(workdir / "state")}
+
+
+def with_args(argv, changes):
+    """argv with the values of some of its flags replaced."""
+    out = list(argv)
+    for flag, value in changes.items():
+        out[out.index(flag) + 1] = value
+    return out
+
+
+def api_argvs(i):
+    """The i-th API-mode pair: a new problem (a host of its own: a root
+    post), then its next event, the state worse (a thread reply and a root
+    edit)."""
+    base = [str(binary_path(HOST_TARGET)), "notify", *ALERT_ARGS]
+    host = {"--hostuuid": f"bench-api-{i:05d}"}
+    worse = {**host, "--state": "1", "--output": "WARNING - Socket timeout after 5 seconds"}
+    return with_args(base, host), with_args(base, worse)
+
+
 def write_payload(workdir, env):
     """The JSON curl and Python send: exactly what our binary renders."""
     out = subprocess.run(
@@ -249,20 +291,32 @@ def measure_once(launcher, argv, env):
     return wall_ns / 1e9, rss_kib
 
 
-def single_alert(opts, launcher, endpoint, argvs, env):
-    names = list(argvs)
-    samples = {n: {"wall": [], "rss": []} for n in names}
+def single_alert(opts, launcher, endpoint, argvs, env, env_api):
+    # The API-mode pair runs as one group: its reply needs its root.
+    names = [*argvs, "api"]
+    samples = {n: {"wall": [], "rss": []} for n in [*argvs, API_ROOT, API_NEXT]}
+    api_runs = iter(range(10**9))
+
+    def run_one(name):
+        if name != "api":
+            return [(name, measure_once(launcher, argvs[name], env))]
+        root, nxt = api_argvs(next(api_runs))
+        return [(API_ROOT, measure_once(launcher, root, env_api)),
+                (API_NEXT, measure_once(launcher, nxt, env_api))]
+
     before = endpoint.accepted()
     for name in names:  # warm the page cache and the endpoint
         for _ in range(opts.warmup):
-            measure_once(launcher, argvs[name], env)
+            run_one(name)
     for i in range(opts.runs):
         # Alternate, rotating who goes first, so drift hits everyone alike.
         for name in names[i % len(names):] + names[:i % len(names)]:
-            wall, rss = measure_once(launcher, argvs[name], env)
-            samples[name]["wall"].append(wall)
-            samples[name]["rss"].append(rss)
-    endpoint.expect(before, (opts.runs + opts.warmup) * len(names), "single alert")
+            for measured, (wall, rss) in run_one(name):
+                samples[measured]["wall"].append(wall)
+                samples[measured]["rss"].append(rss)
+    # Each round: one post per webhook sender; the API pair writes three
+    # (a root; a reply and an edit).
+    endpoint.expect(before, (opts.runs + opts.warmup) * (len(argvs) + 3), "single alert")
     floor = [measure_once(launcher, [str(launcher), "--noop"], env) for _ in range(21)]
     result = {
         n: {
@@ -275,6 +329,19 @@ def single_alert(opts, launcher, endpoint, argvs, env):
     ours, curl = samples["mattermost-notify"], samples["curl"]
     result["paired_wall_ratio"] = statistics.median(
         o / c for o, c in zip(ours["wall"], curl["wall"])
+    )
+    root, nxt = samples[API_ROOT], samples[API_NEXT]
+    result["api_root_paired_ratio"] = statistics.median(
+        a / c for a, c in zip(root["wall"], curl["wall"])
+    )
+    # What API mode costs beyond a webhook post of the same alert, paired
+    # per round: the root (one request, the record written) and the next
+    # event (two requests: the reply and the edit).
+    result["api_root_extra_ms"] = statistics.median(
+        (r - o) * 1e3 for r, o in zip(root["wall"], ours["wall"])
+    )
+    result["api_next_extra_ms"] = statistics.median(
+        (n - o) * 1e3 for n, o in zip(nxt["wall"], ours["wall"])
     )
     result["launcher_floor"] = {
         "wall_ms": statistics.median(f[0] for f in floor) * 1e3,
@@ -499,7 +566,11 @@ def serve_bench(opts, workdir, env):
         raise BenchError("`mattermost-notify serve --help` failed: serve is broken")
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    env = {**env, **two_way_env(workdir)}
+    # A state directory of its own: the alerts of the phases before left
+    # records of this host and service, whose problem ids the dry run's
+    # button (a made-up id) does not carry, so every click would be
+    # refused as not current.
+    env = {**env, **two_way_env(workdir), "MATTERMOST_STATE_DIR": str(workdir / "serve-state")}
     context = button_context(env)
     secret = Path(env["MATTERMOST_ACK_SECRET_FILE"]).read_bytes()
     secret = secret[:-1] if secret.endswith(b"\n") else secret
@@ -671,6 +742,19 @@ def report(results, opts):
         f"| one HTTPS alert, median peak RSS | {o['rss_kib'] / 1024:.2f} MiB | "
         f"{c['rss_kib'] / 1024:.2f} MiB | {p['rss_kib'] / 1024:.2f} MiB | {rss_ratio:.3f} | "
         f"≤ {TARGET_RSS_RATIO} | {verdict(rss_ratio <= TARGET_RSS_RATIO)} |")
+    ar, an = s[API_ROOT], s[API_NEXT]
+    lines.append(
+        f"| API mode: a new problem's root post (1 request), median wall time | "
+        f"{ar['wall_ms']:.2f} ms ({s['api_root_extra_ms']:+.2f} ms over a webhook post, "
+        f"paired) | {c['wall_ms']:.2f} ms | – | "
+        f"{ar['wall_ms'] / c['wall_ms']:.3f} (paired {s['api_root_paired_ratio']:.3f}) | – | – |")
+    lines.append(
+        f"| API mode: a new problem's root post, median peak RSS | {ar['rss_kib'] / 1024:.2f} MiB | "
+        f"{c['rss_kib'] / 1024:.2f} MiB | – | {ar['rss_kib'] / c['rss_kib']:.3f} | – | – |")
+    lines.append(
+        f"| API mode: the problem's next event, a reply + a root edit (2 requests) | "
+        f"{an['wall_ms']:.2f} ms ({s['api_next_extra_ms']:+.2f} ms over a webhook post, "
+        f"paired), {an['rss_kib'] / 1024:.2f} MiB peak | – | – | – | – | – |")
     ins = results.get("instructions")
     if ins:
         o, c, p = ins["mattermost-notify"], ins["curl"], ins["python urllib"]
@@ -749,8 +833,9 @@ def main():
         endpoint = Endpoint(endpoint_path(opts.quick), workdir)
         try:
             argvs = senders(endpoint, payload)
-            log(f"one alert: {opts.runs} alternating runs of {', '.join(argvs)}")
-            results["single_alert"] = single_alert(opts, launcher, endpoint, argvs, env)
+            env_api = api_env(env, endpoint, workdir)
+            log(f"one alert: {opts.runs} alternating runs of {', '.join(argvs)} and API mode")
+            results["single_alert"] = single_alert(opts, launcher, endpoint, argvs, env, env_api)
             log(f"storm: {opts.storm} alerts x {opts.storm_rounds} rounds, {opts.workers} workers")
             results["storm"] = storm(opts, endpoint, argvs, env)
             if not opts.quick:
