@@ -444,16 +444,18 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     } else {
         reliability.with_state(cfg)
     };
-    // Before rendering: the button carries the problem's id.
-    let slot = begin_alert(&reliability, &fields.event());
+    // Unusable API settings: the alert is rendered for the webhook and
+    // kept, the error naming the setting.
+    let api = ApiSettings::from_config(cfg);
+    let api_mode = matches!(api, Ok(Some(_)));
+    // Before rendering: the button carries the problem's id. API mode
+    // writes the record once, with the conversation.
+    let slot = begin_alert(&reliability, &fields.event(), api_mode);
     // A decoration that cannot be used is left out and logged: never the
     // reason an alert is not sent.
     let decoration = Decoration::resolve(cfg);
     decoration.log_problems();
     let mut opts = decoration.render_options();
-    // Unusable API settings: the alert is rendered for the webhook and
-    // kept, the error naming the setting.
-    let api = ApiSettings::from_config(cfg);
     let step = match &api {
         Ok(Some(_)) => Some(api_step(&slot, &reliability, &n, fields, decoration.emoji)),
         _ => None,
@@ -559,7 +561,10 @@ fn api_step(
         &fields.state,
         emoji,
     );
-    if let (Some(state), Some(r), Some(_)) = (rel.state.as_ref(), &step.record, &slot.lock) {
+    // The conversation's record, else the problem bookkeeping's change.
+    let changed = slot.tracked.after.as_ref().filter(|_| slot.tracked.changed);
+    let record = step.record.as_ref().or(changed);
+    if let (Some(state), Some(r), Some(_)) = (rel.state.as_ref(), record, &slot.lock) {
         if let Err(e) = state.save_record(&slot.key, r) {
             log::warn!(
                 "cannot write the problem record in {} ({e}); later events of this problem \

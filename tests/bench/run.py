@@ -566,10 +566,10 @@ def serve_bench(opts, workdir, env):
         raise BenchError("`mattermost-notify serve --help` failed: serve is broken")
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    # A state directory of its own: the alerts of the phases before left
-    # records of this host and service, whose problem ids the dry run's
-    # button (a made-up id) does not carry, so every click would be
-    # refused as not current.
+    # State directories of serve's own (below): the alerts of the phases
+    # before left records of this host and service, whose problem ids the
+    # dry run's button (a made-up id) does not carry, so every click would
+    # be refused as not current.
     env = {**env, **two_way_env(workdir), "MATTERMOST_STATE_DIR": str(workdir / "serve-state")}
     context = button_context(env)
     secret = Path(env["MATTERMOST_ACK_SECRET_FILE"]).read_bytes()
@@ -583,7 +583,12 @@ def serve_bench(opts, workdir, env):
         else:
             command_file = str(workdir / "nagios.cmd")
             drain = FifoDrain(command_file)
-        serve = Serve(workdir, env, command_file, backend.replace(" ", "-"))
+        # Each backend's used-button marks in a state directory of its
+        # own: two saturating runs' marks together pass the receiver's
+        # 100,000, past which it refuses clicks (it could not mark them).
+        tag = backend.replace(" ", "-")
+        serve_env = {**env, "MATTERMOST_STATE_DIR": str(workdir / f"serve-state-{tag}")}
+        serve = Serve(workdir, serve_env, command_file, tag)
         runs = {}
         try:
             for load in WRK_LOADS:

@@ -143,8 +143,10 @@ pub struct AlertSlot {
 
 /// Takes the alert's problem lock (waiting, within the budget, for an
 /// earlier alert of the same problem to be sent or kept), then updates the
-/// problem's record. Without a state directory, a button still gets an id.
-pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>) -> AlertSlot {
+/// problem's record — or, with `caller_writes` (API mode, which adds the
+/// conversation to it), leaves writing it to the caller. Without a state
+/// directory, a button still gets an id.
+pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>, caller_writes: bool) -> AlertSlot {
     // An `Instant` that cannot hold the budget (never with a budget of at
     // most a day) means no time to try: the alert is kept at once.
     let now = Instant::now();
@@ -183,7 +185,7 @@ pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>) -> AlertSlot {
         }
     };
     let tracked = if lock.is_some() {
-        state.track_event(ev)
+        state.track_event(ev, !caller_writes)
     } else {
         Tracked {
             problem_id: fallback_id(),

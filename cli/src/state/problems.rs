@@ -100,6 +100,9 @@ pub struct Tracked {
     pub before: Option<ProblemRecord>,
     /// The record after it (unchanged: the same as `before`).
     pub after: Option<ProblemRecord>,
+    /// Whether `after` differs from what is on disk (left unwritten when
+    /// the caller writes).
+    pub changed: bool,
     /// Why a record that should be there was not usable (for a log line).
     pub lost: Option<String>,
 }
@@ -184,11 +187,13 @@ impl StateDir {
     /// goes on.
     #[cfg(test)]
     pub fn track(&self, ev: &AlertEvent<'_>) -> Option<String> {
-        self.track_event(ev).problem_id
+        self.track_event(ev, true).problem_id
     }
 
-    /// [`StateDir::track`], also returning the record before and after.
-    pub fn track_event(&self, ev: &AlertEvent<'_>) -> Tracked {
+    /// [`StateDir::track`], also returning the record before and after;
+    /// without `write`, a changed record is left for the caller to write
+    /// ([`Tracked::changed`]).
+    pub fn track_event(&self, ev: &AlertEvent<'_>, write: bool) -> Tracked {
         let key = ev.key();
         let (old, lost) = match self.record(&key) {
             Ok(r) => (r, None),
@@ -198,7 +203,7 @@ impl StateDir {
             }
         };
         let (new, id) = next_record(old.as_ref(), ev);
-        if let Some(rec) = &new {
+        if let Some(rec) = new.as_ref().filter(|_| write) {
             if let Err(e) = self.write_record(&key, rec) {
                 log::warn!(
                     "cannot write the problem record in {} ({e}); buttons of this problem \
@@ -209,6 +214,7 @@ impl StateDir {
         }
         Tracked {
             problem_id: id,
+            changed: new.is_some(),
             after: new.or_else(|| old.clone()),
             before: old,
             lost,
@@ -634,7 +640,7 @@ mod tests {
             Some(("root10".into(), "chan1".into()))
         );
         s.track(&ev(NotificationType::Recovery, true, "0", "10", 150));
-        let t = s.track_event(&ev(NotificationType::Problem, false, "11", "", 200));
+        let t = s.track_event(&ev(NotificationType::Problem, false, "11", "", 200), true);
         assert_eq!(t.before.unwrap().problem, "10");
         assert_eq!(t.after.unwrap().prev_post, "root10");
         assert_eq!(
