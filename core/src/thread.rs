@@ -96,10 +96,11 @@ impl RootStatus<'_> {
 
     /// Whether a button doing `action` applies to the root now: none once
     /// recovered; no Ack or Comment once acknowledged, Unack only then;
-    /// no Downtime while in one.
+    /// no Downtime while in one (acknowledged or not).
     pub fn offers(&self, action: Action) -> bool {
         match (self.phase(), action) {
             (None, _) => false,
+            (Some(_), Action::Downtime) if self.downtime.is_some() => false,
             (Some(Phase::Acknowledged), a) => !a.acknowledges(),
             (Some(_), Action::Unack) => false,
             (Some(Phase::InDowntime), Action::Downtime) => false,

@@ -468,6 +468,147 @@ fn test_checks_token_channel_membership_post_and_edit() {
     );
 }
 
+/// A node whose buttons are signed with `serve`'s secret, and `serve` in
+/// API mode beside it, writing to `fifo`.
+fn node_with_serve(
+    mm: &MattermostStandIn,
+    fifo: &crate::serve::kit::Fifo,
+) -> (Node, crate::serve::kit::Serve) {
+    let boot = Node::new(mm, "");
+    let serve = api_serve(mm, &boot, fifo);
+    let node = Node {
+        conf: boot.dir.write(
+            "api2.conf",
+            format!(
+                "{}MATTERMOST_ACK_SECRET_FILE={}\n",
+                std::fs::read_to_string(&boot.conf).unwrap(),
+                serve.secret_file.display()
+            ),
+        ),
+        dir: boot.dir,
+    };
+    (node, serve)
+}
+
+/// A click on `root`'s button `action` as Mattermost sends it; `serve`'s
+/// answer.
+fn click_on(
+    serve: &crate::serve::kit::Serve,
+    mm: &MattermostStandIn,
+    root: &StandinPost,
+    action: &str,
+) -> serde_json::Value {
+    let button = root.attachment()["actions"]
+        .as_array()
+        .and_then(|a| a.iter().find(|b| b["id"] == action))
+        .unwrap_or_else(|| panic!("no {action} button on {:?}", root.attachment()));
+    let context = button["integration"]["context"]
+        .as_object()
+        .unwrap()
+        .clone();
+    let mut click = crate::serve::kit::callback("alice", context);
+    click["post_id"] = root.id.clone().into();
+    click["trigger_id"] = mm.issue_trigger_id().into();
+    let (status, reply) = serve.post(&serde_json::to_vec(&click).unwrap());
+    assert_eq!(status, 200, "{reply}\n{}", serve.stderr());
+    serde_json::from_str(&reply).unwrap()
+}
+
+/// The root `id` as the stand-in has it now.
+fn current(mm: &MattermostStandIn, id: &str) -> StandinPost {
+    mm.posts().into_iter().find(|p| p.id == id).unwrap()
+}
+
+#[test]
+fn every_action_from_mattermost_edits_the_root_and_tells_the_thread() {
+    let mm = MattermostStandIn::http();
+    let fifo = crate::serve::kit::Fifo::with_reader();
+    let (node, serve) = node_with_serve(&mm, &fifo);
+    assert_exit(&node.notify("PROBLEM", "2", "60", "0", &[]), 0);
+    let root = mm.posts().remove(0);
+    assert_eq!(
+        button_ids(root.attachment()),
+        ["ack", "downtime", "recheck"]
+    );
+
+    // Recheck: the core is asked, the thread told, the root left alone.
+    let v = click_on(&serve, &mm, &root, "recheck");
+    assert!(v.get("update").is_none(), "{v}");
+    assert!(fifo
+        .next_line()
+        .contains("SCHEDULE_FORCED_SVC_CHECK;web1;http;"));
+    let posts = mm.posts();
+    assert!(thread(&posts, &root.id)[0].starts_with("**Recheck** asked for by @alice at "));
+    assert!(
+        current(&mm, &root.id).history.is_empty(),
+        "a recheck edits nothing"
+    );
+
+    // Downtime: a dialog, then its submission edits the root (which a
+    // webhook post could not) and tells the thread.
+    let v = click_on(&serve, &mm, &root, "downtime");
+    assert_eq!(v, serde_json::json!({}), "the dialog opens");
+    let state = mm.dialogs().last().unwrap()["dialog"]["state"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let sub = crate::serve::kit::submission(
+        &state,
+        serde_json::json!({"preset": "1h", "comment": "patching"}),
+    );
+    let (status, body) = serve.submit(&sub);
+    assert_eq!((status, body.as_str()), (200, "{}"), "{}", serve.stderr());
+    assert!(fifo
+        .next_line()
+        .contains("SCHEDULE_SVC_DOWNTIME;web1;http;"));
+    let in_downtime = current(&mm, &root.id);
+    assert_eq!(button_ids(in_downtime.attachment()), ["ack", "recheck"]);
+    let replies = thread(&mm.posts(), &root.id);
+    assert!(
+        replies[1].starts_with("💤 **Downtime** set by @alice at ")
+            && replies[1].contains("patching"),
+        "{}",
+        replies[1]
+    );
+
+    // Ack, then Unack: the root turns blue and back, its buttons follow.
+    let v = click_on(&serve, &mm, &in_downtime, "ack");
+    assert_eq!(v["ephemeral_text"], "You acknowledged http on web1.");
+    assert!(fifo
+        .next_line()
+        .contains("ACKNOWLEDGE_SVC_PROBLEM;web1;http;"));
+    let acked = current(&mm, &root.id);
+    assert_eq!(acked.attachment()["color"], "#1895f5");
+    assert_eq!(button_ids(acked.attachment()), ["unack", "recheck"]);
+    let v = click_on(&serve, &mm, &acked, "unack");
+    assert_eq!(
+        v["ephemeral_text"],
+        "You removed the acknowledgement of http on web1."
+    );
+    assert!(fifo
+        .next_line()
+        .contains("REMOVE_SVC_ACKNOWLEDGEMENT;web1;http"));
+    let unacked = current(&mm, &root.id);
+    assert_eq!(unacked.attachment()["color"], "#d9534f");
+    assert_eq!(button_ids(unacked.attachment()), ["ack", "recheck"]);
+
+    let replies = thread(&mm.posts(), &root.id);
+    assert_eq!(replies.len(), 4, "{replies:#?}");
+    assert!(replies[2].contains("**Acknowledged** by @alice"));
+    assert!(replies[3].contains("**Acknowledgement removed** by @alice"));
+    assert_eq!(unacked.history.len(), 3, "downtime, ack, unack");
+    // The core's DOWNTIMESTART for the downtime set here adds nothing.
+    assert_exit(
+        &node.notify("DOWNTIMESTART", "2", "60", "0", &["--ackauthor", "alice"]),
+        0,
+    );
+    assert_eq!(
+        thread(&mm.posts(), &root.id).len(),
+        4,
+        "each event shows once"
+    );
+}
+
 /// The ids of an attachment's buttons, in order.
 fn button_ids(attachment: &serde_json::Value) -> Vec<String> {
     attachment["actions"].as_array().map_or(Vec::new(), |a| {
