@@ -323,41 +323,23 @@ fn drain_behind(
 }
 
 /// Sends one alert's operations (API mode) in order, each as
-/// [`deliver_or_spool`] sends a payload. Once one is kept, the rest are
-/// kept behind it without trying (they would wait for it anyway, and the
-/// budget is spent); the first error is returned, naming what was kept.
+/// [`deliver_or_spool`] sends a payload: once one is kept, the rest queue
+/// behind it (and, the budget spent, stay there). The first error is
+/// returned.
 pub fn send_ops(
     poster: &dyn Post,
     rel: &Reliability,
     ops: &[Vec<u8>],
     alert: &Alert<'_>,
 ) -> Result<(), Error> {
-    let key_hex = alert.key.map(|k| k.hex());
-    let mut first_error: Option<Error> = None;
-    for (i, op) in ops.iter().enumerate() {
-        if first_error.is_some() {
-            match rel.spool.store(op, key_hex.as_deref()) {
-                Ok(path) => log::info!(
-                    "operation {} of {} kept behind the first as {}",
-                    i + 1,
-                    alert.what,
-                    path.display()
-                ),
-                Err(e) => log::error!(
-                    "ALERT OPERATION NOT KEPT: operation {} of {}: {e}; the alert: {}",
-                    i + 1,
-                    alert.what,
-                    alert.summary
-                ),
-            }
-            continue;
-        }
+    let mut first_error = None;
+    for op in ops {
         let one = Alert {
             payload: op,
             ..*alert
         };
         if let Err(e) = deliver_or_spool(poster, rel, &one) {
-            first_error = Some(e);
+            first_error.get_or_insert(e);
         }
     }
     first_error.map_or(Ok(()), Err)
