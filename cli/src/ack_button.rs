@@ -451,17 +451,7 @@ pub fn load_key(path: &Path) -> Result<hmac::Key, Error> {
             ),
         ));
     }
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            if meta.permissions().mode() & 0o004 != 0 {
-                log::warn!(
-                    "{key_name}: {} is readable by every user; chmod o-r it",
-                    path.display()
-                );
-            }
-        }
-    }
+    crate::config::warn_if_readable_by_all(path, key_name);
     Ok(hmac::Key::new(hmac::HMAC_SHA256, secret))
 }
 

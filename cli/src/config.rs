@@ -475,26 +475,31 @@ fn trailing(rest: &str, value: String) -> Result<String, &'static str> {
 /// read is fine: the README recommends mode 0640 with the group of the
 /// monitoring core's user, which must read the file.
 fn warn_if_exposed(path: &Path, config: &Config) {
-    use std::os::unix::fs::PermissionsExt;
     let holds_secret: Vec<&str> = SETTINGS
         .iter()
         .filter(|s| s.secret)
         .filter(|s| matches!(config.origin(s.key), Some(Origin::File { .. })))
         .map(|s| s.key)
         .collect();
-    if holds_secret.is_empty() {
-        return;
+    if !holds_secret.is_empty() {
+        warn_if_readable_by_all(path, &holds_secret.join(", "));
     }
+}
+
+/// Warns when `path`, holding the secret of `what` (settings' names), can
+/// be read by every user: the one check for the config file, the ack
+/// secret and the bot token.
+pub fn warn_if_readable_by_all(path: &Path, what: &str) {
+    use std::os::unix::fs::PermissionsExt;
     let Ok(meta) = std::fs::metadata(path) else {
         return;
     };
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o004 != 0 {
         log::warn!(
-            "{} holds {} but is readable by every user (mode {mode:03o}); \
+            "{} holds {what} but is readable by every user (mode {mode:03o}); \
              run: chmod 0640 {}",
             path.display(),
-            holds_secret.join(", "),
             path.display()
         );
     }

@@ -98,22 +98,13 @@ pub fn step(
             shows(r, n, state_id);
             vec![reply(false, open_secs), Planned::Edit]
         }
+        // A click already acknowledged it (or put it in downtime), and
+        // said so in the thread.
         (NotificationType::Acknowledgement, Some(r)) if r.open && r.ack_at > 0 => {
-            // A click already acknowledged it, and said so in the thread.
-            log::info!(
-                "the acknowledgement of problem {} by {:?} is already in its thread",
-                r.problem,
-                r.ack_by
-            );
-            Vec::new()
+            already_told(t, r)
         }
         (NotificationType::DowntimeStart, Some(r)) if r.open && r.downtime_since > 0 => {
-            log::info!(
-                "the downtime of problem {} set by {:?} is already in its thread",
-                r.problem,
-                r.downtime_by
-            );
-            Vec::new()
+            already_told(t, r)
         }
         (_, Some(r)) if r.open && t != NotificationType::Recovery => {
             let changes_root = match t {
@@ -157,6 +148,16 @@ pub fn step(
         }
     };
     Step { planned, record }
+}
+
+/// Nothing to do for `t`, already in the thread of `r`'s problem.
+fn already_told(t: NotificationType<'_>, r: &ProblemRecord) -> Vec<Planned> {
+    log::info!(
+        "the {} of problem {} is already in its thread",
+        t.as_str(),
+        r.problem
+    );
+    Vec::new()
 }
 
 /// Notes in `r` what the root shows of alert `n` now.

@@ -140,21 +140,8 @@ fn read_token(cfg: &Config, path: &str) -> Result<String, Error> {
             format!("{path} must hold the bot's access token on one line"),
         ));
     }
-    warn_if_readable_by_all(path);
+    crate::config::warn_if_readable_by_all(std::path::Path::new(path), key::BOT_TOKEN_FILE);
     Ok(token)
-}
-
-fn warn_if_readable_by_all(path: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(path) {
-        let mode = meta.permissions().mode() & 0o777;
-        if mode & 0o004 != 0 {
-            log::warn!(
-                "{path} (MATTERMOST_BOT_TOKEN_FILE) is readable by every user (mode {mode:03o}); \
-                 run: chmod 0640 {path}"
-            );
-        }
-    }
 }
 
 /// What a request was for, so a refusal can name the setting to fix.
