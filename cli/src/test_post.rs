@@ -223,7 +223,7 @@ fn run_api(
         }),
     )?;
     let channel = client.lookup_channel(None);
-    let channel_id = channel.clone().unwrap_or_default();
+    let channel_id = channel.as_ref().map_or(String::new(), String::clone);
     step("channel", channel.map(|id| format!("channel id {id}")))?;
     let member = client.call(
         &format!("/api/v4/channels/{channel_id}/members/me"),
@@ -243,7 +243,7 @@ fn run_api(
         mattermost_notify_core::thread::write_post_body(&channel_id, None, &buf[..len], &mut body)
             .map_err(|e| Error::Software(format!("the test post: {e}")))?;
     let post = client.create(&body[..body_len], None);
-    let post_id = post.clone().unwrap_or_default();
+    let post_id = post.as_ref().map_or(String::new(), String::clone);
     step(
         "post",
         post.map(|id| format!("the bot may post: test post {id}")),

@@ -41,7 +41,7 @@ pub(crate) const OUTPUT_BUFFER_LEN: usize = mattermost_notify_core::limits::PAYL
 
 /// Why a post was not accepted. Messages never name the URL (the caller
 /// adds [`super::webhook::Deliverer::redacted_url`] where it helps).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SendError {
     /// 429: Mattermost's rate limit; try again after `retry_after` (from
