@@ -398,60 +398,50 @@ impl ApiPoster {
     }
 
     fn send_op(&self, op: &Op<'_>, timeout: Duration) -> Result<(), SendError> {
-        let body_for = |channel: &str, root: Option<&str>| -> Result<Vec<u8>, SendError> {
-            let mut out = vec![0u8; op.json.len() + 256];
-            let n = write_post_body(channel, root, op.json, &mut out).map_err(|e| {
-                SendError::Permanent {
-                    status: 0,
-                    id: String::new(),
-                    message: format!("the operation cannot be sent: {e}"),
-                    body: String::new(),
-                }
-            })?;
-            out.truncate(n);
-            Ok(out)
+        let known = match op.kind {
+            OpKind::Reply | OpKind::Edit => self.root_of(op),
+            OpKind::Root | OpKind::Post => None,
         };
-        match op.kind {
-            OpKind::Root | OpKind::Post => {
-                let channel = self.channel_id(timeout)?;
-                let id = self
-                    .client
-                    .create(&body_for(&channel, None)?, Some(timeout))?;
-                if op.kind == OpKind::Root {
-                    self.remember_root(op, &id, &channel);
-                }
-                Ok(())
+        match (op.kind, &known) {
+            (OpKind::Edit, Some((root, _))) => {
+                return self.client.patch(root, op.json, Some(timeout))
             }
-            OpKind::Reply => match self.root_of(op) {
-                Some((root, channel)) => self
-                    .client
-                    .create(&body_for(&channel, Some(&root))?, Some(timeout))
-                    .map(|_| ()),
-                None => {
-                    // Degrade, don't drop: without its root the reply is
-                    // posted on its own.
-                    log::warn!(
-                        "the root post of problem {} is not known (its record is missing, or \
-                         its root was refused); the reply is posted on its own",
-                        op.problem
-                    );
-                    let channel = self.channel_id(timeout)?;
-                    self.client
-                        .create(&body_for(&channel, None)?, Some(timeout))
-                        .map(|_| ())
-                }
-            },
-            OpKind::Edit => match self.root_of(op) {
-                Some((root, _)) => self.client.patch(&root, op.json, Some(timeout)),
-                None => {
-                    log::warn!(
-                        "the root post of problem {} is not known; its edit is left out",
-                        op.problem
-                    );
-                    Ok(())
-                }
-            },
+            (OpKind::Edit, None) => {
+                log::warn!(
+                    "the root post of problem {} is not known; its edit is left out",
+                    op.problem
+                );
+                return Ok(());
+            }
+            // Degrade, don't drop: without its root the reply is posted on
+            // its own.
+            (OpKind::Reply, None) => log::warn!(
+                "the root post of problem {} is not known (its record is missing, or its \
+                 root was refused); the reply is posted on its own",
+                op.problem
+            ),
+            _ => {}
         }
+        let (root, channel) = match known {
+            Some((root, channel)) => (Some(root), channel),
+            None => (None, self.channel_id(timeout)?),
+        };
+        let mut body = vec![0u8; op.json.len() + 256];
+        let n = write_post_body(&channel, root.as_deref(), op.json, &mut body).map_err(|e| {
+            SendError::Permanent {
+                status: 0,
+                id: String::new(),
+                message: format!("the operation cannot be sent: {e}"),
+                body: String::new(),
+            }
+        })?;
+        let id = self
+            .client
+            .create(body.get(..n).unwrap_or_default(), Some(timeout))?;
+        if op.kind == OpKind::Root {
+            self.remember_root(op, &id, &channel);
+        }
+        Ok(())
     }
 }
 
