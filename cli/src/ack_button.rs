@@ -109,6 +109,24 @@ impl Button {
     }
 }
 
+/// Each button's context pairs, for [`render_all`].
+pub fn pairs_of(buttons: &[Button]) -> Vec<Vec<(&str, &str)>> {
+    buttons.iter().map(Button::pairs).collect()
+}
+
+/// The renderer's view of `buttons`; `pairs` is [`pairs_of`] them. (One
+/// copy for `notify`, a click's update and a root edit.)
+pub fn render_all<'a>(
+    buttons: &'a [Button],
+    pairs: &'a [Vec<(&'a str, &'a str)>],
+) -> Vec<ActionButton<'a>> {
+    buttons
+        .iter()
+        .zip(pairs)
+        .map(|(b, p)| b.render(p))
+        .collect()
+}
+
 /// The buttons for the alert `notify` is sending, none when it is not a
 /// problem or in an OK state; `mode` is from [`settings`], `phase` where
 /// the problem stands (API mode edits a root that may be acknowledged).

@@ -8,6 +8,7 @@
 //! or Icinga 1's `ICINGA_HOSTNAME`), so a bare `mattermost-notify notify`
 //! works as a Naemon command with environment macros on.
 
+use crate::ack_button;
 use crate::config::{env_value, key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
@@ -479,12 +480,8 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         ),
         _ => Vec::new(),
     };
-    let pairs: Vec<Vec<(&str, &str)>> = buttons.iter().map(|b| b.pairs()).collect();
-    let rendered: Vec<_> = buttons
-        .iter()
-        .zip(&pairs)
-        .map(|(b, p)| b.render(p))
-        .collect();
+    let pairs = ack_button::pairs_of(&buttons);
+    let rendered = ack_button::render_all(&buttons, &pairs);
     opts.buttons = &rendered;
     let key_hex = slot.key.hex();
     let payloads = match &step {

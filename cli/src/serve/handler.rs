@@ -433,12 +433,8 @@ impl Receiver {
             _ => Phase::Open,
         };
         let buttons = self.buttons_after(&ack, phase);
-        let pairs: Vec<Vec<(&str, &str)>> = buttons.iter().map(Button::pairs).collect();
-        let rendered: Vec<_> = buttons
-            .iter()
-            .zip(&pairs)
-            .map(|(b, p)| b.render(p))
-            .collect();
+        let pairs = ack_button::pairs_of(&buttons);
+        let rendered = ack_button::render_all(&buttons, &pairs);
         done.buttons = &rendered;
         match write_done_reply(&done, &mut buf) {
             Ok(n) => answer_done(buf.get(..n).unwrap_or_default()),

@@ -14,9 +14,9 @@
 //! adds no second reply.
 
 use super::handler::{FollowUp, VerifiedClick};
-use crate::ack_button::Button;
+use crate::ack_button::{self, Button};
 use crate::config::Config;
-use crate::conversation::{root_alert, status};
+use crate::conversation::{render, root_alert, status, Planned};
 use crate::decoration::Decoration;
 use crate::outbox::ops::{Op, OpKind};
 use crate::outbox::{send_ops, Alert, Reliability};
@@ -25,8 +25,8 @@ use crate::transport::api::ApiPoster;
 use mattermost_notify_core::ack::AckKind;
 use mattermost_notify_core::action_reply::Done;
 use mattermost_notify_core::actions::{Action, Phase};
-use mattermost_notify_core::limits::{REPLY_BUF_LEN, ROOT_MIN_BUF_LEN};
-use mattermost_notify_core::thread::{render_root, write_done_thread_reply, RootShape};
+use mattermost_notify_core::limits::REPLY_BUF_LEN;
+use mattermost_notify_core::thread::write_done_thread_reply;
 use std::time::{Duration, Instant};
 
 /// Most time a click spends sending its reply and edit before they are
@@ -124,23 +124,17 @@ impl FollowUp for ApiFollowUp {
             ops.push(op(OpKind::Reply, &key_hex, problem, &buf[..n]));
         }
         if let (Some(r), true) = (&record, edits_root) {
-            let status = status(r);
-            let signed = status.phase().map(buttons).unwrap_or_default();
-            let pairs: Vec<Vec<(&str, &str)>> = signed.iter().map(Button::pairs).collect();
-            let rendered: Vec<_> = signed
-                .iter()
-                .zip(&pairs)
-                .map(|(b, p)| b.render(p))
-                .collect();
+            let signed = status(r).phase().map(buttons).unwrap_or_default();
+            let pairs = ack_button::pairs_of(&signed);
+            let rendered = ack_button::render_all(&signed, &pairs);
             let opts = mattermost_notify_core::RenderOptions {
                 buttons: &rendered,
                 ..decoration.render_options()
             };
-            let mut buf =
-                vec![0u8; mattermost_notify_core::limits::PAYLOAD_BUF_LEN + ROOT_MIN_BUF_LEN];
-            match render_root(&root_alert(r), &status, RootShape::Edit, &opts, &mut buf) {
-                Ok(n) => ops.push(op(OpKind::Edit, &key_hex, problem, &buf[..n])),
-                Err(e) => log::error!("serve: rendering the root edit: {e}"),
+            // The edit as `notify` renders one.
+            match render(&[Planned::Edit], &root_alert(r), Some(r), &key_hex, &opts) {
+                Ok(edit) => ops.extend(edit),
+                Err(e) => log::error!("serve: {e}"),
             }
         }
         if lock.is_some() {
