@@ -28,12 +28,8 @@ use crate::transport::http::{
 };
 use crate::transport::retry::Post;
 use mattermost_notify_core::thread::{is_mattermost_id, write_post_body};
-use std::io::Read;
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
-
-/// Largest token file read; a Mattermost token is 26 characters.
-const TOKEN_FILE_MAX: u64 = 4096;
 
 /// How long `flush` waits for a problem's lock to note a root's id.
 const ROOT_LOCK_WAIT: Duration = Duration::from_secs(2);
@@ -127,11 +123,9 @@ impl ApiSettings {
 
 /// The token from its file: trimmed, one line, not empty.
 fn read_token(cfg: &Config, path: &str) -> Result<String, Error> {
-    let bytes = std::fs::File::open(path)
-        .and_then(|f| {
-            let mut out = Vec::new();
-            f.take(TOKEN_FILE_MAX).read_to_end(&mut out).map(|_| out)
-        })
+    // Read as the other secret files are (the ack key, the Icinga
+    // password): a file the admin names.
+    let bytes = std::fs::read(path)
         .map_err(|e| cfg.invalid(key::BOT_TOKEN_FILE, format!("cannot read {path}: {e}")))?;
     let token = String::from_utf8_lossy(&bytes).trim().to_string();
     if token.is_empty() || token.contains(char::is_whitespace) {
