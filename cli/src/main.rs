@@ -7,6 +7,7 @@
 mod ack_button;
 mod cmdline;
 mod config;
+mod deadline;
 mod decoration;
 mod error;
 mod logger;

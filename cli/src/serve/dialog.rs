@@ -16,6 +16,7 @@
 //! post (that needs the REST API); it answers `{}` and the dialog closes.
 
 use super::handler::{refuse, target_of, what, Outcome, Receiver, Response, VerifiedClick};
+use crate::transport::http::{Client, Request, Url};
 use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckContext, ValidAck};
 use mattermost_notify_core::ack_reply::{write_declined_errors, Declined};
 use mattermost_notify_core::actions::{downtime_end, Action};
@@ -29,7 +30,6 @@ use mattermost_notify_core::limits::{
     DIALOG_OPEN_BUF_LEN, DIALOG_STATE_MAX,
 };
 use ring::hmac;
-use std::io::Read;
 use std::time::Duration;
 
 /// Opens a dialog: `POST <MATTERMOST_URL>/api/v4/actions/dialogs/open`.
@@ -46,7 +46,8 @@ pub const DIALOG_OPEN_TIMEOUT: Duration = Duration::from_secs(3);
 /// The dialog endpoint of a Mattermost server.
 pub struct MattermostDialogs {
     endpoint: String,
-    agent: ureq::Agent,
+    url: Url,
+    client: Client,
 }
 
 impl std::fmt::Debug for MattermostDialogs {
@@ -63,43 +64,37 @@ impl MattermostDialogs {
     /// The call needs no token: the trigger id is the credential.
     pub fn new(cfg: &crate::config::Config, base: &str) -> Result<Self, crate::error::Error> {
         let (tls, _) = crate::transport::webhook::tls_config(cfg)?;
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .proxy(None)
-            .timeout_global(Some(DIALOG_OPEN_TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let endpoint = format!("{}/api/v4/actions/dialogs/open", base.trim_end_matches('/'));
+        let url = Url::parse(&endpoint).map_err(|e| {
+            cfg.invalid(crate::config::key::URL, format!("is not a valid URL: {e}"))
+        })?;
         Ok(MattermostDialogs {
-            endpoint: format!("{}/api/v4/actions/dialogs/open", base.trim_end_matches('/')),
-            agent,
+            endpoint,
+            url,
+            client: Client::new(tls, DIALOG_OPEN_TIMEOUT, DIALOG_OPEN_TIMEOUT),
         })
     }
 }
 
 impl DialogOpener for MattermostDialogs {
     fn open(&self, body: &[u8]) -> Result<(), String> {
-        let mut resp = self
-            .agent
-            .post(&self.endpoint)
-            .header("Content-Type", "application/json")
-            .send(body)
+        let resp = self
+            .client
+            .send(&Request::post(
+                &self.url,
+                &[("Content-Type", "application/json")],
+                body,
+            ))
             .map_err(|e| {
                 log::warn!("serve: dialog {}: {e}", self.endpoint);
                 "Mattermost could not be reached.".to_string()
             })?;
-        let status = resp.status().as_u16();
+        let status = resp.status;
         if status == 200 {
             return Ok(());
         }
-        let mut text = String::new();
-        let _ = resp
-            .body_mut()
-            .as_reader()
-            .take(4096)
-            .read_to_string(&mut text);
+        let shown = resp.body.get(..4096).unwrap_or(&resp.body);
+        let text = String::from_utf8_lossy(shown);
         log::warn!(
             "serve: dialog {} answered HTTP {status}: {text}",
             self.endpoint

@@ -17,24 +17,21 @@
 use super::{Backend, BackendError};
 use crate::config::{key, Config};
 use crate::error::Error;
+use crate::transport::http::tls::{ca_file, client_config, Roots};
+use crate::transport::http::{basic_auth, Client, Request, Url};
 use mattermost_notify_core::command::core_command::icinga_path;
 use mattermost_notify_core::command::{write_icinga_body, CoreCommand};
 use mattermost_notify_core::limits::ICINGA_BODY_BUF_LEN;
-use std::io::Read;
 use std::time::Duration;
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
 
 /// Timeout of one Icinga 2 API call, connect to last byte.
 pub const ICINGA_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Most answer bytes read.
-const MAX_ANSWER: u64 = 64 * 1024;
 
 /// The Icinga 2 API backend.
 pub struct Icinga {
     base: String,
     authorization: String,
-    agent: ureq::Agent,
+    client: Client,
 }
 
 impl std::fmt::Debug for Icinga {
@@ -83,41 +80,20 @@ impl Icinga {
                 format!("{file} must hold one line: the password"),
             ));
         }
-        let tls = match cfg.get(key::ICINGA_CA_FILE) {
-            None => TlsConfig::builder().build(),
+        Url::parse(&base)
+            .map_err(|e| cfg.invalid(key::ICINGA_URL, format!("is not a valid URL: {e}")))?;
+        let roots = match cfg.get(key::ICINGA_CA_FILE) {
+            None => Roots::Bundled,
             Some(path) => {
-                let pem = std::fs::read(path).map_err(|e| {
-                    cfg.invalid(key::ICINGA_CA_FILE, format!("cannot read {path}: {e}"))
-                })?;
-                let certs: Vec<_> = ureq::tls::parse_pem(&pem)
-                    .filter_map(|i| match i {
-                        Ok(PemItem::Certificate(c)) => Some(c),
-                        _ => None,
-                    })
-                    .collect();
-                if certs.is_empty() {
-                    return Err(
-                        cfg.invalid(key::ICINGA_CA_FILE, format!("{path} holds no certificate"))
-                    );
-                }
-                TlsConfig::builder()
-                    .root_certs(RootCerts::new_with_certs(&certs))
-                    .build()
+                Roots::Only(ca_file(path).map_err(|why| cfg.invalid(key::ICINGA_CA_FILE, why))?)
             }
         };
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .proxy(None)
-            .timeout_global(Some(ICINGA_TIMEOUT))
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
+        let tls =
+            client_config(roots).map_err(|e| cfg.invalid(key::ICINGA_CA_FILE, e.to_string()))?;
         Ok(Icinga {
             base,
-            authorization: format!("Basic {}", base64(&format!("{user}:{password}"))),
-            agent,
+            authorization: basic_auth(user, password),
+            client: Client::new(tls, ICINGA_TIMEOUT, ICINGA_TIMEOUT),
         })
     }
 }
@@ -130,24 +106,26 @@ impl Backend for Icinga {
             log: format!("command refused: {e}"),
         })?;
         let url = format!("{}{}", self.base, icinga_path(cmd));
-        let mut resp = self
-            .agent
-            .post(&url)
-            .header("Authorization", &self.authorization)
-            .header("Accept", "application/json")
-            .header("Content-Type", "application/json")
-            .send(buf.get(..n).unwrap_or_default())
-            .map_err(|e| BackendError {
-                user: "Icinga 2 could not be reached.".into(),
-                log: format!("Icinga 2 {url}: {e}"),
-            })?;
-        let status = resp.status().as_u16();
-        let mut raw = Vec::new();
-        let _ = resp
-            .body_mut()
-            .as_reader()
-            .take(MAX_ANSWER)
-            .read_to_end(&mut raw);
+        let unreachable = |why: String| BackendError {
+            user: "Icinga 2 could not be reached.".into(),
+            log: format!("Icinga 2 {url}: {why}"),
+        };
+        let target = Url::parse(&url).map_err(|e| unreachable(e.to_string()))?;
+        let headers = [
+            ("Authorization", self.authorization.as_str()),
+            ("Accept", "application/json"),
+            ("Content-Type", "application/json"),
+        ];
+        let resp = self
+            .client
+            .send(&Request::post(
+                &target,
+                &headers,
+                buf.get(..n).unwrap_or_default(),
+            ))
+            .map_err(|e| unreachable(e.to_string()))?;
+        let status = resp.status;
+        let raw = resp.body;
         match explain(status, &raw) {
             None => Ok(()),
             Some(user) => Err(BackendError {
@@ -247,41 +225,9 @@ fn first_sentence(s: &str) -> String {
     s.trim_end_matches('.').to_string()
 }
 
-fn base64(s: &str) -> String {
-    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(s.len().div_ceil(3) * 4);
-    for chunk in s.as_bytes().chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(B64.get(idx).copied().unwrap_or(b'A')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn basic_auth_is_rfc7617() {
-        assert_eq!(
-            base64("Aladdin:open sesame"),
-            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-        );
-        assert_eq!(base64("a:b"), "YTpi");
-        assert_eq!(base64(""), "");
-    }
 
     #[test]
     fn answers_become_sentences() {
