@@ -9,7 +9,7 @@
 //! every read and write this stream sets the socket's timeout to what is
 //! left until the deadline, and fails with `TimedOut` once it has passed.
 
-use std::io::{self, ErrorKind, Read, Write};
+use std::io::{self, ErrorKind, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -75,6 +75,13 @@ impl Write for DeadlineStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.sock.set_write_timeout(Some(self.left()?))?;
         self.sock.write(buf).map_err(timed_out)
+    }
+
+    /// rustls writes its queued records as one vector: one system call,
+    /// one segment, where the default would write them one by one.
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.sock.set_write_timeout(Some(self.left()?))?;
+        self.sock.write_vectored(bufs).map_err(timed_out)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -499,7 +499,14 @@ def serve_bench(opts, workdir, env):
         raise BenchError("`mattermost-notify serve --help` failed: serve is broken")
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    env = {**env, **two_way_env(workdir)}
+    # A state directory of serve's own: the one-alert and storm runs have
+    # recorded this alert's problem in the shared one, and the dry run's
+    # button carries no problem id, so there every click would be refused
+    # as no longer current. Here the target has no record: each click is
+    # checked for single use and marked, then written.
+    state = workdir / "serve-state"
+    state.mkdir(mode=0o700)
+    env = {**env, **two_way_env(workdir), "MATTERMOST_STATE_DIR": str(state)}
     context = button_context(env)
     secret = Path(env["MATTERMOST_ACK_SECRET_FILE"]).read_bytes()
     secret = secret[:-1] if secret.endswith(b"\n") else secret

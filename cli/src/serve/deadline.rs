@@ -16,7 +16,7 @@
 use super::conns::{Refused, Ticket};
 use super::http::{REQUEST_DEADLINE, WRITE_TIMEOUT};
 use crate::deadline::{after, DeadlineStream};
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
@@ -124,6 +124,10 @@ impl Read for PhasedStream {
 impl Write for PhasedStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         self.sock.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.sock.write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

@@ -44,9 +44,6 @@ pub const USER_AGENT: &str = concat!("mattermost-notify/", env!("CARGO_PKG_VERSI
 /// several.
 const MIN_PER_ADDRESS: Duration = Duration::from_millis(10);
 
-/// A request body up to this size goes out in one write with its head.
-const ONE_WRITE_MAX: usize = 64 * 1024;
-
 /// What was under way when a request failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -241,7 +238,7 @@ impl Client {
             .checked_add(self.connect_timeout)
             .unwrap_or(start)
             .min(deadline);
-        let head = request_head(req)?;
+        let request = request_bytes(req)?;
         let first_hop = self.proxy.as_ref().unwrap_or(req.url);
         let sock = connect(first_hop.host(), first_hop.port(), connect_by)?;
         let mut sock = DeadlineStream::new(sock, connect_by);
@@ -250,19 +247,23 @@ impl Client {
         }
         sock.set_deadline(deadline);
         if !req.url.is_https() {
-            return exchange(&mut sock, &head, req.body);
+            return exchange(&mut sock, &request);
         }
         let name = rustls::pki_types::ServerName::try_from(req.url.host().to_string())
             .map_err(|_| HttpError::Tls(rustls::Error::General("invalid server name".into())))?;
         let conn =
             rustls::ClientConnection::new(Arc::clone(&self.tls), name).map_err(HttpError::Tls)?;
         let mut tls = rustls::StreamOwned::new(conn, sock);
+        // Queued now, the request leaves with the handshake's last flight,
+        // in the same write. rustls encrypts and sends it only once the
+        // handshake is complete, the server's certificate verified.
+        let queued = tls.conn.writer().write(&request).unwrap_or(0);
         while tls.conn.is_handshaking() {
             tls.conn
                 .complete_io(&mut tls.sock)
                 .map_err(|e| HttpError::from_io(&e, Step::Handshake))?;
         }
-        exchange(&mut tls, &head, req.body)
+        exchange(&mut tls, request.get(queued..).unwrap_or_default())
     }
 }
 
@@ -270,19 +271,19 @@ impl Client {
 trait Wire: Read + Write {}
 impl<T: Read + Write> Wire for T {}
 
-/// Writes the request (in one write when it is small) and reads the answer.
-fn exchange(s: &mut dyn Wire, head: &[u8], body: &[u8]) -> Result<Response, HttpError> {
-    let sent = if body.len() <= ONE_WRITE_MAX {
-        let mut all = Vec::with_capacity(head.len() + body.len());
-        all.extend_from_slice(head);
-        all.extend_from_slice(body);
-        s.write_all(&all)
-    } else {
-        s.write_all(head).and_then(|()| s.write_all(body))
-    };
-    sent.and_then(|()| s.flush())
+/// Writes (the rest of) the request and reads the answer.
+fn exchange(s: &mut dyn Wire, request: &[u8]) -> Result<Response, HttpError> {
+    s.write_all(request)
+        .and_then(|()| s.flush())
         .map_err(|e| HttpError::from_io(&e, Step::Sending))?;
     answer::read_response(s)
+}
+
+/// The whole request: head and body, to go out in one write.
+fn request_bytes(req: &Request<'_>) -> Result<Vec<u8>, HttpError> {
+    let mut request = request_head(req)?;
+    request.extend_from_slice(req.body);
+    Ok(request)
 }
 
 /// The request line and headers.
@@ -291,7 +292,7 @@ fn request_head(req: &Request<'_>) -> Result<Vec<u8>, HttpError> {
     if req.method.is_empty() || !req.method.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(HttpError::BadHeader);
     }
-    let mut head = Vec::with_capacity(256 + url.target().len());
+    let mut head = Vec::with_capacity(256 + url.target().len() + req.body.len());
     for part in [req.method, " ", url.target(), " HTTP/1.1\r\n"] {
         head.extend_from_slice(part.as_bytes());
     }
