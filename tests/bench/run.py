@@ -499,14 +499,7 @@ def serve_bench(opts, workdir, env):
         raise BenchError("`mattermost-notify serve --help` failed: serve is broken")
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    # A state directory of serve's own: the one-alert and storm runs have
-    # recorded this alert's problem in the shared one, and the dry run's
-    # button carries no problem id, so there every click would be refused
-    # as no longer current. Here the target has no record: each click is
-    # checked for single use and marked, then written.
-    state = workdir / "serve-state"
-    state.mkdir(mode=0o700)
-    env = {**env, **two_way_env(workdir), "MATTERMOST_STATE_DIR": str(state)}
+    env = {**env, **two_way_env(workdir)}
     context = button_context(env)
     secret = Path(env["MATTERMOST_ACK_SECRET_FILE"]).read_bytes()
     secret = secret[:-1] if secret.endswith(b"\n") else secret
@@ -519,7 +512,17 @@ def serve_bench(opts, workdir, env):
         else:
             command_file = str(workdir / "nagios.cmd")
             drain = FifoDrain(command_file)
-        serve = Serve(workdir, env, command_file, backend.replace(" ", "-"))
+        # A state directory of its own for each serve: the one-alert and
+        # storm runs have recorded this alert's problem in the shared one,
+        # and the dry run's button carries no problem id, so there every
+        # click would be refused as no longer current; and the used-button
+        # marks of one backend's runs would count against the next one's
+        # MAX_CLICKS. Here the target has no record: each click is checked
+        # for single use and marked, then carried out.
+        tag = backend.replace(" ", "-")
+        state = workdir / f"serve-state-{tag}"
+        state.mkdir(mode=0o700)
+        serve = Serve(workdir, {**env, "MATTERMOST_STATE_DIR": str(state)}, command_file, tag)
         runs = {}
         try:
             for load in WRK_LOADS:

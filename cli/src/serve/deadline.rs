@@ -79,6 +79,16 @@ impl PhasedStream {
         }
     }
 
+    /// The answer about to be written is the connection's last: the
+    /// request stops counting as in flight for its address (see
+    /// [`Ticket::finish_last_request`]).
+    pub fn last_answer(&mut self) {
+        if self.busy {
+            self.busy = false;
+            self.ticket.finish_last_request();
+        }
+    }
+
     /// Why the registry refused the current request, if it did.
     pub fn refused(&self) -> Option<Refused> {
         self.refused

@@ -345,6 +345,9 @@ fn serve_requests<S: Conn>(s: &mut S, peer: &str, accepted: Instant, receiver: &
         );
         served = served.saturating_add(1);
         let until = keep_open_until(head.keep_alive, served, accepted, Instant::now());
+        if until.is_none() {
+            s.clock().last_answer();
+        }
         if !answer(s, &response, until.is_some()) {
             return;
         }
