@@ -14,7 +14,8 @@
 use crate::config::{key, Config};
 use crate::error::Error;
 use mattermost_notify_core::ack::{
-    encode_sig_hex, is_problem_id, AckContext, AckKind, ACK_ACTION, ACK_VERSION,
+    encode_sig_hex, is_problem_id, AckContext, AckKind, ACK_ACTION, ACK_ACTION_ALL, ACK_ACTION_ONE,
+    ACK_KIND_DIGEST, ACK_VERSION,
 };
 use mattermost_notify_core::command::{AckCommand, AckTarget};
 use mattermost_notify_core::limits::{
@@ -275,6 +276,14 @@ fn signed_button(
         text: cut(text, ACK_TEXT_MAX),
         exp: &exp,
     };
+    Some(Button {
+        url: url.to_string(),
+        context: sign(key, &ctx)?,
+    })
+}
+
+/// `ctx` with its `sig`, as the button's context pairs.
+fn sign(key: &hmac::Key, ctx: &AckContext<'_>) -> Option<Vec<(&'static str, String)>> {
     let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
     let signed = match ctx.canonical_bytes(&mut buf) {
         Ok(len) => buf.get(..len).unwrap_or_default(),
@@ -287,15 +296,41 @@ fn signed_button(
     let tag: [u8; 32] = tag.as_ref().try_into().ok()?;
     let mut hex = [0u8; ACK_SIG_HEX_LEN];
     let sig = encode_sig_hex(&tag, &mut hex);
-    let context = ctx
-        .context_pairs(sig)
-        .iter()
-        .map(|(k, v)| (*k, v.to_string()))
-        .collect();
-    Some(Button {
-        url: url.to_string(),
-        context,
-    })
+    Some(
+        ctx.context_pairs(sig)
+            .iter()
+            .map(|(k, v)| (*k, v.to_string()))
+            .collect(),
+    )
+}
+
+/// A digest's **Acknowledge all** button and **Acknowledge one…** menu,
+/// signed over digest `id` (the hash of its list) with the post's
+/// `headline` as the message it keeps; `None` outside receiver mode (an
+/// openITCOCKPIT master acknowledges one problem per URL).
+pub fn for_digest(mode: &AckMode, headline: &str, id: &str, now: u64) -> Option<(Button, Button)> {
+    let AckMode::Receiver { url, key, ttl } = mode else {
+        return None;
+    };
+    let exp = now.saturating_add(ttl.as_secs()).to_string();
+    let ctx = |action| AckContext {
+        version: ACK_VERSION,
+        action,
+        kind: ACK_KIND_DIGEST,
+        host: "",
+        service: "",
+        problem: id,
+        label: cut(headline, ACK_LABEL_MAX),
+        text: cut(headline, ACK_TEXT_MAX),
+        exp: &exp,
+    };
+    let button = |action| {
+        Some(Button {
+            url: url.clone(),
+            context: sign(key, &ctx(action))?,
+        })
+    };
+    Some((button(ACK_ACTION_ALL)?, button(ACK_ACTION_ONE)?))
 }
 
 /// The original module's URL (DESIGN §6), query values percent-encoded.

@@ -30,6 +30,7 @@ pub mod ack;
 pub mod ack_reply;
 pub mod callback;
 pub mod command;
+pub mod digest_list;
 pub mod hex;
 pub mod json;
 pub mod limits;

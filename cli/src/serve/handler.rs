@@ -105,7 +105,7 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    fn declined<'a>(self, ack: ValidAck<'a>) -> Declined<'a> {
+    pub(super) fn declined<'a>(self, ack: ValidAck<'a>) -> Declined<'a> {
         match self {
             Refusal::AlreadyUsed => Declined::AlreadyUsed(ack),
             Refusal::NotCurrent => Declined::NotCurrent(ack),
@@ -139,6 +139,11 @@ pub trait ClickGuard: Send + Sync {
     fn release(&self, click: &VerifiedClick<'_>);
     /// A short name for logs, e.g. `state directory /var/lib/…`.
     fn describe(&self) -> String;
+    /// The list of digest `id` (serve/digest_click.rs), only when its
+    /// bytes hash to `id`; a reason for the log when it cannot be had.
+    fn digest_list(&self, id: &str) -> Result<Vec<u8>, String> {
+        Err(format!("{id}: this guard keeps no digest lists"))
+    }
 }
 
 /// An HTTP answer.
@@ -165,7 +170,7 @@ impl Response {
         }
     }
 
-    fn json(body: &[u8]) -> Response {
+    pub(super) fn json(body: &[u8]) -> Response {
         Response {
             status: 200,
             content_type: "application/json",
@@ -223,6 +228,9 @@ impl Receiver {
             Err(e) => return (refuse(&mut outcome, 400, e.to_string()), outcome),
         };
         let fields = ctx.ack_context();
+        if fields.is_digest() {
+            return self.handle_digest(&cb, ctx, fields, now, outcome);
+        }
         let ack = match fields.validate() {
             Ok(a) => a,
             Err(AckError::OldVersion) => {
@@ -308,7 +316,7 @@ impl Receiver {
         }
     }
 
-    fn not_allowed(&self, cb: &Callback) -> Option<Declined<'static>> {
+    pub(super) fn not_allowed(&self, cb: &Callback) -> Option<Declined<'static>> {
         let denies = |list: &Option<Vec<String>>, v: &str| {
             list.as_ref().is_some_and(|l| !l.iter().any(|x| x == v))
         };
@@ -327,7 +335,7 @@ impl Receiver {
 }
 
 /// The ephemeral-only answer for `why`.
-fn declined(why: &Declined<'_>) -> Response {
+pub(super) fn declined(why: &Declined<'_>) -> Response {
     let mut buf = [0u8; ACK_REPLY_BUF_LEN];
     match write_declined_reply(why, &mut buf) {
         Ok(n) => Response::json(buf.get(..n).unwrap_or_default()),

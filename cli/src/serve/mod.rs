@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod conns;
 pub mod deadline;
+mod digest_click;
 pub mod guard;
 pub mod handler;
 pub mod http;

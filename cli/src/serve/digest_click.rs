@@ -1,0 +1,239 @@
+//! Clicks on a digest's **Acknowledge all** button and **Acknowledge
+//! one…** menu: the same checks as a problem post's button, item by item.
+//!
+//! The context (action `ackall` or `ackone`, `kind = digest`) is signed
+//! like any other and checked the same way: signature (403), expiry and
+//! allowlists (200, ephemeral). Its `problem` is the digest's id, the hash
+//! of the list in the state directory, which is read only when its bytes
+//! hash to that id. Every item then goes through the [`ClickGuard`] as its
+//! own verified click (still the current problem, not recovered, single
+//! use, under a tag of its own derived from the digest and its place in
+//! the list, so the menu and **Acknowledge all** never acknowledge one
+//! problem twice) and the backend. The menu's `selected_option` is not
+//! signed; it only picks an index of the signed list.
+
+use super::handler::{declined, Outcome, Receiver, Refusal, Response, VerifiedClick};
+use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckContext, ValidAck};
+use mattermost_notify_core::ack_reply::{
+    write_digest_reply, write_one_acked_reply, Declined, DigestAcked,
+};
+use mattermost_notify_core::callback::{Callback, CallbackContext};
+use mattermost_notify_core::command::{AckCommand, AckTarget};
+use mattermost_notify_core::digest_list::{read_list, ListItem};
+use mattermost_notify_core::limits::{ACK_CANONICAL_BUF_LEN, ACK_REPLY_BUF_LEN};
+use ring::hmac;
+
+/// The single-use tag of item `index` of digest `id`.
+fn item_tag(id: &str, index: usize) -> [u8; 32] {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(b"mattermost-notify digest item\n");
+    ctx.update(id.as_bytes());
+    ctx.update(b"\n");
+    ctx.update(&(index as u64).to_be_bytes());
+    let mut tag = [0u8; 32];
+    for (t, d) in tag.iter_mut().zip(ctx.finish().as_ref()) {
+        *t = *d;
+    }
+    tag
+}
+
+/// How one item went.
+enum ItemResult {
+    Acked,
+    Refused(Refusal),
+    Failed(String),
+}
+
+impl Receiver {
+    /// Answers a digest click; `fields` is `ctx`'s signed part.
+    pub(super) fn handle_digest(
+        &self,
+        cb: &Callback,
+        ctx: &CallbackContext,
+        fields: AckContext<'_>,
+        now: u64,
+        mut outcome: Outcome,
+    ) -> (Response, Outcome) {
+        let refuse = |mut outcome: Outcome, status: u16, why: String| {
+            outcome.result = format!("refused: {why}");
+            (Response::text(status, &why), outcome)
+        };
+        let digest = match fields.validate_digest() {
+            Ok(d) => d,
+            Err(e) => return refuse(outcome, 400, e.to_string()),
+        };
+        outcome.what = format!("digest {}", digest.digest);
+        let tag = match decode_sig_hex(&ctx.sig) {
+            Ok(t) => t,
+            Err(e) => return refuse(outcome, 403, e.to_string()),
+        };
+        let mut canonical = [0u8; ACK_CANONICAL_BUF_LEN];
+        let signed = match fields.canonical_bytes(&mut canonical) {
+            Ok(n) => canonical.get(..n).unwrap_or_default(),
+            Err(e) => return refuse(outcome, 400, e.to_string()),
+        };
+        if hmac::verify(&self.key, signed, &tag).is_err() {
+            return refuse(outcome, 403, "ack context signature does not verify".into());
+        }
+        if is_expired(digest.exp, now) {
+            outcome.result = format!("refused: {}", Declined::Expired.reason());
+            return (declined(&Declined::Expired), outcome);
+        }
+        if let Some(why) = self.not_allowed(cb) {
+            outcome.result = format!("refused: {}", why.reason());
+            return (declined(&why), outcome);
+        }
+        let list = match self.clicks.as_ref().map(|g| g.digest_list(digest.digest)) {
+            Some(Ok(list)) => list,
+            Some(Err(why)) => {
+                log::warn!("serve: digest list {why}");
+                return self.digest_reply(cb, digest, now, [0, 0, 0, 1], outcome, "no list");
+            }
+            None => {
+                return self.digest_reply(cb, digest, now, [0, 0, 0, 1], outcome, "no state");
+            }
+        };
+        let items: Vec<ListItem<'_>> = match read_list(&list).and_then(|r| r.collect()) {
+            Ok(items) => items,
+            Err(e) => return refuse(outcome, 400, e.to_string()),
+        };
+        let act = |index: usize, item: ListItem<'_>| {
+            let ack = item_ack(item, digest.exp);
+            let result = self.act_on(cb, ack, item_tag(digest.digest, index), now);
+            result
+        };
+        if digest.all {
+            let mut counts = [0usize; 4]; // acked, already, stale, failed
+            for (i, item) in items.iter().enumerate() {
+                let slot = match act(i, *item) {
+                    ItemResult::Acked => 0,
+                    ItemResult::Refused(Refusal::AlreadyUsed) => 1,
+                    ItemResult::Refused(Refusal::NotCurrent | Refusal::Recovered) => 2,
+                    ItemResult::Refused(_) | ItemResult::Failed(_) => 3,
+                };
+                counts[slot] += 1;
+            }
+            return self.digest_reply(cb, digest, now, counts, outcome, "all");
+        }
+        let chosen = ctx.selected_option.parse::<usize>().ok();
+        let Some((index, item)) = chosen.and_then(|i| items.get(i).map(|it| (i, *it))) else {
+            return refuse(outcome, 400, "selected option is not an item of the digest".into());
+        };
+        let ack = item_ack(item, digest.exp);
+        let result = act(index, item);
+        outcome.what = format!("{} (digest {})", what(&ack), digest.digest);
+        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
+        let reply = match result {
+            ItemResult::Acked => {
+                outcome.result = format!("acknowledged via {}", self.backend.describe());
+                match write_one_acked_reply(&ack, &mut buf) {
+                    Ok(n) => return (Response::json(buf.get(..n).unwrap_or_default()), outcome),
+                    Err(_) => return (Response::json(b"{}"), outcome),
+                }
+            }
+            ItemResult::Refused(r) => r.declined(ack),
+            ItemResult::Failed(reason) => {
+                outcome.result = format!("failed: {reason}");
+                return (
+                    declined(&Declined::BackendFailed {
+                        ack,
+                        reason: "the monitoring core did not take the acknowledgement.",
+                    }),
+                    outcome,
+                );
+            }
+        };
+        outcome.result = format!("refused: {}", reply.reason());
+        (declined(&reply), outcome)
+    }
+
+    /// One item: command checks, guard (check, claim), backend.
+    fn act_on(&self, cb: &Callback, ack: ValidAck<'_>, tag: [u8; 32], now: u64) -> ItemResult {
+        let comment = format!("Acknowledged via Mattermost by @{}", cb.user_name);
+        let cmd = AckCommand {
+            target: match ack.kind {
+                mattermost_notify_core::ack::AckKind::Host => AckTarget::Host { host: ack.host },
+                mattermost_notify_core::ack::AckKind::Service => AckTarget::Service {
+                    host: ack.host,
+                    service: ack.service,
+                },
+            },
+            notify: self.notify,
+            author: &cb.user_name,
+            comment: &comment,
+            time: now,
+        };
+        if let Err(e) = cmd.validate() {
+            return ItemResult::Failed(e.to_string());
+        }
+        let click = VerifiedClick {
+            tag,
+            ack,
+            user_id: &cb.user_id,
+            user_name: &cb.user_name,
+        };
+        let Some(guard) = &self.clicks else {
+            return ItemResult::Refused(Refusal::NotRecorded);
+        };
+        if let Err(r) = guard.check(&click).and_then(|()| guard.claim(&click)) {
+            return ItemResult::Refused(r);
+        }
+        if let Err(e) = self.backend.acknowledge(&cmd) {
+            guard.release(&click);
+            log::warn!("serve: digest item {}: {}", what(&ack), e.log);
+            return ItemResult::Failed(e.log);
+        }
+        ItemResult::Acked
+    }
+
+    fn digest_reply(
+        &self,
+        cb: &Callback,
+        ack: mattermost_notify_core::ack::ValidDigestAck<'_>,
+        now: u64,
+        [acked, already, stale, failed]: [usize; 4],
+        mut outcome: Outcome,
+        how: &str,
+    ) -> (Response, Outcome) {
+        outcome.result = format!(
+            "digest ({how}): {acked} acknowledged via {}, {already} already, {stale} stale, \
+             {failed} failed",
+            self.backend.describe()
+        );
+        let reply = DigestAcked {
+            ack,
+            user_name: &cb.user_name,
+            acked_at: now,
+            acked,
+            already,
+            stale,
+            failed,
+        };
+        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
+        match write_digest_reply(&reply, &mut buf) {
+            Ok(n) => (Response::json(buf.get(..n).unwrap_or_default()), outcome),
+            Err(_) => (Response::json(b"{}"), outcome),
+        }
+    }
+}
+
+/// An item of the list as the acknowledgement it stands for.
+fn item_ack(item: ListItem<'_>, exp: u64) -> ValidAck<'_> {
+    ValidAck {
+        kind: item.kind,
+        host: item.host,
+        service: item.service,
+        problem: item.problem,
+        label: "",
+        text: "",
+        exp,
+    }
+}
+
+fn what(ack: &ValidAck<'_>) -> String {
+    if ack.service.is_empty() {
+        ack.host.to_string()
+    } else {
+        format!("{} on {}", ack.service, ack.host)
+    }
+}
