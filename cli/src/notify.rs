@@ -11,7 +11,9 @@
 use crate::config::{env_value, key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
-use crate::outbox::digest::{joins_digest, queue_and_lead, DigestLook, DigestSettings, QueuedAlert};
+use crate::outbox::digest::{
+    joins_digest, queue_and_lead, DigestLook, DigestSettings, QueuedAlert,
+};
 use crate::outbox::{begin_alert, deliver_or_spool, Alert, Reliability};
 use crate::state::problems::AlertEvent;
 use crate::transport::webhook::Deliverer;

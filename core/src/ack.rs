@@ -510,17 +510,44 @@ mod tests {
         assert!(v.all && v.digest == digest.problem && v.exp == 1_800_000_000);
         // A digest context is never a single acknowledgement, and back.
         assert_eq!(digest.validate(), Err(AckError::UnknownAction));
-        assert_eq!(service_ctx().validate_digest(), Err(AckError::UnknownAction));
+        assert_eq!(
+            service_ctx().validate_digest(),
+            Err(AckError::UnknownAction)
+        );
         let one = AckContext {
             action: ACK_ACTION_ONE,
             ..digest
         };
         assert!(!one.validate_digest().unwrap().all);
         for (bad, why) in [
-            (AckContext { kind: "service", ..digest }, AckError::UnknownKind),
-            (AckContext { host: "web1", ..digest }, AckError::UnexpectedService),
-            (AckContext { problem: "4711", ..digest }, AckError::BadProblem),
-            (AckContext { exp: "soon", ..digest }, AckError::BadExpiry),
+            (
+                AckContext {
+                    kind: "service",
+                    ..digest
+                },
+                AckError::UnknownKind,
+            ),
+            (
+                AckContext {
+                    host: "web1",
+                    ..digest
+                },
+                AckError::UnexpectedService,
+            ),
+            (
+                AckContext {
+                    problem: "4711",
+                    ..digest
+                },
+                AckError::BadProblem,
+            ),
+            (
+                AckContext {
+                    exp: "soon",
+                    ..digest
+                },
+                AckError::BadExpiry,
+            ),
         ] {
             assert_eq!(bad.validate_digest(), Err(why), "{bad:?}");
         }

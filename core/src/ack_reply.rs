@@ -255,7 +255,11 @@ pub fn write_digest_reply(p: &DigestAcked<'_>, buf: &mut [u8]) -> Result<usize, 
         (p.acked, "You acknowledged ", " problem(s) of this digest."),
         (p.already, " ", " had been acknowledged already."),
         (p.stale, " ", " had recovered or have a newer problem."),
-        (p.failed, " ", " could not be acknowledged: try again, or use the monitoring interface."),
+        (
+            p.failed,
+            " ",
+            " could not be acknowledged: try again, or use the monitoring interface.",
+        ),
     ];
     if p.acked == 0 {
         w.raw("Nothing was acknowledged.")?;

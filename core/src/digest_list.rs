@@ -139,7 +139,10 @@ pub fn read_list(bytes: &[u8]) -> Result<ListReader<'_>, ListError> {
 
 impl<'a> ListReader<'a> {
     fn field(&mut self, name: &str) -> Option<&'a str> {
-        let rest = self.rest.strip_prefix(name.as_bytes())?.strip_prefix(b"=")?;
+        let rest = self
+            .rest
+            .strip_prefix(name.as_bytes())?
+            .strip_prefix(b"=")?;
         let colon = rest.iter().position(|&b| b == b':')?;
         let digits = rest.get(..colon)?;
         if digits.is_empty() || digits.len() > 6 || !digits.iter().all(u8::is_ascii_digit) {
@@ -242,7 +245,10 @@ service=4:http\nproblem=4:4711\nkind=4:host\nhost=3:db1\nservice=0:\nproblem=2:1
             ..ITEMS[0]
         };
         assert_eq!(write_list(&[bad], &mut buf), Err(ListError::Invalid));
-        assert_eq!(write_list(&ITEMS, &mut buf[..40]), Err(ListError::BufferTooSmall));
+        assert_eq!(
+            write_list(&ITEMS, &mut buf[..40]),
+            Err(ListError::BufferTooSmall)
+        );
         assert!(is_digest_id("digest-0123456789abcdef0123456789abcdef"));
         assert!(!is_digest_id("digest-0123456789ABCDEF0123456789abcdef"));
         assert!(!is_digest_id("4711"));

@@ -109,7 +109,8 @@ pub const DIGEST_OUTPUT_MAX: usize = 120;
 
 /// Buffer for a digest's signed list ([`crate::digest_list`]): every row
 /// of a post at the ack context's maximum host and service.
-pub const DIGEST_LIST_BUF_LEN: usize = 64 + DIGEST_MAX_ROWS * (ACK_HOST_MAX + ACK_SERVICE_MAX + ACK_PROBLEM_MAX + 64);
+pub const DIGEST_LIST_BUF_LEN: usize =
+    64 + DIGEST_MAX_ROWS * (ACK_HOST_MAX + ACK_SERVICE_MAX + ACK_PROBLEM_MAX + 64);
 
 // --- Acknowledge buttons, callbacks and external commands -----------------
 

@@ -126,7 +126,15 @@ pub struct QueuedAlert {
 }
 
 const FIELDS: [&str; 10] = [
-    "kind", "type", "state", "host", "hostname", "service", "servicename", "output", "problem",
+    "kind",
+    "type",
+    "state",
+    "host",
+    "hostname",
+    "service",
+    "servicename",
+    "output",
+    "problem",
     "time",
 ];
 
@@ -233,7 +241,11 @@ impl QueuedAlert {
                 Kind::Service => AckKind::Service,
             },
             host: &self.host,
-            service: if n.kind == Kind::Host { "" } else { &self.service },
+            service: if n.kind == Kind::Host {
+                ""
+            } else {
+                &self.service
+            },
             problem: &self.problem,
         };
         item.is_valid().then_some(item)
@@ -493,7 +505,7 @@ fn measure(rows: &[(Entry, QueuedAlert)], look: &DigestLook<'_>) -> Option<usize
     let (items, list_items) = items_of(rows);
     let list_len = write_list(&list_items, &mut list).ok()?;
     let id = crate::state::digests::digest_id(list.get(..list_len)?);
-    let post = post_for(&items, look, 99, 99, &id, list_items.is_empty(), &mut buf, true)?;
+    let post = post_for(&items, look, 99, 99, &id, list_items.is_empty(), &mut buf)?;
     Some(post)
 }
 
@@ -526,7 +538,6 @@ fn post_for(
     id: &str,
     no_list: bool,
     buf: &mut [u8],
-    sized: bool,
 ) -> Option<usize> {
     let mut headline = [0u8; 256];
     let n = headline_text(items, look.opts.emoji, part, parts, &mut headline).ok()?;
@@ -536,7 +547,9 @@ fn post_for(
         .ack
         .filter(|_| !no_list)
         .and_then(|mode| crate::ack_button::for_digest(mode, headline, id, now));
-    let pairs = buttons.as_ref().map(|(all, one)| (all.pairs(), one.pairs()));
+    let pairs = buttons
+        .as_ref()
+        .map(|(all, one)| (all.pairs(), one.pairs()));
     let post = DigestPost {
         items,
         part,
@@ -550,7 +563,6 @@ fn post_for(
             _ => None,
         },
     };
-    let _ = sized;
     render_digest(&post, &look.opts, buf).ok()
 }
 
@@ -587,7 +599,6 @@ fn render(
         id.as_deref().unwrap_or(""),
         id.is_none(),
         &mut buf,
-        false,
     )?;
     buf.truncate(len);
     Some((buf, id))

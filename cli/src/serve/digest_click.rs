@@ -99,8 +99,7 @@ impl Receiver {
         };
         let act = |index: usize, item: ListItem<'_>| {
             let ack = item_ack(item, digest.exp);
-            let result = self.act_on(cb, ack, item_tag(digest.digest, index), now);
-            result
+            self.act_on(cb, ack, item_tag(digest.digest, index), now)
         };
         if digest.all {
             let mut counts = [0usize; 4]; // acked, already, stale, failed
@@ -117,7 +116,11 @@ impl Receiver {
         }
         let chosen = ctx.selected_option.parse::<usize>().ok();
         let Some((index, item)) = chosen.and_then(|i| items.get(i).map(|it| (i, *it))) else {
-            return refuse(outcome, 400, "selected option is not an item of the digest".into());
+            return refuse(
+                outcome,
+                400,
+                "selected option is not an item of the digest".into(),
+            );
         };
         let ack = item_ack(item, digest.exp);
         let result = act(index, item);

@@ -56,7 +56,10 @@ impl StateDir {
         let path = dir.join(&format!("{id}.list"));
         let bytes = read_private_file(&path, DIGEST_LIST_BUF_LEN as u64).map_err(|e| match e {
             FileError::Io(e) if e.kind() == io::ErrorKind::NotFound => {
-                format!("no list {} (pruned, or another node's digest)", path.display())
+                format!(
+                    "no list {} (pruned, or another node's digest)",
+                    path.display()
+                )
             }
             e => format!("{}: {e}", path.display()),
         })?;

@@ -120,11 +120,26 @@ pub fn write_headline(
     parts: usize,
 ) -> Result<(), Overflow> {
     let (icon, count, what, hosts) = if c.problems > 0 {
-        ("🚨 ", c.problems, plural(c.problems, " problem", " problems"), c.hosts)
+        (
+            "🚨 ",
+            c.problems,
+            plural(c.problems, " problem", " problems"),
+            c.hosts,
+        )
     } else if c.recoveries > 0 {
-        ("✅ ", c.recoveries, plural(c.recoveries, " recovery", " recoveries"), c.hosts)
+        (
+            "✅ ",
+            c.recoveries,
+            plural(c.recoveries, " recovery", " recoveries"),
+            c.hosts,
+        )
     } else {
-        ("🔔 ", c.others, plural(c.others, " notification", " notifications"), c.hosts)
+        (
+            "🔔 ",
+            c.others,
+            plural(c.others, " notification", " notifications"),
+            c.hosts,
+        )
     };
     if emoji {
         w.raw(icon)?;
@@ -142,7 +157,11 @@ pub fn write_headline(
     if (c.problems > 0 || c.recoveries > 0) && c.others > 0 {
         w.raw(", ")?;
         w.uint(c.others as u64)?;
-        w.raw(plural(c.others, " other notification", " other notifications"))?;
+        w.raw(plural(
+            c.others,
+            " other notification",
+            " other notifications",
+        ))?;
     }
     if parts > 1 {
         w.raw(" (part ")?;
@@ -307,10 +326,18 @@ fn write_actions(
         w.raw("{\"text\":\"")?;
         let n = &it.n;
         if n.kind == Kind::Service {
-            write_text(w, first_line(n.service_label(), DIGEST_CELL_MAX).0, Style::Defused)?;
+            write_text(
+                w,
+                first_line(n.service_label(), DIGEST_CELL_MAX).0,
+                Style::Defused,
+            )?;
             w.raw(" on ")?;
         }
-        write_text(w, first_line(n.host_label(), DIGEST_CELL_MAX).0, Style::Defused)?;
+        write_text(
+            w,
+            first_line(n.host_label(), DIGEST_CELL_MAX).0,
+            Style::Defused,
+        )?;
         w.raw("\",\"value\":\"")?;
         w.uint(index as u64)?;
         w.raw("\"}")?;
@@ -364,7 +391,10 @@ fn write_digest(
     write_cell(w, opts.source, crate::limits::SOURCE_MAX_LEN)?;
     w.raw("\"")?;
     let acknowledgeable = post.items.iter().any(|it| it.list_index.is_some());
-    if let Some(b) = post.buttons.filter(|b| acknowledgeable && is_http_url(b.url)) {
+    if let Some(b) = post
+        .buttons
+        .filter(|b| acknowledgeable && is_http_url(b.url))
+    {
         write_actions(w, &b, post.items)?;
     }
     w.raw("}]}")

@@ -1,0 +1,289 @@
+//! Digests (issue 12): a storm's alerts beyond the threshold go out in a
+//! few digest posts sent by one leader; followers exit at once; nothing
+//! is lost when the leader is killed; order holds; `MATTERMOST_DIGEST=0`
+//! keeps one post per alert.
+
+use crate::spool::{exit, Rig};
+use crate::support::{MattermostStandIn, Recorded};
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every `alert <id> end` in the accepted posts, with how often it was seen.
+fn visible(reqs: &[Recorded]) -> BTreeMap<String, usize> {
+    let mut seen = BTreeMap::new();
+    for r in reqs.iter().filter(|r| r.answered == 200) {
+        let text = String::from_utf8_lossy(&r.body);
+        let mut rest = text.as_ref();
+        // A post of its own names its alert in the fallback and the text.
+        let mut in_post = std::collections::BTreeSet::new();
+        while let Some(start) = rest.find("alert ") {
+            rest = &rest[start + 6..];
+            if let Some(end) = rest.find(" end") {
+                if !rest[..end].contains(' ') && in_post.insert(rest[..end].to_string()) {
+                    *seen.entry(rest[..end].to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    seen
+}
+
+fn rig(mm: &MattermostStandIn, extra: &[(&str, &str)]) -> Rig {
+    let mut settings = vec![
+        ("MATTERMOST_DIGEST_WINDOW", "1"),
+        ("MATTERMOST_DIGEST_THRESHOLD", "3"),
+        ("MATTERMOST_RETRY_BUDGET", "8"),
+    ];
+    settings.extend_from_slice(extra);
+    Rig::new(&mm.url(), &settings)
+}
+
+/// `notify` for a PROBLEM (or RECOVERY) of service `svc<n>` on `host<n % 7>`.
+fn alert(rig: &Rig, n: usize, recovery: bool) -> Command {
+    let mut cmd = rig.command();
+    let (t, state) = if recovery {
+        ("RECOVERY", "0")
+    } else {
+        ("PROBLEM", "2")
+    };
+    cmd.args(["notify", "--type", "Service", "--notificationtype", t])
+        .args(["--hostuuid", &format!("host{}", n % 7)])
+        .args(["--serviceuuid", &format!("svc{n}")])
+        .args(["--state", state])
+        .args([
+            "--output",
+            &format!("CRITICAL - alert d{n:03}{t} end\nsecond line"),
+        ]);
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    cmd
+}
+
+fn wait_all(children: Vec<Child>) -> Vec<Option<i32>> {
+    children
+        .into_iter()
+        .map(|mut c| c.wait().expect("wait").code())
+        .collect()
+}
+
+fn queued(rig: &Rig) -> usize {
+    std::fs::read_dir(rig.spool.join("digest"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".item"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_storm_becomes_a_few_digest_posts_and_loses_nothing() {
+    let mm = MattermostStandIn::http();
+    let rig = rig(&mm, &[]);
+    const N: usize = 40;
+    let started = Instant::now();
+    let children: Vec<Child> = (0..N)
+        .map(|n| alert(&rig, n, false).spawn().expect("spawn"))
+        .collect();
+    let codes = wait_all(children);
+    let notify_phase = started.elapsed();
+    assert!(codes.iter().all(|c| *c == Some(exit::OK)), "{codes:?}");
+    let reqs = mm.requests();
+    let seen = visible(&reqs);
+    eprintln!(
+        "digest storm: {N} alerts, {} requests, {} visible, notify phase {:.1} s",
+        reqs.len(),
+        seen.len(),
+        notify_phase.as_secs_f64()
+    );
+    assert_eq!(seen.len(), N, "every alert is visible: {seen:?}");
+    assert!(seen.values().all(|&n| n == 1), "none twice: {seen:?}");
+    // The first three one by one, the rest in a handful of digests.
+    assert!(reqs.len() <= 3 + 4, "{} requests", reqs.len());
+    let digests: Vec<serde_json::Value> = reqs
+        .iter()
+        .map(Recorded::json)
+        .filter(|j| {
+            j["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("problems on"))
+        })
+        .collect();
+    assert!(!digests.is_empty(), "at least one digest post");
+    let d = &digests[0];
+    let table = d["attachments"][0]["text"].as_str().unwrap();
+    assert!(
+        table.starts_with("|   | Host | Service | Output |"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("second line"),
+        "only the output's first line"
+    );
+    assert_eq!(queued(&rig), 0, "the queue is empty");
+    // Each digested problem is still followed: its record points at the digest.
+    let records = std::fs::read_dir(rig.spool.join("problems")).unwrap();
+    let texts: Vec<String> = records
+        .flatten()
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(texts.len(), N);
+}
+
+#[test]
+fn a_follower_exits_at_once_while_the_leader_collects() {
+    let mm = MattermostStandIn::http();
+    let rig = rig(
+        &mm,
+        &[
+            ("MATTERMOST_DIGEST_THRESHOLD", "0"),
+            ("MATTERMOST_DIGEST_WINDOW", "3"),
+        ],
+    );
+    let mut leader = alert(&rig, 0, false).spawn().expect("leader");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while queued(&rig) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(queued(&rig), 1, "the leader queued its alert");
+    let t = Instant::now();
+    let out = alert(&rig, 1, false).status().expect("follower");
+    let follower = t.elapsed();
+    eprintln!(
+        "digest follower: exited in {:.1} ms",
+        follower.as_secs_f64() * 1e3
+    );
+    assert_eq!(out.code(), Some(exit::OK));
+    assert!(
+        leader.try_wait().unwrap().is_none(),
+        "the leader still collects"
+    );
+    assert!(
+        mm.requests().is_empty(),
+        "nothing sent before the window ends"
+    );
+    assert_eq!(leader.wait().unwrap().code(), Some(exit::OK));
+    let reqs = mm.requests();
+    assert_eq!(reqs.len(), 1, "one digest carries both");
+    assert_eq!(visible(&reqs).len(), 2);
+}
+
+#[test]
+fn a_leader_killed_at_random_moments_loses_nothing() {
+    let mm = MattermostStandIn::http();
+    let rig = rig(&mm, &[("MATTERMOST_DIGEST_THRESHOLD", "0")]);
+    let mut seed = std::process::id() as u64 | 1;
+    let mut rand = |max: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % max
+    };
+    let mut killed = 0;
+    const ROUNDS: usize = 4;
+    const PER_ROUND: usize = 8;
+    for round in 0..ROUNDS {
+        let mut children: Vec<Child> = (0..PER_ROUND)
+            .map(|i| {
+                alert(&rig, round * PER_ROUND + i, false)
+                    .spawn()
+                    .expect("spawn")
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(200 + rand(1200)));
+        for c in children.iter_mut() {
+            if c.try_wait().unwrap().is_none() {
+                c.kill().expect("SIGKILL");
+                killed += 1;
+            }
+        }
+        wait_all(children);
+    }
+    let before_flush = visible(&mm.requests()).len();
+    let out = rig.flush();
+    assert_eq!(
+        out.status.code(),
+        Some(exit::OK),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let seen = visible(&mm.requests());
+    let twice: usize = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "digest kill: {} alerts, {killed} processes killed, {before_flush} visible before \
+         flush, {} after, {twice} sent twice",
+        ROUNDS * PER_ROUND,
+        seen.len()
+    );
+    assert!(killed > 0, "some leader was killed");
+    assert_eq!(seen.len(), ROUNDS * PER_ROUND, "nothing lost: {seen:?}");
+    assert_eq!(queued(&rig), 0);
+}
+
+#[test]
+fn a_recovery_follows_its_problem_into_the_digest() {
+    let mm = MattermostStandIn::http();
+    let rig = rig(&mm, &[("MATTERMOST_DIGEST_THRESHOLD", "0")]);
+    let mut leader = alert(&rig, 5, false).spawn().expect("problem");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while queued(&rig) == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Past the window's count or not, the recovery of a queued problem is
+    // queued behind it.
+    let rec = rig
+        .command()
+        .args([
+            "notify",
+            "--type",
+            "Service",
+            "--notificationtype",
+            "RECOVERY",
+        ])
+        .args([
+            "--hostuuid",
+            "host5",
+            "--serviceuuid",
+            "svc5",
+            "--state",
+            "0",
+        ])
+        .args([
+            "--output",
+            "OK - alert r005 end",
+            "--digest-threshold",
+            "99",
+        ])
+        .status()
+        .unwrap();
+    assert_eq!(rec.code(), Some(exit::OK));
+    assert_eq!(leader.wait().unwrap().code(), Some(exit::OK));
+    let reqs = mm.requests();
+    assert_eq!(reqs.len(), 1, "one digest with both rows");
+    let table = reqs[0].json()["attachments"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let p = table.find("alert d005PROBLEM end").expect("problem row");
+    let r = table.find("alert r005 end").expect("recovery row");
+    assert!(p < r, "the recovery after its problem: {table}");
+    assert!(reqs[0].json()["text"]
+        .as_str()
+        .unwrap()
+        .contains("1 recovered"));
+}
+
+#[test]
+fn digests_off_keeps_one_post_per_alert() {
+    let mm = MattermostStandIn::http();
+    let rig = rig(&mm, &[("MATTERMOST_DIGEST", "0")]);
+    let children: Vec<Child> = (0..12)
+        .map(|n| alert(&rig, n, false).spawn().expect("spawn"))
+        .collect();
+    assert!(wait_all(children).iter().all(|c| *c == Some(exit::OK)));
+    let reqs = mm.requests();
+    assert_eq!(reqs.len(), 12);
+    assert!(reqs
+        .iter()
+        .all(|r| !String::from_utf8_lossy(&r.body).contains("problems on")));
+}
