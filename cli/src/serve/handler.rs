@@ -391,6 +391,8 @@ mod tests {
         cannot_record: AtomicBool,
         /// (user name, user id) of every successful claim.
         claimed_by: Mutex<Vec<(String, String)>>,
+        /// Digest lists by id.
+        lists: Mutex<HashMap<String, Vec<u8>>>,
     }
 
     impl ClickGuard for Arc<MemoryGuard> {
@@ -428,6 +430,149 @@ mod tests {
         fn describe(&self) -> String {
             "memory".into()
         }
+        fn digest_list(&self, id: &str) -> Result<Vec<u8>, String> {
+            self.lists
+                .lock()
+                .unwrap()
+                .get(id)
+                .cloned()
+                .ok_or("none".into())
+        }
+    }
+
+    /// A digest's context with `action`, signed over the list `items`
+    /// (kept in `guard`): host a (problem 1), http on b (2), host c (3).
+    fn digest_ctx(
+        guard: &MemoryGuard,
+        action: &str,
+        items: &[(&str, &str, &str)],
+    ) -> serde_json::Map<String, serde_json::Value> {
+        use mattermost_notify_core::digest_list::{write_list, ListItem};
+        let items: Vec<ListItem<'_>> = items
+            .iter()
+            .map(|(host, service, problem)| ListItem {
+                kind: if service.is_empty() {
+                    AckKind::Host
+                } else {
+                    AckKind::Service
+                },
+                host,
+                service,
+                problem,
+            })
+            .collect();
+        let mut buf = vec![0u8; 4096];
+        let n = write_list(&items, &mut buf).unwrap();
+        let id = crate::state::digests::digest_id(&buf[..n]);
+        guard
+            .lists
+            .lock()
+            .unwrap()
+            .insert(id.clone(), buf[..n].to_vec());
+        let mut c = serde_json::Map::new();
+        for (k, v) in [
+            ("v", "2"),
+            ("action", action),
+            ("kind", "digest"),
+            ("host", ""),
+            ("service", ""),
+            ("problem", &id),
+            ("label", "3 problems on 3 hosts"),
+            ("text", "3 problems on 3 hosts"),
+            ("exp", "4000000000"),
+        ] {
+            c.insert(k.into(), v.into());
+        }
+        sign(&mut c);
+        c
+    }
+
+    #[test]
+    fn a_digest_acknowledges_all_then_each_problem_only_once() {
+        let (r, rec, guard) = guarded();
+        guard.recovered.lock().unwrap().insert("3".into());
+        let items = [("a", "", "1"), ("b", "http", "2"), ("c", "", "3")];
+        let all = digest_ctx(&guard, "ackall", &items);
+        let (resp, out) = r.handle("POST", "/ack", &click("alice", all.clone()), 1000);
+        assert_eq!(resp.status, 200, "{out:?}");
+        let reply: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        let message = reply["update"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("3 problems on 3 hosts\n✔️ Acknowledged by @alice"),
+            "{message}"
+        );
+        assert!(
+            reply["update"].get("props").is_none(),
+            "table and menu stay"
+        );
+        let eph = reply["ephemeral_text"].as_str().unwrap();
+        assert!(
+            eph.contains("You acknowledged 2 problem(s)") && eph.contains("1 had recovered"),
+            "{eph}"
+        );
+        assert_eq!(
+            *rec.lines.lock().unwrap(),
+            [
+                "[1000] ACKNOWLEDGE_HOST_PROBLEM;a;2;0;1;alice;Acknowledged via Mattermost by @alice\n",
+                "[1000] ACKNOWLEDGE_SVC_PROBLEM;b;http;2;0;1;alice;Acknowledged via Mattermost by @alice\n",
+            ]
+        );
+        // Clicked again (or replayed): nothing twice.
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", all), 1001);
+        let eph = ephemeral_text(&resp);
+        assert!(
+            eph.starts_with("Nothing was acknowledged. 2 had been acknowledged already."),
+            "{eph}"
+        );
+        // The menu: an item acknowledged by "all" is used; the others go once.
+        let mut one = digest_ctx(&guard, "ackone", &items);
+        one.insert("selected_option".into(), "1".into());
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", one.clone()), 1002);
+        assert!(
+            ephemeral_text(&resp).contains("already acknowledged"),
+            "{:?}",
+            resp
+        );
+        let fresh = [("d", "", "9"), ("e", "", "10")];
+        let mut one = digest_ctx(&guard, "ackone", &fresh);
+        one.insert("selected_option".into(), "1".into());
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", one.clone()), 1003);
+        assert_eq!(ephemeral_text(&resp), "You acknowledged e.");
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", one.clone()), 1004);
+        assert!(ephemeral_text(&resp).contains("already acknowledged"));
+        assert_eq!(rec.lines.lock().unwrap().len(), 3);
+        // Not an item of the list; a list that is not the signed one.
+        one.insert("selected_option".into(), "7".into());
+        assert_eq!(
+            r.handle("POST", "/ack", &click("bob", one.clone()), 1005)
+                .0
+                .status,
+            400
+        );
+        let mut forged = digest_ctx(&guard, "ackall", &fresh);
+        forged.insert("problem".into(), all_id_of(&items).into());
+        assert_eq!(
+            r.handle("POST", "/ack", &click("bob", forged), 1006)
+                .0
+                .status,
+            403
+        );
+        // Expired.
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack",
+            &click("bob", digest_ctx(&guard, "ackall", &fresh)),
+            4_000_000_001,
+        );
+        assert!(ephemeral_text(&resp).contains("expired"));
+    }
+
+    fn all_id_of(items: &[(&str, &str, &str)]) -> String {
+        let guard = MemoryGuard::default();
+        digest_ctx(&guard, "ackall", items)["problem"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
