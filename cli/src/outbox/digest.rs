@@ -429,7 +429,10 @@ fn send_queue(
                 Some(d) => rel.budget.min(d.saturating_duration_since(clock.now())),
                 None => rel.budget,
             };
-            if let Some(wait) = state.rate_wait() {
+            // `flush` (no deadline) sends its first post anyway, to
+            // re-check a view the server may no longer hold.
+            let probe = deadline.is_none() && report.posts == 0;
+            if let Some(wait) = state.rate_wait().filter(|_| !probe) {
                 if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) > budget {
                     report.stopped = Some("the server's rate limit is exhausted".into());
                     return report;
