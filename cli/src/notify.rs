@@ -443,8 +443,14 @@ pub fn run(mut args: NotifyArgs, mut cfg: Config) -> Result<(), Error> {
 fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Error> {
     let n = fields.notification();
     let reliability = Reliability::from_config(cfg)?;
+    // A dry run changes nothing on the node, not even its state directory.
+    let reliability = if args.dry_run {
+        reliability
+    } else {
+        reliability.with_state(cfg)
+    };
     // Before rendering: the button carries the problem's id.
-    let mut slot = begin_alert(&reliability, &fields.event(), args.dry_run);
+    let mut slot = begin_alert(&reliability, &fields.event());
     // A decoration that cannot be used is left out and logged: never the
     // reason an alert is not sent.
     let decoration = Decoration::resolve(cfg);

@@ -148,3 +148,28 @@ fn two_way_settings_work_as_flags() {
     assert!(exp > now && exp <= now + 3600 + 5, "exp {exp}, now {now}");
     assert!(ctx["sig"].as_str().is_some_and(|s| s.len() == 64));
 }
+
+#[test]
+fn a_dry_run_leaves_no_trace_on_the_node() {
+    let dir = crate::support::TempDir::new();
+    let spool = dir.join("spool");
+    let out = Command::new(crate::bin())
+        .arg("notify")
+        .args(SERVICE_PROBLEM)
+        .arg("--dry-run")
+        .env_clear()
+        .env("MATTERMOST_SPOOL_DIR", &spool)
+        .env("MATTERMOST_SYSLOG", "0")
+        .output()
+        .expect("run binary");
+    payload(&out);
+    assert!(
+        !spool.exists(),
+        "a dry run created the spool/state directory"
+    );
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("error"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

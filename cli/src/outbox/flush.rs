@@ -225,7 +225,7 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
     cfg.set_flag(key::RETRY_BUDGET, args.retry_budget);
     cfg.set_flag(key::WEBHOOK_URL, args.webhook_url);
     cfg.set_flag(key::STATE_DIR, args.state_dir);
-    let rel = Reliability::from_config(&cfg)?;
+    let rel = Reliability::from_config(&cfg)?.with_state(&cfg);
     let dir = rel.spool.dir().display().to_string();
     let spool_error = |what: &str, e: SpoolError| match e {
         SpoolError::Untrusted(why) => Error::config(

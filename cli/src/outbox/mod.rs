@@ -59,10 +59,9 @@ pub struct Reliability {
 
 impl Reliability {
     /// Reads `MATTERMOST_RETRY_BUDGET`, `MATTERMOST_TIMEOUT`,
-    /// `MATTERMOST_SPOOL_DIR`, `MATTERMOST_SPOOL_MAX_FILES`,
-    /// `MATTERMOST_SPOOL_MAX_BYTES` and `MATTERMOST_STATE_DIR`. A state
-    /// directory that cannot be used is logged as an error naming its
-    /// setting and left out: alerts still go, only untied to their problem.
+    /// `MATTERMOST_SPOOL_DIR`, `MATTERMOST_SPOOL_MAX_FILES` and
+    /// `MATTERMOST_SPOOL_MAX_BYTES`; the state directory comes with
+    /// [`Reliability::with_state`].
     pub fn from_config(cfg: &Config) -> Result<Self, Error> {
         let budget = cfg.seconds(key::RETRY_BUDGET, Duration::from_secs(DEFAULT_BUDGET_SECS))?;
         if budget > BUDGET_WARN_ABOVE {
@@ -73,13 +72,6 @@ impl Reliability {
             );
         }
         let spool_dir = cfg.get(key::SPOOL_DIR).unwrap_or(DEFAULT_DIR);
-        let state = match crate::state::open_from_config(cfg) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                log::error!("{e}");
-                None
-            }
-        };
         Ok(Reliability {
             budget,
             attempt_timeout: cfg.seconds(key::TIMEOUT, DEFAULT_TIMEOUT)?,
@@ -88,8 +80,20 @@ impl Reliability {
                 cfg.u64(key::SPOOL_MAX_FILES, DEFAULT_MAX_FILES)?,
                 cfg.u64(key::SPOOL_MAX_BYTES, DEFAULT_MAX_BYTES)?,
             ),
-            state,
+            state: None,
         })
+    }
+
+    /// Opens the node's state directory (`MATTERMOST_STATE_DIR`, else the
+    /// spool directory). One that cannot be used is logged as an error
+    /// naming its setting and left out: alerts still go, only untied to
+    /// their problem.
+    pub fn with_state(mut self, cfg: &Config) -> Self {
+        match crate::state::open_from_config(cfg) {
+            Ok(s) => self.state = Some(s),
+            Err(e) => log::error!("{e}"),
+        }
+        self
     }
 
     fn policy(&self, budget: Duration, on_rate_limit: OnRateLimit) -> RetryPolicy {
@@ -136,8 +140,8 @@ pub struct AlertSlot {
 
 /// Takes the alert's problem lock (waiting, within the budget, for an
 /// earlier alert of the same problem to be sent or kept), then updates the
-/// problem's record. A dry run reads the record but changes nothing.
-pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>, dry_run: bool) -> AlertSlot {
+/// problem's record. Without a state directory, a button still gets an id.
+pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>) -> AlertSlot {
     // An `Instant` that cannot hold the budget (never with a budget of at
     // most a day) means no time to try: the alert is kept at once.
     let now = Instant::now();
@@ -151,7 +155,7 @@ pub fn begin_alert(rel: &Reliability, ev: &AlertEvent<'_>, dry_run: bool) -> Ale
         ),
         _ => None,
     };
-    let Some(state) = rel.state.as_ref().filter(|_| !dry_run) else {
+    let Some(state) = rel.state.as_ref() else {
         return AlertSlot {
             key,
             lock: None,
@@ -208,14 +212,14 @@ pub fn deliver_or_spool(
     let deadline = alert.deadline;
     let waiting = match rel.spool.entries() {
         Ok(e) => e.len(),
-        Err(SpoolError::Untrusted(e)) => {
+        Err(e @ SpoolError::Untrusted(_)) => {
             // Never read or write a spool others could have planted alerts
             // in; the alert can still go directly.
             log::error!(
-                "the spool MATTERMOST_SPOOL_DIR={} is not used: {e} (--spool-dir)",
+                "the spool MATTERMOST_SPOOL_DIR={} is {e} (--spool-dir)",
                 rel.spool.dir().display()
             );
-            return send_directly(poster, rel, alert, deadline, false);
+            return send_directly(poster, rel, alert, deadline, Some(&e));
         }
         Err(e) => {
             log::warn!("cannot list the spool {}: {e}", rel.spool.dir().display());
@@ -224,7 +228,7 @@ pub fn deliver_or_spool(
     };
     // Without a usable state directory there is no lock to wait for.
     if waiting == 0 && (alert.lock.is_some() || rel.state.is_none()) {
-        return send_directly(poster, rel, alert, deadline, true);
+        return send_directly(poster, rel, alert, deadline, None);
     }
     let key_hex = alert.key.map(|k| k.hex());
     let path = match rel.spool.store(alert.payload, key_hex.as_deref()) {
@@ -235,7 +239,7 @@ pub fn deliver_or_spool(
                 "cannot queue {} behind the spool ({e}); sending it directly",
                 alert.what
             );
-            return send_directly(poster, rel, alert, deadline, true);
+            return send_directly(poster, rel, alert, deadline, None);
         }
     };
     let behind = if waiting == 0 {
@@ -308,14 +312,14 @@ fn drain_behind(
     Ok(())
 }
 
-/// Sends `alert` now; keeps it when not confirmed (if `keep`, the spool
-/// being usable), in `failed/` when refused.
+/// Sends `alert` now; keeps it when not confirmed, in `failed/` when
+/// refused — unless `unusable_spool` says why the spool cannot be used.
 fn send_directly(
     poster: &dyn Post,
     rel: &Reliability,
     alert: &Alert<'_>,
     deadline: Instant,
-    keep: bool,
+    unusable_spool: Option<&SpoolError>,
 ) -> Result<(), Error> {
     let clock = SystemClock;
     let jitter = Jitter::from_time_and_pid();
@@ -325,26 +329,21 @@ fn send_directly(
     // answered 429. Keep the alert at once; `flush` (and the next alert's
     // bounded flush) sends it as the server allows.
     let empty = rel.state.as_ref().and_then(|s| s.rate_wait());
-    if let (true, Some(wait)) = (keep, empty) {
+    if let (None, Some(wait)) = (unusable_spool, empty) {
         let key_hex = alert.key.map(|k| k.hex());
         if let Ok(path) = rel.spool.store(alert.payload, key_hex.as_deref()) {
             return Err(Error::Temporary(format!(
-                "{} kept in the spool as {} without sending: the server's rate limit is                  exhausted for {} ms more; `mattermost-notify flush` will send it",
+                "{} kept in the spool as {} without sending: the server's rate limit is exhausted for {} ms more; `mattermost-notify flush` will send it",
                 alert.what,
                 path.display(),
                 wait.as_millis()
             )));
         }
     }
-    let untrusted = || {
-        SpoolError::Untrusted(crate::private_dir::DirError::Io(std::io::Error::other(
-            "see the error above",
-        )))
-    };
     match send_with_retries(poster, &clock, &jitter, &policy, alert.payload) {
         Outcome::Delivered { attempts } => {
             log::info!("delivered {} after {attempts} attempt(s)", alert.what);
-            if keep {
+            if unusable_spool.is_none() {
                 flush_after_delivery(poster, &clock, &jitter, rel, deadline);
             }
             Ok(())
@@ -362,8 +361,8 @@ fn send_directly(
                     rel.budget.as_secs_f64()
                 ),
             };
-            if !keep {
-                return Err(not_kept(rel, &why, &untrusted(), alert));
+            if let Some(e) = unusable_spool {
+                return Err(not_kept(rel, &why, e, alert));
             }
             let key_hex = alert.key.map(|k| k.hex());
             match rel.spool.store(alert.payload, key_hex.as_deref()) {
@@ -377,8 +376,8 @@ fn send_directly(
         }
         Outcome::Refused { answer } => {
             let why = format!("{} refused {}: {answer}", poster.target(), alert.what);
-            if !keep {
-                return Err(not_kept(rel, &why, &untrusted(), alert));
+            if let Some(e) = unusable_spool {
+                return Err(not_kept(rel, &why, e, alert));
             }
             match rel.spool.store_failed(alert.payload, &answer_text(&answer)) {
                 Ok(path) => Err(Error::Unavailable(format!(
@@ -406,8 +405,8 @@ fn not_kept(rel: &Reliability, why: &str, e: &SpoolError, alert: &Alert<'_>) -> 
         SpoolError::Untrusted(_) => Error::config(
             key::SPOOL_DIR,
             format!(
-                "ALERT NOT KEPT: {why}, and the spool {dir} is not used because others could \
-                 change it (--spool-dir); the alert: {summary}"
+                "ALERT NOT KEPT: {why}, and the spool {dir} is {e} (--spool-dir); the alert: \
+                 {summary}"
             ),
         ),
         SpoolError::Io(io) => Error::Io(format!(

@@ -85,7 +85,7 @@ impl std::fmt::Display for SpoolError {
             SpoolError::Full { files, bytes } => {
                 write!(f, "spool is full ({files} files, {bytes} bytes)")
             }
-            SpoolError::Untrusted(e) => write!(f, "not used: {e}"),
+            SpoolError::Untrusted(e) => write!(f, "not used, because {e}"),
             SpoolError::Io(e) => write!(f, "{e}"),
         }
     }

@@ -239,7 +239,7 @@ impl Deliverer {
             .take(MAX_RESPONSE_BODY)
             .read_to_end(&mut raw);
         let text = printable(&raw);
-        log::debug!(
+        log::info!(
             "{} answered {status} in {} ms",
             self.redacted,
             started.elapsed().as_millis()
@@ -445,7 +445,7 @@ fn proxy(cfg: &Config, url: &str) -> Result<Option<(ureq::Proxy, &'static str)>,
     let host = url_host(url);
     if let Some(no_proxy) = env_value("NO_PROXY").or_else(|| env_value("no_proxy")) {
         if no_proxy_matches(&no_proxy, host) {
-            log::debug!("{host} is in NO_PROXY: connecting directly");
+            log::info!("{host} is in NO_PROXY: connecting directly");
             return Ok(None);
         }
     }
@@ -480,7 +480,7 @@ fn proxy(cfg: &Config, url: &str) -> Result<Option<(ureq::Proxy, &'static str)>,
             format!("proxy from {source} is not a proxy URL: {e}"),
         )
     })?;
-    log::debug!(
+    log::info!(
         "connecting through proxy {}:{} (from {source})",
         proxy.host(),
         proxy.port()
