@@ -400,76 +400,62 @@ fn send_queue(
     let queue = rel.spool.digest_queue();
     let jitter = Jitter::from_time_and_pid();
     let mut report = QueueReport::default();
-    loop {
-        let entries = match queue.entries() {
-            Ok(e) if !e.is_empty() => e,
-            Ok(_) => break,
-            Err(e) => {
-                report.stopped = Some(format!("cannot list the digest queue: {e}"));
-                break;
-            }
-        };
+    let budget = || match deadline {
+        Some(d) => rel.budget.min(d.saturating_duration_since(clock.now())),
+        None => rel.budget,
+    };
+    'rounds: loop {
+        let entries = queue.entries().unwrap_or_default();
+        if entries.is_empty() {
+            break;
+        }
         let mut batch: Vec<(Entry, QueuedAlert)> = Vec::new();
         for entry in entries {
             let read = crate::private_dir::read_private_file(&entry.path, ITEM_MAX_BYTES);
             match read.ok().and_then(|b| QueuedAlert::decode(&b)) {
                 Some(q) => batch.push((entry, q)),
-                None if !entry.path.exists() => {}
+                // Not ours (or gone meanwhile): never sent, moved aside.
                 None => {
-                    let _ = queue.move_to_failed(&entry, "not sent: not a digest entry\n");
-                    log::error!("digest entry {} is not ours; moved to failed/", entry.name);
-                    report.refused += 1;
+                    if queue
+                        .move_to_failed(&entry, "not sent: not a digest entry\n")
+                        .is_ok()
+                    {
+                        report.refused += 1;
+                    }
                 }
             }
         }
         let chunks = plan_chunks(&batch, look);
         let parts = chunks.len();
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            let budget = match deadline {
-                Some(d) => rel.budget.min(d.saturating_duration_since(clock.now())),
-                None => rel.budget,
-            };
+        for (i, (from, to)) in chunks.into_iter().enumerate() {
             // `flush` (no deadline) sends its first post anyway, to
             // re-check a view the server may no longer hold.
             let probe = deadline.is_none() && report.posts == 0;
             if let Some(wait) = state.rate_wait().filter(|_| !probe) {
-                if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) > budget {
-                    report.stopped = Some("the server's rate limit is exhausted".into());
-                    return report;
+                if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) <= budget() {
+                    clock.sleep(wait);
                 }
-                log::info!("digest: waiting {} ms for the rate limit", wait.as_millis());
-                clock.sleep(wait);
             }
-            let budget = match deadline {
-                Some(d) => rel.budget.min(d.saturating_duration_since(clock.now())),
-                None => rel.budget,
-            };
-            if budget < MIN_ATTEMPT_TIMEOUT {
+            let rows = batch.get(from..to).unwrap_or_default();
+            let rendered = render(rows, look, Some(state), i + 1, parts);
+            let (Some((payload, id)), true) = (rendered, budget() >= MIN_ATTEMPT_TIMEOUT) else {
                 report.stopped = Some("out of time".into());
-                return report;
-            }
-            let rows = &batch[chunk.0..chunk.1];
-            let Some((payload, id)) = render(rows, look, state, i + 1, parts, true) else {
-                report.stopped = Some("a digest post could not be rendered".into());
-                return report;
+                break 'rounds;
             };
-            let policy = rel.policy(budget, OnRateLimit::Wait);
+            let policy = rel.policy(budget(), OnRateLimit::Wait);
             match send_with_retries(poster, clock, &jitter, &policy, &payload) {
                 Outcome::Delivered { .. } => {
                     for (entry, q) in rows {
                         if let (Some(id), Some(item)) = (&id, q.list_item()) {
                             state.point_to_digest(&q.key(), item.problem, id);
                         }
-                        if let Err(e) = queue.remove(entry) {
-                            log::warn!("cannot remove digest entry {}: {e}", entry.name);
-                        }
+                        let _ = queue.remove(entry);
                     }
                     let _ = queue.sync();
                     report.posts += 1;
                     report.alerts += rows.len();
                 }
                 Outcome::Refused { answer } => {
-                    log::error!("digest post refused ({answer}); its alerts moved to failed/");
                     for (entry, _) in rows {
                         let _ = queue.move_to_failed(entry, &answer_text(&answer));
                     }
@@ -477,7 +463,7 @@ fn send_queue(
                 }
                 Outcome::NotConfirmed { last, .. } => {
                     report.stopped = Some(last.to_string());
-                    return report;
+                    break 'rounds;
                 }
             }
         }
@@ -486,14 +472,14 @@ fn send_queue(
 }
 
 /// Splits `batch` into posts that fit: at most [`DIGEST_MAX_ROWS`] rows,
-/// halved until the rendered post fits [`DIGEST_BUF_LEN`].
+/// halved until the rendered post fits [`DIGEST_BUF_LEN`] (sized with the
+/// longest headline a split gives, "part 99 of 99").
 fn plan_chunks(batch: &[(Entry, QueuedAlert)], look: &DigestLook<'_>) -> Vec<(usize, usize)> {
     let mut chunks = Vec::new();
     let mut start = 0;
     while start < batch.len() {
         let mut len = (batch.len() - start).min(DIGEST_MAX_ROWS);
-        // Sized with the longest headline a split can give ("part 99 of 99").
-        while len > 1 && measure(&batch[start..start + len], look).is_none() {
+        while len > 1 && render(&batch[start..start + len], look, None, 99, 99).is_none() {
             len /= 2;
         }
         chunks.push((start, start + len));
@@ -502,107 +488,65 @@ fn plan_chunks(batch: &[(Entry, QueuedAlert)], look: &DigestLook<'_>) -> Vec<(us
     chunks
 }
 
-fn measure(rows: &[(Entry, QueuedAlert)], look: &DigestLook<'_>) -> Option<usize> {
-    let mut buf = vec![0u8; DIGEST_BUF_LEN];
-    let mut list = vec![0u8; DIGEST_LIST_BUF_LEN];
-    let (items, list_items) = items_of(rows);
-    let list_len = write_list(&list_items, &mut list).ok()?;
-    let id = crate::state::digests::digest_id(list.get(..list_len)?);
-    let post = post_for(&items, look, 99, 99, &id, list_items.is_empty(), &mut buf)?;
-    Some(post)
-}
-
-fn items_of(rows: &[(Entry, QueuedAlert)]) -> (Vec<DigestItem<'_>>, Vec<ListItem<'_>>) {
-    let mut list = Vec::new();
-    let items = rows
-        .iter()
-        .map(|(_, q)| {
-            let list_index = q.list_item().map(|item| {
-                list.push(item);
-                list.len() - 1
-            });
-            DigestItem {
-                n: q.notification(),
-                list_index,
-            }
-        })
-        .collect();
-    (items, list)
-}
-
-/// Renders `items` into `buf` with signed buttons over digest `id`;
-/// returns the length.
-#[allow(clippy::too_many_arguments)]
-fn post_for(
-    items: &[DigestItem<'_>],
+/// The payload of one post of `rows` with its buttons signed over the
+/// rows' list, and the digest's id. With `keep`, the list is kept in the
+/// state directory first (a click may come the moment it is posted); a
+/// list that cannot be kept gives a post without buttons.
+fn render(
+    rows: &[(Entry, QueuedAlert)],
     look: &DigestLook<'_>,
+    keep: Option<&StateDir>,
     part: usize,
     parts: usize,
-    id: &str,
-    no_list: bool,
-    buf: &mut [u8],
-) -> Option<usize> {
+) -> Option<(Vec<u8>, Option<String>)> {
+    let mut list_items = Vec::new();
+    let items: Vec<DigestItem<'_>> = rows
+        .iter()
+        .map(|(_, q)| DigestItem {
+            n: q.notification(),
+            list_index: q.list_item().map(|item| {
+                list_items.push(item);
+                list_items.len() - 1
+            }),
+        })
+        .collect();
+    let mut list = vec![0u8; DIGEST_LIST_BUF_LEN];
+    let list_len = write_list(&list_items, &mut list).ok()?;
+    let list = list.get(..list_len)?;
+    let id = match keep {
+        _ if look.ack.is_none() || list_items.is_empty() => None,
+        None => Some(crate::state::digests::digest_id(list)),
+        Some(state) => state
+            .keep_digest_list(list)
+            .map_err(|e| log::warn!("cannot keep a digest's list ({e}); no buttons"))
+            .ok(),
+    };
     let mut headline = [0u8; 256];
-    let n = headline_text(items, look.opts.emoji, part, parts, &mut headline).ok()?;
+    let n = headline_text(&items, look.opts.emoji, part, parts, &mut headline).ok()?;
     let headline = std::str::from_utf8(headline.get(..n)?).ok()?;
     let now = crate::notify::unix_now();
     let buttons = look
         .ack
-        .filter(|_| !no_list)
-        .and_then(|mode| crate::ack_button::for_digest(mode, headline, id, now));
+        .zip(id.as_deref())
+        .and_then(|(mode, id)| crate::ack_button::for_digest(mode, headline, id, now));
     let pairs = buttons
         .as_ref()
         .map(|(all, one)| (all.pairs(), one.pairs()));
     let post = DigestPost {
-        items,
+        items: &items,
         part,
         parts,
-        buttons: match (&buttons, &pairs) {
-            (Some((all, _)), Some((a, o))) => Some(DigestButtons {
+        buttons: buttons
+            .as_ref()
+            .zip(pairs.as_ref())
+            .map(|((all, _), (a, o))| DigestButtons {
                 url: &all.url,
                 all: a,
                 one: o,
             }),
-            _ => None,
-        },
-    };
-    render_digest(&post, &look.opts, buf).ok()
-}
-
-/// The payload of one post of `rows`, its list kept in the state
-/// directory first (a click may come the moment it is posted); the id.
-fn render(
-    rows: &[(Entry, QueuedAlert)],
-    look: &DigestLook<'_>,
-    state: &StateDir,
-    part: usize,
-    parts: usize,
-    keep: bool,
-) -> Option<(Vec<u8>, Option<String>)> {
-    let (items, list_items) = items_of(rows);
-    let mut list = vec![0u8; DIGEST_LIST_BUF_LEN];
-    let list_len = write_list(&list_items, &mut list).ok()?;
-    let list = list.get(..list_len)?;
-    let id = match (look.ack.is_some() && !list_items.is_empty(), keep) {
-        (true, true) => match state.keep_digest_list(list) {
-            Ok(id) => Some(id),
-            Err(e) => {
-                log::warn!("cannot keep the digest's list ({e}); posted without buttons");
-                None
-            }
-        },
-        _ => None,
     };
     let mut buf = vec![0u8; DIGEST_BUF_LEN];
-    let len = post_for(
-        &items,
-        look,
-        part,
-        parts,
-        id.as_deref().unwrap_or(""),
-        id.is_none(),
-        &mut buf,
-    )?;
+    let len = render_digest(&post, &look.opts, &mut buf).ok()?;
     buf.truncate(len);
     Some((buf, id))
 }

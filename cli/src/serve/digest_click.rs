@@ -13,15 +13,14 @@
 //! signed; it only picks an index of the signed list.
 
 use super::handler::{declined, Outcome, Receiver, Refusal, Response, VerifiedClick};
-use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckContext, ValidAck};
+use mattermost_notify_core::ack::{is_expired, AckContext, ValidAck};
 use mattermost_notify_core::ack_reply::{
     write_digest_reply, write_one_acked_reply, Declined, DigestAcked,
 };
 use mattermost_notify_core::callback::{Callback, CallbackContext};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
 use mattermost_notify_core::digest_list::{read_list, ListItem};
-use mattermost_notify_core::limits::{ACK_CANONICAL_BUF_LEN, ACK_REPLY_BUF_LEN};
-use ring::hmac;
+use mattermost_notify_core::limits::ACK_REPLY_BUF_LEN;
 
 /// The single-use tag of item `index` of digest `id`.
 fn item_tag(id: &str, index: usize) -> [u8; 32] {
@@ -63,17 +62,8 @@ impl Receiver {
             Err(e) => return refuse(outcome, 400, e.to_string()),
         };
         outcome.what = format!("digest {}", digest.digest);
-        let tag = match decode_sig_hex(&ctx.sig) {
-            Ok(t) => t,
-            Err(e) => return refuse(outcome, 403, e.to_string()),
-        };
-        let mut canonical = [0u8; ACK_CANONICAL_BUF_LEN];
-        let signed = match fields.canonical_bytes(&mut canonical) {
-            Ok(n) => canonical.get(..n).unwrap_or_default(),
-            Err(e) => return refuse(outcome, 400, e.to_string()),
-        };
-        if hmac::verify(&self.key, signed, &tag).is_err() {
-            return refuse(outcome, 403, "ack context signature does not verify".into());
+        if let Err((status, why)) = self.verify(&fields, &ctx.sig) {
+            return refuse(outcome, status, why);
         }
         if is_expired(digest.exp, now) {
             outcome.result = format!("refused: {}", Declined::Expired.reason());

@@ -17,7 +17,9 @@
 //! only thing a forged one obtains is the explanation a real old post gets.
 
 use super::backend::Backend;
-use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckError, AckKind, ValidAck};
+use mattermost_notify_core::ack::{
+    decode_sig_hex, is_expired, AckContext, AckError, AckKind, ValidAck,
+};
 use mattermost_notify_core::ack_reply::{
     write_acked_reply, write_declined_reply, AckedPost, Declined,
 };
@@ -242,20 +244,10 @@ impl Receiver {
             AckKind::Host => ack.host.to_string(),
             AckKind::Service => format!("{} on {}", ack.service, ack.host),
         };
-        let tag = match decode_sig_hex(&ctx.sig) {
+        let tag = match self.verify(&fields, &ctx.sig) {
             Ok(t) => t,
-            Err(e) => return (refuse(&mut outcome, 403, e.to_string()), outcome),
+            Err((status, why)) => return (refuse(&mut outcome, status, why), outcome),
         };
-        let mut canonical = [0u8; ACK_CANONICAL_BUF_LEN];
-        let signed = match fields.canonical_bytes(&mut canonical) {
-            Ok(n) => canonical.get(..n).unwrap_or_default(),
-            Err(e) => return (refuse(&mut outcome, 400, e.to_string()), outcome),
-        };
-        // ring compares in constant time.
-        if hmac::verify(&self.key, signed, &tag).is_err() {
-            let why = "ack context signature does not verify".to_string();
-            return (refuse(&mut outcome, 403, why), outcome);
-        }
         if is_expired(ack.exp, now) {
             return (decline(&mut outcome, Declined::Expired), outcome);
         }
@@ -314,6 +306,24 @@ impl Receiver {
             // answer 200 with no change rather than fail the click.
             Err(_) => (Response::json(b"{}"), outcome),
         }
+    }
+
+    /// The decoded tag of `sig` when it signs `fields` (403 when it does
+    /// not, 400 for a context over its limits).
+    pub(super) fn verify(
+        &self,
+        fields: &AckContext<'_>,
+        sig: &str,
+    ) -> Result<[u8; 32], (u16, String)> {
+        let tag = decode_sig_hex(sig).map_err(|e| (403, e.to_string()))?;
+        let mut canonical = [0u8; ACK_CANONICAL_BUF_LEN];
+        let n = fields
+            .canonical_bytes(&mut canonical)
+            .map_err(|e| (400, e.to_string()))?;
+        // ring compares in constant time.
+        hmac::verify(&self.key, canonical.get(..n).unwrap_or_default(), &tag)
+            .map_err(|_| (403, "ack context signature does not verify".to_string()))?;
+        Ok(tag)
     }
 
     pub(super) fn not_allowed(&self, cb: &Callback) -> Option<Declined<'static>> {
