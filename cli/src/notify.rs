@@ -12,7 +12,7 @@ use crate::config::{env_value, key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
 use crate::outbox::digest::{
-    joins_digest, queue_and_lead, DigestLook, DigestSettings, QueuedAlert,
+    joins_digest, queue_and_lead, DigestLook, DigestSettings, Fresh, QueuedAlert,
 };
 use crate::outbox::{begin_alert, deliver_or_spool, Alert, Reliability};
 use crate::state::problems::AlertEvent;
@@ -492,9 +492,6 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         None
     });
     if let Some(d) = digests.filter(|d| joins_digest(&reliability, d, &slot.key)) {
-        // The problem's lock is let go first: the leader may need it to
-        // point the record at the digest.
-        drop(slot.lock.take());
         let look = DigestLook {
             opts: decoration.render_options(),
             ack: decoration.ack.as_ref(),
@@ -505,9 +502,12 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
             &reliability,
             &d,
             &look,
-            &queued,
-            &what,
-            slot.deadline,
+            Fresh {
+                alert: &queued,
+                what: &what,
+                lock: slot.lock.take(),
+                deadline: slot.deadline,
+            },
         )? {
             return Ok(());
         }

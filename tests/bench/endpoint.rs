@@ -54,7 +54,10 @@ impl Limited {
             b.0 -= 1.0;
             (Ok(b.0 as u64), reset)
         } else {
-            (Err(((1.0 - b.0) / self.per_second).ceil().max(1.0) as u64), reset)
+            (
+                Err(((1.0 - b.0) / self.per_second).ceil().max(1.0) as u64),
+                reset,
+            )
         }
     }
 }
@@ -210,7 +213,10 @@ fn serve_connection(
             ("200 OK", accepted.load(Ordering::Relaxed).to_string())
         } else if let (true, Some(l)) = (req.is_counts, limit) {
             let counts = [&l.requests, accepted, &l.limited].map(|c| c.load(Ordering::Relaxed));
-            ("200 OK", format!("{} {} {}", counts[0], counts[1], counts[2]))
+            (
+                "200 OK",
+                format!("{} {} {}", counts[0], counts[1], counts[2]),
+            )
         } else if req.is_post && req.is_json && body.first() == Some(&b'{') {
             let taken = limit.map(|l| {
                 l.requests.fetch_add(1, Ordering::Relaxed);
@@ -241,7 +247,10 @@ fn serve_connection(
                         let mut line = format!("{ms} ").into_bytes();
                         line.extend_from_slice(body);
                         line.push(b'\n');
-                        l.log.lock().unwrap_or_else(|e| e.into_inner()).write_all(&line)?;
+                        l.log
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .write_all(&line)?;
                     }
                     ("200 OK", "ok".to_string())
                 }

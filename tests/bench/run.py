@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import re
+import resource
 import select
 import shutil
 import signal
@@ -127,19 +128,36 @@ def build(opts):
     # step already compiled the dependencies for; the full run builds it
     # optimised so the storm measures the senders, not the endpoint.
     profile = [] if opts.quick else ["--release"]
-    run_checked(
-        ["cargo", "build", "--locked", "-p", BIN_NAME, "--example",
-         "bench_endpoint", *profile],
-        cwd=ROOT,
-    )
+    for example in ("bench_endpoint", "bench_resume"):
+        run_checked(
+            ["cargo", "build", "--locked", "-p", BIN_NAME, "--example", example, *profile],
+            cwd=ROOT,
+        )
 
 
 def binary_path(target):
     return ROOT / "target" / target / "release" / BIN_NAME
 
 
-def endpoint_path(quick):
-    return ROOT / "target" / ("debug" if quick else "release") / "examples" / "bench_endpoint"
+def endpoint_path(quick, name="bench_endpoint"):
+    return ROOT / "target" / ("debug" if quick else "release") / "examples" / name
+
+
+RESUME_LINE = re.compile(r"resume mode=(\w+) handshakes=(\d+) cpu_us_per_handshake=(\d+)")
+
+
+def resumption(opts):
+    """Client CPU per TLS 1.3 handshake against a P-256 server, full and
+    resumed with a ticket (tests/bench/resume.rs), median of 3 runs."""
+    runs = {}
+    for _ in range(3):
+        out = run_checked([str(endpoint_path(opts.quick, "bench_resume")),
+                           "50" if opts.quick else "500"], capture_output=True, text=True)
+        for m in RESUME_LINE.finditer(out.stdout):
+            runs.setdefault(m.group(1), []).append(int(m.group(3)))
+    if set(runs) != {"cold", "resumed"}:
+        raise BenchError(f"bench_resume printed no results: {runs}")
+    return {mode: statistics.median(v) for mode, v in runs.items()}
 
 
 def build_launcher(workdir):
@@ -387,10 +405,12 @@ def storm(opts, endpoint, argvs, env):
 ALERT_ID = re.compile(rb"alert (bench\d{5}) end")
 
 
-def rss_kib(pid):
+def pss_kib(pid):
+    """Proportional set size: shared pages (the binary's) split among the
+    processes sharing them, so a sum over processes is their real memory."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
                 return int(line.split()[1])
     except OSError:
         pass
@@ -398,21 +418,23 @@ def rss_kib(pid):
 
 
 def spawn_all(argvs, env):
-    """Starts every argv at once; returns (exit codes, peak RSS KiB of all
-    of them together, sampled every 20 ms)."""
+    """Starts every argv at once; returns (exit codes, peak memory of all
+    of them together in KiB (PSS, sampled every 20 ms), CPU seconds of all
+    of them together)."""
     actions = [(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
                (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)]
     pids = [os.posix_spawn(a[0], a, env, file_actions=actions) for a in argvs]
-    live, codes, peak = set(pids), {}, 0
+    live, codes, peak, cpu = set(pids), {}, 0, 0.0
     while live:
-        peak = max(peak, sum(rss_kib(p) for p in live))
+        peak = max(peak, sum(pss_kib(p) for p in live))
         for pid in list(live):
-            done, status = os.waitpid(pid, os.WNOHANG)
+            done, status, usage = os.wait4(pid, os.WNOHANG)
             if done:
                 codes[pid] = os.waitstatus_to_exitcode(status)
+                cpu += usage.ru_utime + usage.ru_stime
                 live.discard(pid)
         time.sleep(0.02)
-    return [codes[p] for p in pids], peak
+    return [codes[p] for p in pids], peak, cpu
 
 
 def limited_storm(opts, workdir, variant):
@@ -428,7 +450,7 @@ def limited_storm(opts, workdir, variant):
         if variant == "curl loop":
             curl = shutil.which("curl")
             payload = (workdir / "payload.json").read_bytes()
-            peak = 0
+            peak, cpu = 0, 0.0
             for i, alert in enumerate(ids):
                 body = vdir / "alert.json"
                 body.write_bytes(payload.replace(
@@ -440,8 +462,10 @@ def limited_storm(opts, workdir, variant):
                      endpoint.url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 if i % 50 == 0:
                     time.sleep(0.005)
-                    peak = max(peak, rss_kib(proc.pid))
-                if proc.wait() != 0:
+                    peak = max(peak, pss_kib(proc.pid))
+                _, status, usage = os.wait4(proc.pid, 0)
+                cpu += usage.ru_utime + usage.ru_stime
+                if os.waitstatus_to_exitcode(status) != 0:
                     raise BenchError(f"curl loop: alert {alert} not delivered")
             codes = []
         else:
@@ -456,7 +480,7 @@ def limited_storm(opts, workdir, variant):
                 a = storm_argv(base, i)
                 a[a.index("--output") + 1] = f"CRITICAL - alert {alert} end"
                 argvs.append(a)
-            codes, peak = spawn_all(argvs, env)
+            codes, peak, cpu = spawn_all(argvs, env)
             odd = sorted(set(c for c in codes if c not in (0, 75)))
             if odd:
                 raise BenchError(f"limited storm ({variant}): exit codes {odd}")
@@ -468,7 +492,10 @@ def limited_storm(opts, workdir, variant):
                 waiting = list(spool.glob("*.json")) + list(spool.glob("digest/*.item"))
                 if not waiting:
                     break
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 subprocess.run(flush, env=flush_env, capture_output=True, check=False)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                cpu += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
                 time.sleep(0.5)
         requests, posts, limited = endpoint.counts()
     finally:
@@ -482,8 +509,8 @@ def limited_storm(opts, workdir, variant):
     visible = max(first_seen.values()) - start if first_seen else float("inf")
     return {
         "alerts": n, "visible_s": visible, "requests": requests, "posts": posts,
-        "limited": limited, "lost": len(lost), "peak_rss_kib": peak,
-        "spooled": sum(1 for c in codes if c == 75),
+        "limited": limited, "lost": len(lost), "peak_pss_kib": peak,
+        "cpu_ms_per_alert": cpu * 1e3 / n, "spooled": sum(1 for c in codes if c == 75),
     }
 
 
@@ -789,8 +816,9 @@ def report(results, opts):
                  f"{opts.limited} alerts:")
     lines.append("")
     lines.append("| sender | every alert visible after | requests | posts | 429s | lost | "
-                 "spooled (exit 75) | peak memory, all senders | alerts per request | targets |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+                 "spooled (exit 75) | peak memory, all senders (PSS) | CPU per alert | "
+                 "alerts per request | targets |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, r in results["limited"].items():
         per_request = r["alerts"] / r["requests"] if r["requests"] else 0
         ok = (r["visible_s"] <= TARGET_VISIBLE_S and per_request >= TARGET_ALERTS_PER_REQUEST
@@ -799,8 +827,17 @@ def report(results, opts):
         lines.append(
             f"| {'mattermost-notify, ' + name if name != 'curl loop' else 'curl loop'} | "
             f"{r['visible_s']:.1f} s | {r['requests']} | {r['posts']} | {r['limited']} | "
-            f"{r['lost']} | {r['spooled']} | {r['peak_rss_kib'] / 1024:.1f} MiB | "
-            f"{per_request:.1f} | {target} |")
+            f"{r['lost']} | {r['spooled']} | {r['peak_pss_kib'] / 1024:.1f} MiB | "
+            f"{r['cpu_ms_per_alert']:.2f} ms | {per_request:.1f} | {target} |")
+    r = results["resumption"]
+    off = results["limited"]["digests off"]["cpu_ms_per_alert"] * 1e3
+    lines.append("")
+    lines.append(
+        f"TLS 1.3 against a P-256 server, client CPU per handshake: {r['cold']:.0f} µs full, "
+        f"{r['resumed']:.0f} µs resumed with a ticket; a whole alert of its own (digests off) "
+        f"takes {off:.0f} µs of CPU, so resumption would save at most "
+        f"{(r['cold'] - r['resumed']) / off * 100:.0f} % of it, and with digests on, one "
+        f"handshake is shared by {opts.limited / max(1, results['limited']['digests on']['requests']):.0f} alerts.")
     lines.append("")
     lines.append("| measurement | mattermost-notify | curl | Python urllib | ours / curl | target | |")
     lines.append("|---|---|---|---|---|---|---|")
@@ -866,6 +903,8 @@ def main():
             endpoint.stop()
         log(f"rate-limited storm: {opts.limited} alerts, digests on, digests off, curl loop")
         results["limited"] = limited_storms(opts, workdir)
+        log("TLS session resumption")
+        results["resumption"] = resumption(opts)
         log("core rendering")
         results["render"] = render_bench(opts)
         log("serve")

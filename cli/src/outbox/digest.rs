@@ -30,7 +30,7 @@ use crate::config::{key, Config};
 use crate::error::Error;
 use crate::outbox::spool::{Entry, Spool};
 use crate::outbox::{answer_text, Reliability};
-use crate::state::{ProblemKey, StateDir};
+use crate::state::{ProblemKey, ProblemLock, StateDir};
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, SystemClock, MIN_ATTEMPT_TIMEOUT,
 };
@@ -272,6 +272,19 @@ pub fn joins_digest(rel: &Reliability, d: &DigestSettings, key: &ProblemKey) -> 
     over || waits_in(&rel.spool.digest_queue())
 }
 
+/// A fresh alert on its way into a digest.
+#[derive(Debug)]
+pub struct Fresh<'a> {
+    /// The alert.
+    pub alert: &'a QueuedAlert,
+    /// Names it in log lines.
+    pub what: &'a str,
+    /// Its problem's lock, let go once it is queued.
+    pub lock: Option<ProblemLock>,
+    /// When its retry budget ends.
+    pub deadline: Instant,
+}
+
 /// Queues the alert for a digest; then leads (collects for the window and
 /// sends) or, when another process leads, returns at once. `Ok` when the
 /// alert is queued behind a leader or was sent; an error (75) when this
@@ -281,10 +294,14 @@ pub fn queue_and_lead(
     rel: &Reliability,
     d: &DigestSettings,
     look: &DigestLook<'_>,
-    alert: &QueuedAlert,
-    what: &str,
-    deadline: Instant,
+    fresh: Fresh<'_>,
 ) -> Result<Option<()>, Error> {
+    let Fresh {
+        alert,
+        what,
+        lock,
+        deadline,
+    } = fresh;
     let Some(state) = rel.state.as_ref() else {
         return Ok(None);
     };
@@ -296,6 +313,10 @@ pub fn queue_and_lead(
             return Ok(None);
         }
     };
+    // Only now may the problem's next alert decide: it finds this one
+    // queued and queues behind it. The leader needs the lock free to
+    // point the problem's record at its digest.
+    drop(lock);
     let lock = match state.try_lead_digest() {
         Ok(Some(lock)) => lock,
         Ok(None) => {
@@ -309,7 +330,10 @@ pub fn queue_and_lead(
     };
     // The leader: collect, leaving time to send.
     let clock = SystemClock;
-    let collect_until = (clock.now() + d.window).min(deadline - MIN_ATTEMPT_TIMEOUT * 2);
+    let latest = deadline
+        .checked_sub(MIN_ATTEMPT_TIMEOUT * 2)
+        .unwrap_or(deadline);
+    let collect_until = (clock.now() + d.window).min(latest);
     clock.sleep(collect_until.saturating_duration_since(clock.now()));
     let mut lock = Some(lock);
     loop {
@@ -378,6 +402,10 @@ pub fn flush_queue(
     }
     match state.try_lead_digest() {
         Ok(Some(_lock)) => {
+            let removed = queue.remove_stale_temps();
+            if removed > 0 {
+                log::warn!("removed {removed} stale temporary digest entries of killed writers");
+            }
             let report = send_queue(poster, &SystemClock, rel, state, look, None);
             log::info!("flush: digest: {report}");
         }

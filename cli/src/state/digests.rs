@@ -15,11 +15,12 @@ use mattermost_notify_core::digest_list::DIGEST_ID_PREFIX;
 use mattermost_notify_core::hex;
 use mattermost_notify_core::limits::DIGEST_LIST_BUF_LEN;
 use std::fs::File;
-use std::io::{self, Read, Seek, Write};
+use std::io;
+use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
 const DIGESTS: &str = "digests";
-const WINDOW_FILE: &str = "digest.window";
+const WINDOW_DIR: &str = "window";
 const LEADER_LOCK: &str = "digest.lock";
 
 /// Held by the digest leader; dropping it lets the next process lead.
@@ -91,35 +92,47 @@ impl StateDir {
     }
 
     /// Counts one fresh alert into the node's current window; whether it
-    /// is beyond the first `threshold` of a window of `window` (then it
-    /// belongs in a digest). A count that cannot be kept says no: the
-    /// alert goes out as usual.
+    /// is beyond the first `threshold` of its window of `window` (then it
+    /// belongs in a digest). Windows are fixed slices of time; an alert
+    /// takes the first free one of `threshold` slots by creating its file
+    /// exclusively (`window/<window number>-<slot>`), so a thousand
+    /// concurrent processes count without a lock to queue on. A count
+    /// that cannot be kept says no: the alert goes out as usual.
     pub fn count_into_window(&self, window: Duration, threshold: u64) -> bool {
-        let counted = (|| -> io::Result<bool> {
-            let mut file = open_lock_file(&self.root.join(WINDOW_FILE))?;
-            flock(&file, true)?;
-            let mut text = String::new();
-            Read::by_ref(&mut file).take(64).read_to_string(&mut text)?;
-            let now = super::ratelimit::unix_ms();
-            let mut fields = text.split_whitespace().map(|v| v.parse::<u64>().ok());
-            let (start, count) = match (fields.next().flatten(), fields.next().flatten()) {
-                (Some(s), Some(c))
-                    if now.saturating_sub(s) < u64::try_from(window.as_millis()).unwrap_or(0) =>
-                {
-                    (s, c.saturating_add(1))
+        let Ok(dir) = self.area(WINDOW_DIR) else {
+            return false;
+        };
+        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let epoch = super::ratelimit::unix_ms() / ms;
+        for slot in 0..threshold {
+            let taken = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(dir.join(&format!("{epoch}-{slot}")));
+            match taken {
+                Ok(_) if slot == 0 => {
+                    // The window's first alert sweeps the slots of older ones.
+                    for old in std::fs::read_dir(dir.path())
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
+                        let name = old.file_name();
+                        let name = name.to_string_lossy();
+                        let of = name.split('-').next().and_then(|e| e.parse::<u64>().ok());
+                        if of.is_some_and(|e| e < epoch) {
+                            let _ = std::fs::remove_file(old.path());
+                        }
+                    }
+                    return false;
                 }
-                _ => (now, 1),
-            };
-            let line = format!("{start} {count}\n");
-            file.set_len(0)?;
-            file.rewind()?;
-            file.write_all(line.as_bytes())?;
-            Ok(count > threshold)
-        })();
-        counted.unwrap_or_else(|e| {
-            log::warn!("cannot count the alert into the digest window: {e}; sent as usual");
-            false
-        })
+                Ok(_) => return false,
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(_) => return false,
+            }
+        }
+        true
     }
 
     /// Takes the digest leader's lock without waiting; `None` when another
@@ -158,11 +171,17 @@ mod tests {
     fn the_window_counts_the_first_alerts_as_usual_and_then_digests() {
         let d = super::super::scratch("window");
         let s = StateDir::open(&d).unwrap();
-        let w = Duration::from_millis(300);
+        let w = Duration::from_millis(400);
+        // Start right after a window begins, so five alerts share it.
+        while super::super::ratelimit::unix_ms() % 400 > 50 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let over: Vec<bool> = (0..5).map(|_| s.count_into_window(w, 3)).collect();
         assert_eq!(over, [false, false, false, true, true]);
-        std::thread::sleep(Duration::from_millis(320));
+        std::thread::sleep(Duration::from_millis(420));
         assert!(!s.count_into_window(w, 3), "a new window starts over");
+        let slots = std::fs::read_dir(d.join("window")).unwrap().count();
+        assert_eq!(slots, 1, "the new window swept the old one's slots");
         let lead = s.try_lead_digest().unwrap().expect("free");
         assert!(s.try_lead_digest().unwrap().is_none(), "one leader");
         drop(lead);
