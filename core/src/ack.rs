@@ -382,34 +382,17 @@ pub fn is_problem_id(s: &str) -> bool {
 /// Decodes a `sig` value: exactly [`ACK_SIG_HEX_LEN`] hex digits (either
 /// case) into the 32-byte tag.
 pub fn decode_sig_hex(sig: &str) -> Result<[u8; 32], AckError> {
-    let bytes = sig.as_bytes();
-    if bytes.len() != ACK_SIG_HEX_LEN {
-        return Err(AckError::BadSignatureEncoding);
-    }
     let mut out = [0u8; 32];
-    for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
-        let (hi, lo) = match pair {
-            [hi, lo] => (hex_val(*hi), hex_val(*lo)),
-            _ => (None, None),
-        };
-        match (hi, lo) {
-            (Some(hi), Some(lo)) => *o = (hi << 4) | lo,
-            _ => return Err(AckError::BadSignatureEncoding),
-        }
+    if crate::hex::decode_exact(sig, &mut out) {
+        Ok(out)
+    } else {
+        Err(AckError::BadSignatureEncoding)
     }
-    Ok(out)
 }
 
 /// Encodes a 32-byte tag as lowercase hex into `out`; returns it as `&str`.
 pub fn encode_sig_hex<'b>(tag: &[u8; 32], out: &'b mut [u8; ACK_SIG_HEX_LEN]) -> &'b str {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    for (pair, b) in out.chunks_exact_mut(2).zip(tag.iter()) {
-        if let [hi, lo] = pair {
-            *hi = HEX.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
-            *lo = HEX.get(usize::from(b & 0xf)).copied().unwrap_or(b'0');
-        }
-    }
-    core::str::from_utf8(out).unwrap_or("")
+    crate::hex::encode_lower(tag, out).unwrap_or("")
 }
 
 /// Whether an ack that expires at `exp` is no longer valid at `now`.
@@ -423,15 +406,6 @@ fn parse_unix_time(s: &str) -> Option<u64> {
         return None;
     }
     s.parse().ok()
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Writes `n` in decimal into `digits`, returns the used tail.

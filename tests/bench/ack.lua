@@ -1,14 +1,39 @@
--- wrk script for the `serve` benchmark: every request POSTs the same valid,
--- signed Mattermost button callback (the driver writes it to the file named
--- by BENCH_CALLBACK_FILE, built from a real `notify --dry-run` post), and
--- `done` prints one machine-readable line the driver parses.
+-- wrk script for the `serve` benchmark. Buttons are single use, so every
+-- request POSTs the click of a button of its own: the driver writes one
+-- signed Mattermost callback per line to the file named by
+-- BENCH_CALLBACKS_FILE (from a real `notify --dry-run` post, each with its
+-- own expiry and signature). Each thread takes every n-th line from its own
+-- start; past the last line the clicks repeat used buttons (refused, which
+-- the driver accounts for). `done` prints one machine-readable line the
+-- driver parses.
 
-local path = os.getenv("BENCH_CALLBACK_FILE")
-local file = assert(io.open(path, "rb"), "BENCH_CALLBACK_FILE must name a readable file")
-wrk.method = "POST"
-wrk.body = file:read("*a")
-file:close()
-wrk.headers["Content-Type"] = "application/json"
+local threads = {}
+local counter = 0
+
+function setup(thread)
+  counter = counter + 1
+  thread:set("id", counter)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  local path = os.getenv("BENCH_CALLBACKS_FILE")
+  local file = assert(io.open(path, "rb"), "BENCH_CALLBACKS_FILE must name a readable file")
+  bodies = {}
+  for line in file:lines() do
+    bodies[#bodies + 1] = line
+  end
+  file:close()
+  step = tonumber(os.getenv("BENCH_THREADS") or "1")
+  next_index = id
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  local body = bodies[((next_index - 1) % #bodies) + 1]
+  next_index = next_index + step
+  return wrk.format("POST", nil, nil, body)
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

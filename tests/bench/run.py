@@ -27,6 +27,8 @@ posts than were sent, an allocation while rendering, wrk seeing errors.
 """
 
 import argparse
+import hashlib
+import hmac
 import json
 import os
 import platform
@@ -654,9 +656,12 @@ def serve_bench(opts, workdir, env):
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed (apt-get install wrk)")
     env = {**env, **two_way_env(workdir)}
-    callback = workdir / "callback.json"
-    write_callback(callback, env)
+    context = button_context(env)
+    secret = Path(env["MATTERMOST_ACK_SECRET_FILE"]).read_bytes()
+    secret = secret[:-1] if secret.endswith(b"\n") else secret
+    clicks = CLICKS_QUICK if opts.quick else CLICKS_FULL
     results = {}
+    serial = 0
     for backend in ("no-op", "command pipe"):
         if backend == "no-op":
             command_file, drain = "/dev/null", None
@@ -667,22 +672,68 @@ def serve_bench(opts, workdir, env):
         runs = {}
         try:
             for load in WRK_LOADS:
-                runs[load["name"]] = run_wrk(opts, serve.url, callback, load)
+                # Buttons are single use: every run clicks buttons of its own.
+                callbacks = workdir / f"callbacks-{serial}.jsonl"
+                write_callbacks(callbacks, context, secret, serial * clicks, clicks)
+                serial += 1
+                before = drain.lines if drain else 0
+                r = run_wrk(opts, serve.url, callbacks, load)
+                if drain:
+                    time.sleep(0.2)
+                    written = drain.lines - before
+                    # Each button acknowledges once; clicks past the last
+                    # button repeat the first ones and are refused. wrk does
+                    # not count the requests in flight when it stops.
+                    conns = int(next(a for a in load["args"] if a.startswith("-c"))[2:])
+                    if not min(r["requests"], clicks) <= written <= min(r["requests"] + conns, clicks):
+                        raise BenchError(
+                            f"serve ({backend}, {load['name']}): {r['requests']} clicks of "
+                            f"{clicks} buttons answered, {written} command lines written")
+                runs[load["name"]] = r
         finally:
             serve.stop()
             if drain:
                 drain.stop()
-        acked = sum(r["requests"] for r in runs.values())
-        if drain and drain.lines < acked:
-            raise BenchError(f"serve: {acked} acks answered, {drain.lines} command lines written")
         for name, r in runs.items():
             results[f"{backend}, {name}"] = r
     return results
 
 
-def write_callback(path, env):
-    """A valid signed callback: the button context of a real rendered post,
-    wrapped in the JSON Mattermost posts when someone clicks."""
+# Distinct signed buttons per wrk run: enough for the run's length at the
+# rates measured; beyond them a click repeats a used button (refused, cheap).
+CLICKS_QUICK = 5_000
+CLICKS_FULL = 40_000
+
+
+def canonical(ctx):
+    """The bytes a button's signature covers (core/src/ack.rs, documented
+    in the README): a domain line, then every field but `sig` in order."""
+    out = b"mattermost-notify ack context\n"
+    for k in ("v", "action", "kind", "host", "service", "problem", "label", "text", "exp"):
+        v = ctx.get(k, "").encode()
+        out += k.encode() + b"=" + str(len(v)).encode() + b":" + v + b"\n"
+    return out
+
+
+def write_callbacks(path, context, secret, first, count):
+    """`count` callbacks, one JSON per line, each of its own button: the
+    real button's context with its own expiry, signed with the shared secret."""
+    base = int(context["exp"])
+    with open(path, "w") as f:
+        for i in range(first, first + count):
+            ctx = dict(context, exp=str(base + i))
+            ctx["sig"] = hmac.new(secret, canonical(ctx), hashlib.sha256).hexdigest()
+            f.write(json.dumps({
+                "user_id": "rgh4sbpaxbf7zm4fqnbbt1nhqa", "user_name": "bench",
+                "channel_id": "q5xmbctzqjgfxb5r9c1xqz5ytr", "channel_name": "ops",
+                "team_id": "d5p1cwsbkjnb8yk5f4x5c6n8ny", "team_domain": "acme",
+                "post_id": "ws6kqsd6rffx5bxfz4f8ydbtby", "trigger_id": "",
+                "type": "", "data_source": "", "context": ctx,
+            }) + "\n")
+
+
+def button_context(env):
+    """The button context of a real rendered post (`notify --dry-run`)."""
     out = subprocess.run(
         [str(binary_path(HOST_TARGET)), "notify", *ALERT_ARGS, "--dry-run"],
         env=env, capture_output=True, check=False,
@@ -695,14 +746,7 @@ def write_callback(path, env):
         for action in attachment.get("actions", []):
             context = action.get("integration", {}).get("context")
             if context:
-                path.write_text(json.dumps({
-                    "user_id": "rgh4sbpaxbf7zm4fqnbbt1nhqa", "user_name": "bench",
-                    "channel_id": "q5xmbctzqjgfxb5r9c1xqz5ytr", "channel_name": "ops",
-                    "team_id": "d5p1cwsbkjnb8yk5f4x5c6n8ny", "team_domain": "acme",
-                    "post_id": "ws6kqsd6rffx5bxfz4f8ydbtby", "trigger_id": "",
-                    "type": "", "data_source": "", "context": context,
-                }))
-                return
+                return context
     raise BenchError("notify --two-way --dry-run rendered no Acknowledge button")
 
 
@@ -719,9 +763,11 @@ WRK_LOADS = [
 
 def run_wrk(opts, url, callback, load):
     seconds = 2 if opts.quick else 10
-    env = {**os.environ, "BENCH_CALLBACK_FILE": str(callback)}
+    env = {**os.environ, "BENCH_CALLBACKS_FILE": str(callback)}
     if load["delay_ms"]:
         env["BENCH_DELAY_MS"] = str(load["delay_ms"])
+    threads = next(a for a in load["args"] if a.startswith("-t"))[2:]
+    env["BENCH_THREADS"] = threads
     out = run_checked(
         ["wrk", *load["args"], f"-d{seconds}s", "--latency", "-s",
          str(BENCH_DIR / "ack.lua"), url],

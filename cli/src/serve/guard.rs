@@ -10,20 +10,55 @@
 //! that cannot be marked could be used twice.
 
 use super::handler::{ClickGuard, Refusal, VerifiedClick};
-use crate::state::clicks::{Claim, ClickError};
+use crate::state::clicks::{Claim, MAX_CLICKS};
 use crate::state::{ProblemKey, StateDir};
 use mattermost_notify_core::ack::AckKind;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How often expired used-button marks are swept (and the marks counted
+/// again): a sweep reads the whole directory, so not on every click.
+pub const MARK_SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// A guard over the node's state directory.
 #[derive(Debug)]
 pub struct StateGuard {
     state: StateDir,
+    marks: Mutex<MarkCount>,
+}
+
+/// Unexpired marks as of the last sweep, plus the ones made since.
+#[derive(Debug, Default)]
+struct MarkCount {
+    live: usize,
+    swept: Option<Instant>,
 }
 
 impl StateGuard {
     /// A guard keeping its marks in `state`.
     pub fn new(state: StateDir) -> StateGuard {
-        StateGuard { state }
+        StateGuard {
+            state,
+            marks: Mutex::new(MarkCount::default()),
+        }
+    }
+
+    /// Whether another mark may be made: sweeps expired marks once a
+    /// [`MARK_SWEEP_INTERVAL`], or at once when the bound is reached.
+    fn room_for_a_mark(&self) -> bool {
+        let mut m = self.marks.lock().unwrap_or_else(|e| e.into_inner());
+        let due = m.swept.is_none_or(|t| t.elapsed() >= MARK_SWEEP_INTERVAL);
+        if due || m.live >= MAX_CLICKS {
+            m.live = self.state.prune_clicks(unix_now());
+            m.swept = Some(Instant::now());
+        }
+        if m.live >= MAX_CLICKS {
+            return false;
+        }
+        // Counted before the claim: a refused or failed claim over-counts
+        // until the next sweep, never under-counts.
+        m.live += 1;
+        true
     }
 }
 
@@ -63,13 +98,18 @@ impl ClickGuard for StateGuard {
     }
 
     fn claim(&self, click: &VerifiedClick<'_>) -> Result<(), Refusal> {
-        match self
-            .state
-            .claim_click(&click.tag, click.ack.exp, unix_now())
-        {
+        if !self.room_for_a_mark() {
+            log::error!(
+                "serve: {MAX_CLICKS} unexpired used-button marks in {}; refusing the click \
+                 (a button that cannot be marked could be used twice)",
+                self.state.path().display()
+            );
+            return Err(Refusal::NotRecorded);
+        }
+        match self.state.claim_click(&click.tag, click.ack.exp) {
             Ok(Claim::First) => Ok(()),
             Ok(Claim::AlreadyUsed) => Err(Refusal::AlreadyUsed),
-            Err(e @ (ClickError::Full | ClickError::Io(_))) => {
+            Err(e) => {
                 log::error!(
                     "serve: cannot mark a used button in {}: {e}; refusing the click",
                     self.state.path().display()

@@ -25,35 +25,12 @@ pub enum Claim {
     AlreadyUsed,
 }
 
-/// Why a click could not be marked.
-#[derive(Debug)]
-pub enum ClickError {
-    /// [`MAX_CLICKS`] unexpired marks exist.
-    Full,
-    /// The directory could not be read or written.
-    Io(io::Error),
-}
-
-impl std::fmt::Display for ClickError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ClickError::Full => write!(f, "{MAX_CLICKS} used buttons are recorded already"),
-            ClickError::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
 impl StateDir {
     /// Marks the button signed `tag` (valid until `exp`) as used, unless
-    /// it was. Prunes expired marks on the way.
-    pub fn claim_click(&self, tag: &[u8; 32], exp: u64, now: u64) -> Result<Claim, ClickError> {
-        let dir = self
-            .area(CLICKS)
-            .map_err(|e| ClickError::Io(super::dir_io(e)))?;
-        let live = prune_expired(dir.path(), now);
-        if live >= MAX_CLICKS {
-            return Err(ClickError::Full);
-        }
+    /// it was. The caller bounds the number of marks ([`MAX_CLICKS`], with
+    /// [`StateDir::prune_clicks`]).
+    pub fn claim_click(&self, tag: &[u8; 32], exp: u64) -> io::Result<Claim> {
+        let dir = self.area(CLICKS).map_err(super::dir_io)?;
         let path = dir.join(&mark_name(tag, exp));
         match OpenOptions::new()
             .write(true)
@@ -62,14 +39,23 @@ impl StateDir {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
         {
-            Ok(f) => {
-                // Durable before the action: a crash must not forget it.
-                f.sync_all().map_err(ClickError::Io)?;
-                dir.sync().map_err(ClickError::Io)?;
+            Ok(_) => {
+                // The mark is its name: making the directory durable before
+                // the action means a crash cannot forget it.
+                dir.sync()?;
                 Ok(Claim::First)
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(Claim::AlreadyUsed),
-            Err(e) => Err(ClickError::Io(e)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes the marks of buttons expired at `now` (unix seconds);
+    /// returns how many are left.
+    pub fn prune_clicks(&self, now: u64) -> usize {
+        match self.area(CLICKS) {
+            Ok(dir) => prune_expired(dir.path(), now),
+            Err(_) => 0,
         }
     }
 
@@ -138,12 +124,13 @@ mod tests {
         let d = super::super::scratch("clicks");
         let s = StateDir::open(&d).unwrap();
         let tag = [0xabu8; 32];
-        assert_eq!(s.claim_click(&tag, 2000, 1000).unwrap(), Claim::First);
-        assert_eq!(s.claim_click(&tag, 2000, 1000).unwrap(), Claim::AlreadyUsed);
+        assert_eq!(s.claim_click(&tag, 2000).unwrap(), Claim::First);
+        assert_eq!(s.claim_click(&tag, 2000).unwrap(), Claim::AlreadyUsed);
         s.release_click(&tag, 2000);
-        assert_eq!(s.claim_click(&tag, 2000, 1000).unwrap(), Claim::First);
+        assert_eq!(s.claim_click(&tag, 2000).unwrap(), Claim::First);
         // Another button is independent; once both expired, their marks go.
-        assert_eq!(s.claim_click(&[1u8; 32], 1500, 1000).unwrap(), Claim::First);
+        assert_eq!(s.claim_click(&[1u8; 32], 1500).unwrap(), Claim::First);
+        assert_eq!(s.prune_clicks(1000), 2);
         let dir = s.area(CLICKS).unwrap();
         assert_eq!(count(dir.path()), 2);
         assert_eq!(prune_expired(dir.path(), 1600), 1);
