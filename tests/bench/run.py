@@ -806,6 +806,42 @@ def verdict(ok):
     return "met" if ok else "**missed**"
 
 
+def storms_report(results, opts):
+    """The rate-limited storms and the resumption figures, as Markdown."""
+    lines = []
+    lines.append("")
+    lines.append(f"Storm against Mattermost's default rate limiter (10/s, burst 100), "
+                 f"{opts.limited} alerts:")
+    lines.append("")
+    lines.append("| sender | every alert visible after | requests | posts | 429s | lost | "
+                 "spooled (exit 75) | peak memory, all senders (PSS) | CPU per alert | "
+                 "alerts per request | targets |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, r in results["limited"].items():
+        per_request = r["alerts"] / r["requests"] if r["requests"] else 0
+        ok = (r["visible_s"] <= TARGET_VISIBLE_S and per_request >= TARGET_ALERTS_PER_REQUEST
+              and r["lost"] == 0)
+        # The targets are set for 1,000 alerts; a smaller storm's first ten
+        # alerts, each a post of its own, weigh too much to judge.
+        judged = name == "digests on" and r["alerts"] >= 1000
+        target = verdict(ok) if judged else "–"
+        lines.append(
+            f"| {'mattermost-notify, ' + name if name != 'curl loop' else 'curl loop'} | "
+            f"{r['visible_s']:.1f} s | {r['requests']} | {r['posts']} | {r['limited']} | "
+            f"{r['lost']} | {r['spooled']} | {r['peak_pss_kib'] / 1024:.1f} MiB | "
+            f"{r['cpu_ms_per_alert']:.2f} ms | {per_request:.1f} | {target} |")
+    r = results["resumption"]
+    off = results["limited"]["digests off"]["cpu_ms_per_alert"] * 1e3
+    lines.append("")
+    lines.append(
+        f"TLS 1.3 against a P-256 server, client CPU per handshake: {r['cold']:.0f} µs full, "
+        f"{r['resumed']:.0f} µs resumed with a ticket; a whole alert of its own (digests off) "
+        f"takes {off:.0f} µs of CPU, so resumption would save at most "
+        f"{(r['cold'] - r['resumed']) / off * 100:.0f} % of it, and with digests on, one "
+        f"handshake is shared by {opts.limited / max(1, results['limited']['digests on']['requests']):.0f} alerts.")
+    return "\n".join(lines)
+
+
 def report(results, opts):
     lines = []
     m = results["machine"]
@@ -857,33 +893,7 @@ def report(results, opts):
             f"| serve, {name} | {r['acks_per_s']:.0f} acks/s, "
             f"p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms | – | – | – | "
             f"{target} | {verdict(ok)} |")
-    lines.append("")
-    lines.append(f"Storm against Mattermost's default rate limiter (10/s, burst 100), "
-                 f"{opts.limited} alerts:")
-    lines.append("")
-    lines.append("| sender | every alert visible after | requests | posts | 429s | lost | "
-                 "spooled (exit 75) | peak memory, all senders (PSS) | CPU per alert | "
-                 "alerts per request | targets |")
-    lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
-    for name, r in results["limited"].items():
-        per_request = r["alerts"] / r["requests"] if r["requests"] else 0
-        ok = (r["visible_s"] <= TARGET_VISIBLE_S and per_request >= TARGET_ALERTS_PER_REQUEST
-              and r["lost"] == 0)
-        target = verdict(ok) if name == "digests on" else "–"
-        lines.append(
-            f"| {'mattermost-notify, ' + name if name != 'curl loop' else 'curl loop'} | "
-            f"{r['visible_s']:.1f} s | {r['requests']} | {r['posts']} | {r['limited']} | "
-            f"{r['lost']} | {r['spooled']} | {r['peak_pss_kib'] / 1024:.1f} MiB | "
-            f"{r['cpu_ms_per_alert']:.2f} ms | {per_request:.1f} | {target} |")
-    r = results["resumption"]
-    off = results["limited"]["digests off"]["cpu_ms_per_alert"] * 1e3
-    lines.append("")
-    lines.append(
-        f"TLS 1.3 against a P-256 server, client CPU per handshake: {r['cold']:.0f} µs full, "
-        f"{r['resumed']:.0f} µs resumed with a ticket; a whole alert of its own (digests off) "
-        f"takes {off:.0f} µs of CPU, so resumption would save at most "
-        f"{(r['cold'] - r['resumed']) / off * 100:.0f} % of it, and with digests on, one "
-        f"handshake is shared by {opts.limited / max(1, results['limited']['digests on']['requests']):.0f} alerts.")
+    lines.append(storms_report(results, opts))
     lines.append("")
     lines.append("| measurement | mattermost-notify | curl | Python urllib | ours / curl | target | |")
     lines.append("|---|---|---|---|---|---|---|")
@@ -908,6 +918,8 @@ def parse_args():
     ap.add_argument("--workers", type=int, default=8, help="concurrent storm workers (8)")
     ap.add_argument("--limited", type=int,
                     help="alerts of the rate-limited storm (default 1000, quick 150)")
+    ap.add_argument("--storms-only", action="store_true",
+                    help="only the rate-limited storms and the resumption figures")
     ap.add_argument("--no-build", action="store_true", help="use the binaries as built")
     ap.add_argument("--json", type=Path, help="also write the figures as JSON here")
     ap.add_argument("--markdown", type=Path, help="also write the table here")
@@ -930,6 +942,14 @@ def main():
         build(opts)
     built = time.monotonic()
     results = {"machine": machine(), "quick": opts.quick}
+    if opts.storms_only:
+        with tempfile.TemporaryDirectory(prefix="mmn-bench-") as tmp:
+            workdir = Path(tmp)
+            write_payload(workdir, sender_env(workdir))
+            results["limited"] = limited_storms(opts, workdir)
+            results["resumption"] = resumption(opts)
+        print(storms_report(results, opts))
+        return
     with tempfile.TemporaryDirectory(prefix="mmn-bench-") as tmp:
         workdir = Path(tmp)
         env = sender_env(workdir)
