@@ -1,10 +1,12 @@
-//! The Acknowledge button on problem posts (`MATTERMOST_TWO_WAY=1`).
+//! The action buttons on problem posts (`MATTERMOST_TWO_WAY=1`).
 //!
-//! `MATTERMOST_ACK_MODE=receiver` (default): the button posts to
+//! `MATTERMOST_ACK_MODE=receiver` (default): the buttons of
+//! `MATTERMOST_ACTIONS` (default `ack,downtime,recheck`; those that open a
+//! dialog only with `MATTERMOST_URL`), each posting to
 //! `MATTERMOST_ACK_URL` (our `serve`) with a context signed by HMAC-SHA256
 //! over the core's canonical bytes, keyed by the secret in
 //! `MATTERMOST_ACK_SECRET_FILE`, valid for `MATTERMOST_ACK_TTL`.
-//! `MATTERMOST_ACK_MODE=openitcockpit`: the button URL is exactly the
+//! `MATTERMOST_ACK_MODE=openitcockpit`: one Acknowledge button whose URL is exactly the
 //! original module's, so an openITCOCKPIT master's handler takes the click
 //! (that URL carries the API key, as the original's does; prefer `receiver`).
 //!
@@ -14,15 +16,16 @@
 use crate::config::{key, Config};
 use crate::error::Error;
 use mattermost_notify_core::ack::{
-    encode_sig_hex, is_problem_id, AckContext, AckKind, ACK_ACTION, ACK_ACTION_ALL, ACK_ACTION_ONE,
+    encode_sig_hex, is_problem_id, AckContext, AckKind, ACK_ACTION_ALL, ACK_ACTION_ONE,
     ACK_KIND_DIGEST, ACK_VERSION,
 };
+use mattermost_notify_core::actions::{Action, ActionList, Phase, DEFAULT_ACTIONS};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
 use mattermost_notify_core::limits::{
     ACK_CANONICAL_BUF_LEN, ACK_LABEL_MAX, ACK_SECRET_MIN, ACK_SIG_HEX_LEN, ACK_TEXT_MAX,
     MENTION_MAX_LEN,
 };
-use mattermost_notify_core::render::{AckButton, RenderOptions};
+use mattermost_notify_core::render::{ActionButton, RenderOptions};
 use mattermost_notify_core::{Kind, Notification, NotificationType};
 use ring::hmac;
 use std::path::Path;
@@ -41,6 +44,10 @@ pub enum AckMode {
         key: hmac::Key,
         /// `MATTERMOST_ACK_TTL`.
         ttl: Duration,
+        /// `MATTERMOST_ACTIONS`.
+        actions: ActionList,
+        /// `MATTERMOST_URL` is set: actions that open a dialog are offered.
+        dialogs: bool,
     },
     /// An openITCOCKPIT master's MattermostModule handler.
     OpenItcockpit {
@@ -55,10 +62,18 @@ impl std::fmt::Debug for AckMode {
     // By hand: neither the key nor the API key may be printed.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            AckMode::Receiver { url, ttl, .. } => f
+            AckMode::Receiver {
+                url,
+                ttl,
+                actions,
+                dialogs,
+                ..
+            } => f
                 .debug_struct("Receiver")
                 .field("url", url)
                 .field("ttl", ttl)
+                .field("actions", actions)
+                .field("dialogs", dialogs)
                 .finish_non_exhaustive(),
             AckMode::OpenItcockpit { base, .. } => f
                 .debug_struct("OpenItcockpit")
@@ -68,9 +83,11 @@ impl std::fmt::Debug for AckMode {
     }
 }
 
-/// A button ready for [`mattermost_notify_core::render::AckButton`].
+/// A button ready for [`mattermost_notify_core::render::ActionButton`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Button {
+    /// What it does.
+    pub action: Action,
     /// `integration.url`.
     pub url: String,
     /// `integration.context`, in order (empty in openITCOCKPIT mode).
@@ -84,16 +101,17 @@ impl Button {
     }
 
     /// The renderer's view of this button; `pairs` is [`Button::pairs`].
-    pub fn render<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> AckButton<'a> {
-        AckButton {
+    pub fn render<'a>(&'a self, pairs: &'a [(&'a str, &'a str)]) -> ActionButton<'a> {
+        ActionButton {
+            action: self.action,
             url: &self.url,
             context: pairs,
         }
     }
 }
 
-/// The button for the alert `notify` is sending, or `None` (not a
-/// problem, or an OK state); `mode` is from [`settings`].
+/// The buttons for the alert `notify` is sending, none when it is not a
+/// problem or in an OK state; `mode` is from [`settings`].
 /// `opts` are the post's render options: the button's context carries the
 /// post's top-level message (the configured mention, when the renderer puts
 /// it there) so the update after the click keeps it.
@@ -102,7 +120,7 @@ pub fn for_notify(
     n: &Notification<'_>,
     opts: &RenderOptions<'_>,
     problem: Option<&str>,
-) -> Option<Button> {
+) -> Vec<Button> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -164,12 +182,28 @@ pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Vec<Error>> {
                     )
                 }),
             };
-            match (url, key, ttl) {
-                (Ok(url), Ok(key), Ok(ttl)) => Ok(Some(AckMode::Receiver { url, key, ttl })),
-                (url, key, ttl) => Err([url.err(), key.err(), ttl.err()]
-                    .into_iter()
-                    .flatten()
-                    .collect()),
+            let actions = action_list(cfg);
+            let dialogs = cfg.url(key::URL).map(|u| u.is_some());
+            match (url, key, ttl, actions, dialogs) {
+                (Ok(url), Ok(key), Ok(ttl), Ok(actions), Ok(dialogs)) => {
+                    Ok(Some(AckMode::Receiver {
+                        url,
+                        key,
+                        ttl,
+                        actions,
+                        dialogs,
+                    }))
+                }
+                (url, key, ttl, actions, dialogs) => Err([
+                    url.err(),
+                    key.err(),
+                    ttl.err(),
+                    actions.err(),
+                    dialogs.err(),
+                ]
+                .into_iter()
+                .flatten()
+                .collect()),
             }
         }
         "openitcockpit" => {
@@ -196,9 +230,18 @@ pub fn settings(cfg: &Config) -> Result<Option<AckMode>, Vec<Error>> {
     }
 }
 
-/// The button for `n`, or `None` when it gets none: only PROBLEM posts in
-/// a non-OK state do, and only when host and service could be acknowledged
-/// (a name the command line would refuse gets no button, with a warning).
+/// `MATTERMOST_ACTIONS` (flag `--actions`), or the default
+/// `ack,downtime,recheck`.
+pub fn action_list(cfg: &Config) -> Result<ActionList, Error> {
+    match cfg.get(key::ACTIONS) {
+        None => Ok(DEFAULT_ACTIONS),
+        Some(v) => ActionList::parse(v).map_err(|e| cfg.invalid(key::ACTIONS, e.to_string())),
+    }
+}
+
+/// The buttons for `n`, none when it gets none: only PROBLEM posts in a
+/// non-OK state do, and only when host and service could be acted on (a
+/// name the command line would refuse gets no button, with a warning).
 /// `problem` is the id of the problem the post is about; `serve` refuses
 /// the click once it is no longer the current one.
 pub fn button(
@@ -207,9 +250,9 @@ pub fn button(
     text: &str,
     problem: &str,
     now: u64,
-) -> Option<Button> {
+) -> Vec<Button> {
     if n.notification_type != NotificationType::Problem || n.state.is_ok() {
-        return None;
+        return Vec::new();
     }
     let target = match n.kind {
         Kind::Host => AckTarget::Host { host: n.host_uuid },
@@ -220,25 +263,71 @@ pub fn button(
     };
     let probe = AckCommand {
         target,
+        sticky: true,
         notify: false,
         author: "x",
         comment: "",
         time: now,
     };
     if let Err(e) = probe.validate() {
-        log::warn!("no Acknowledge button: the monitoring core could not take this ack ({e})");
-        return None;
+        log::warn!("no action buttons: the monitoring core could not take this ack ({e})");
+        return Vec::new();
     }
     match mode {
-        AckMode::Receiver { url, key, ttl } => signed_button(url, key, *ttl, n, text, problem, now),
-        AckMode::OpenItcockpit { base, api_key } => Some(Button {
+        AckMode::Receiver {
+            url,
+            key,
+            ttl,
+            actions,
+            dialogs,
+        } => actions
+            .offered(Phase::Open, *dialogs)
+            .into_iter()
+            .flatten()
+            .filter_map(|action| signed_button(action, url, key, *ttl, n, text, problem, now))
+            .collect(),
+        AckMode::OpenItcockpit { base, api_key } => vec![Button {
+            action: Action::Ack,
             url: oitc_url(base, api_key, n),
             context: Vec::new(),
-        }),
+        }],
     }
 }
 
+/// Signs `ctx` with `key`: the hex tag for its `sig`.
+pub fn sign(key: &hmac::Key, ctx: &AckContext<'_>) -> Option<String> {
+    let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
+    let signed = match ctx.canonical_bytes(&mut buf) {
+        Ok(len) => buf.get(..len).unwrap_or_default(),
+        Err(e) => {
+            log::warn!("no {} button: {e}", ctx.action);
+            return None;
+        }
+    };
+    let tag = hmac::sign(key, signed);
+    let tag: [u8; 32] = tag.as_ref().try_into().ok()?;
+    let mut hex = [0u8; ACK_SIG_HEX_LEN];
+    Some(encode_sig_hex(&tag, &mut hex).to_string())
+}
+
+/// The button doing `action` with the context `ctx` (signed here).
+pub fn signed(action: Action, url: &str, key: &hmac::Key, ctx: &AckContext<'_>) -> Option<Button> {
+    let sig = sign(key, ctx)?;
+    let context = ctx
+        .context_pairs(&sig)
+        .iter()
+        .map(|(k, v)| (*k, v.to_string()))
+        .collect();
+    Some(Button {
+        action,
+        url: url.to_string(),
+        context,
+    })
+}
+
+#[allow(clippy::too_many_arguments)] // each is one field of the context
 fn signed_button(
+    action: Action,
     url: &str,
     key: &hmac::Key,
     ttl: Duration,
@@ -251,7 +340,7 @@ fn signed_button(
     // button than one that can only fail.
     if !is_problem_id(problem) {
         log::warn!(
-            "no Acknowledge button: problem id {problem:?} is not 1 to 40 of A-Z a-z 0-9 . _ : -"
+            "no action buttons: problem id {problem:?} is not 1 to 40 of A-Z a-z 0-9 . _ : -"
         );
         return None;
     }
@@ -267,7 +356,7 @@ fn signed_button(
     let exp = now.saturating_add(ttl.as_secs()).to_string();
     let ctx = AckContext {
         version: ACK_VERSION,
-        action: ACK_ACTION,
+        action: action.as_str(),
         kind: kind.as_str(),
         host: n.host_uuid,
         service,
@@ -276,32 +365,7 @@ fn signed_button(
         text: cut(text, ACK_TEXT_MAX),
         exp: &exp,
     };
-    Some(Button {
-        url: url.to_string(),
-        context: sign(key, &ctx)?,
-    })
-}
-
-/// `ctx` with its `sig`, as the button's context pairs.
-fn sign(key: &hmac::Key, ctx: &AckContext<'_>) -> Option<Vec<(&'static str, String)>> {
-    let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
-    let signed = match ctx.canonical_bytes(&mut buf) {
-        Ok(len) => buf.get(..len).unwrap_or_default(),
-        Err(e) => {
-            log::warn!("no Acknowledge button: {e}");
-            return None;
-        }
-    };
-    let tag = hmac::sign(key, signed);
-    let tag: [u8; 32] = tag.as_ref().try_into().ok()?;
-    let mut hex = [0u8; ACK_SIG_HEX_LEN];
-    let sig = encode_sig_hex(&tag, &mut hex);
-    Some(
-        ctx.context_pairs(sig)
-            .iter()
-            .map(|(k, v)| (*k, v.to_string()))
-            .collect(),
-    )
+    signed(action, url, key, &ctx)
 }
 
 /// A digest's **Acknowledge all** button and **Acknowledge one…** menu,
@@ -309,7 +373,7 @@ fn sign(key: &hmac::Key, ctx: &AckContext<'_>) -> Option<Vec<(&'static str, Stri
 /// `headline` as the message it keeps; `None` outside receiver mode (an
 /// openITCOCKPIT master acknowledges one problem per URL).
 pub fn for_digest(mode: &AckMode, headline: &str, id: &str, now: u64) -> Option<(Button, Button)> {
-    let AckMode::Receiver { url, key, ttl } = mode else {
+    let AckMode::Receiver { url, key, ttl, .. } = mode else {
         return None;
     };
     let exp = now.saturating_add(ttl.as_secs()).to_string();
@@ -324,12 +388,7 @@ pub fn for_digest(mode: &AckMode, headline: &str, id: &str, now: u64) -> Option<
         text: cut(headline, ACK_TEXT_MAX),
         exp: &exp,
     };
-    let button = |action| {
-        Some(Button {
-            url: url.clone(),
-            context: sign(key, &ctx(action))?,
-        })
-    };
+    let button = |action| signed(Action::Ack, url, key, &ctx(action));
     Some((button(ACK_ACTION_ALL)?, button(ACK_ACTION_ONE)?))
 }
 
@@ -458,6 +517,8 @@ mod tests {
             url: "https://mon.example/ack".into(),
             key: hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 32]),
             ttl: Duration::from_secs(100),
+            actions: ActionList::parse("ack").unwrap(),
+            dialogs: false,
         }
     }
 
@@ -470,7 +531,7 @@ mod tests {
             "4711",
             1000,
         )
-        .unwrap();
+        .remove(0);
         let keys: Vec<&str> = b.context.iter().map(|(k, _)| *k).collect();
         assert_eq!(keys, mattermost_notify_core::ack::ACK_KEYS.to_vec());
         let get = |k: &str| {
@@ -515,23 +576,54 @@ mod tests {
     fn a_problem_id_serve_would_refuse_gets_no_button() {
         let n = problem(Kind::Host, State::Down);
         for bad in ["", "47 11", "a/b", &"9".repeat(41)] {
-            assert!(button(&receiver(), &n, "", bad, 0).is_none(), "{bad:?}");
+            assert!(button(&receiver(), &n, "", bad, 0).is_empty(), "{bad:?}");
         }
-        assert!(button(&receiver(), &n, "", "icinga:web1:1764284280", 0).is_some());
+        assert!(!button(&receiver(), &n, "", "icinga:web1:1764284280", 0).is_empty());
     }
 
     #[test]
     fn only_problems_in_bad_states_get_a_button() {
         let m = receiver();
-        assert!(button(&m, &problem(Kind::Host, State::Down), "", "1", 0).is_some());
-        assert!(button(&m, &problem(Kind::Host, State::Up), "", "1", 0).is_none());
-        assert!(button(&m, &problem(Kind::Service, State::Ok), "", "1", 0).is_none());
+        assert!(!button(&m, &problem(Kind::Host, State::Down), "", "1", 0).is_empty());
+        assert!(button(&m, &problem(Kind::Host, State::Up), "", "1", 0).is_empty());
+        assert!(button(&m, &problem(Kind::Service, State::Ok), "", "1", 0).is_empty());
         let mut r = problem(Kind::Service, State::Critical);
         r.notification_type = NotificationType::Recovery;
-        assert!(button(&m, &r, "", "1", 0).is_none());
+        assert!(button(&m, &r, "", "1", 0).is_empty());
         let mut bad = problem(Kind::Service, State::Critical);
         bad.service_uuid = "a;b";
-        assert!(button(&m, &bad, "", "1", 0).is_none());
+        assert!(button(&m, &bad, "", "1", 0).is_empty());
+    }
+
+    #[test]
+    fn the_action_list_gives_the_buttons_each_signed_for_its_action() {
+        let all = ActionList::parse("ack,comment,downtime,recheck").unwrap();
+        let n = problem(Kind::Service, State::Critical);
+        for (dialogs, want) in [
+            (false, vec![Action::Ack, Action::Recheck]),
+            (true, vec![Action::Ack, Action::Comment, Action::Downtime]),
+        ] {
+            let m = AckMode::Receiver {
+                url: "https://mon.example/ack".into(),
+                key: hmac::Key::new(hmac::HMAC_SHA256, &[7u8; 32]),
+                ttl: Duration::from_secs(100),
+                actions: all,
+                dialogs,
+            };
+            let buttons = button(&m, &n, "", "1", 0);
+            let got: Vec<Action> = buttons.iter().map(|b| b.action).collect();
+            assert_eq!(got, want);
+            for b in &buttons {
+                let action = b.context.iter().find(|(k, _)| *k == "action").unwrap();
+                assert_eq!(action.1, b.action.as_str());
+            }
+            // Each button has its own signature.
+            let sigs: std::collections::HashSet<&str> = buttons
+                .iter()
+                .map(|b| b.context.last().unwrap().1.as_str())
+                .collect();
+            assert_eq!(sigs.len(), buttons.len());
+        }
     }
 
     #[test]
@@ -540,14 +632,14 @@ mod tests {
             base: "https://oitc.example".into(),
             api_key: "k&y=1".into(),
         };
-        let b = button(&m, &problem(Kind::Service, State::Warning), "", "1", 0).unwrap();
+        let b = button(&m, &problem(Kind::Service, State::Warning), "", "1", 0).remove(0);
         assert_eq!(
             b.url,
             "https://oitc.example/mattermost_module/acknowledge/service.json\
              ?hostuuid=web%201&serviceuuid=HTTP%2Fs&apikey=k%26y%3D1"
         );
         assert!(b.context.is_empty());
-        let b = button(&m, &problem(Kind::Host, State::Down), "", "1", 0).unwrap();
+        let b = button(&m, &problem(Kind::Host, State::Down), "", "1", 0).remove(0);
         assert_eq!(
             b.url,
             "https://oitc.example/mattermost_module/acknowledge/host.json\

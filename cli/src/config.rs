@@ -49,6 +49,7 @@ pub mod key {
         HOST_URL,
         SERVICE_URL,
         UI_BASE_URL,
+        IMAGE_URL,
         SOURCE,
         NO_EMOJI,
         TWO_WAY,
@@ -57,6 +58,8 @@ pub mod key {
         ACK_SECRET_FILE,
         ACK_TTL,
         ACK_NOTIFY,
+        ACTIONS,
+        URL,
         ALLOWED_USERS,
         ALLOWED_USER_IDS,
         ALLOWED_TEAMS,
@@ -64,6 +67,10 @@ pub mod key {
         OITC_URL,
         OITC_API_KEY,
         COMMAND_FILE,
+        ICINGA_URL,
+        ICINGA_USER,
+        ICINGA_PASSWORD_FILE,
+        ICINGA_CA_FILE,
         RETRY_BUDGET,
         SPOOL_DIR,
         SPOOL_MAX_FILES,
@@ -120,6 +127,7 @@ settings! {
     HOST_URL "--host-url" false "title link for host alerts; {hostuuid} {hostname}";
     SERVICE_URL "--service-url" false "title link for service alerts; also {serviceuuid} {servicename}";
     UI_BASE_URL "--ui-base-url" false "openITCOCKPIT base URL: links <base>/a/hosts/browser/{hostuuid}";
+    IMAGE_URL "--image-url" false "graph image for every post (PNP4Nagios, Grafana); the title-link placeholders";
     SOURCE "--source" false "footer source name";
     NO_EMOJI "--no-emoji" false "1: no emoji in titles";
     TWO_WAY "--two-way" false "1: Acknowledge buttons on problem posts";
@@ -128,6 +136,8 @@ settings! {
     ACK_SECRET_FILE "--ack-secret-file" false "file holding the key that signs button contexts";
     ACK_TTL "--ack-ttl" false "how long a button stays valid: seconds or 30m, 12h, 7d (default 7d)";
     ACK_NOTIFY "--ack-notify" false "1: acknowledgements notify contacts";
+    ACTIONS "--actions" false "buttons on problem posts: ack, comment, downtime, recheck (default ack,downtime,recheck; at most three shown)";
+    URL "--url" false "the Mattermost server's base URL; serve opens comment and downtime dialogs there";
     ALLOWED_USERS "--allowed-users" false "Mattermost users allowed to acknowledge (comma-separated)";
     ALLOWED_USER_IDS "--allowed-user-ids" false "Mattermost user ids allowed to acknowledge (comma-separated; ids cannot be renamed)";
     ALLOWED_TEAMS "--allowed-teams" false "Mattermost teams allowed to acknowledge";
@@ -135,6 +145,10 @@ settings! {
     OITC_URL "--oitc-url" false "openITCOCKPIT base URL for API acknowledgements";
     OITC_API_KEY "" true "openITCOCKPIT API key (file or environment only: a flag would show it in ps)";
     COMMAND_FILE "--command-file" false "the monitoring core's external command pipe";
+    ICINGA_URL "--icinga-url" false "Icinga 2 API base URL, e.g. https://icinga.example:5665 (serve acts through its API)";
+    ICINGA_USER "--icinga-user" false "the Icinga 2 ApiUser serve logs in as";
+    ICINGA_PASSWORD_FILE "--icinga-password-file" false "file holding that ApiUser's password";
+    ICINGA_CA_FILE "--icinga-ca-file" false "PEM CA that signed the Icinga 2 API's certificate (default: the bundled roots)";
     RETRY_BUDGET "--retry-budget" false "seconds a notification may spend retrying";
     SPOOL_DIR "--spool-dir" false "directory keeping undelivered posts";
     SPOOL_MAX_FILES "--spool-max-files" false "most posts the spool keeps";
@@ -502,6 +516,41 @@ mod tests {
                 assert!(row.contains(&format!("`{}`", s.flag)), "{row}");
             }
         }
+    }
+
+    /// The man page template has the place `.ci/package` fills with the
+    /// README's table above, and the version placeholder.
+    #[test]
+    fn man_page_template_takes_the_settings_and_the_version() {
+        let man = include_str!("../contrib/mattermost-notify.1");
+        let marker = man.lines().filter(|l| l.starts_with(".\\\" @SETTINGS@"));
+        assert_eq!(marker.count(), 1);
+        assert!(man.contains("\"mattermost\\-notify @VERSION@\""));
+    }
+
+    /// The package's sample config names only settings that exist, each
+    /// commented out (a fresh install changes nothing).
+    #[test]
+    fn sample_config_names_known_settings_all_commented_out() {
+        let sample = include_str!("../contrib/mattermost-notify.conf");
+        let mut named = 0;
+        for line in sample.lines() {
+            if let Some(rest) = line.strip_prefix("#MATTERMOST_") {
+                let key = format!("MATTERMOST_{}", rest.split('=').next().unwrap_or(""));
+                assert!(
+                    setting(&key).is_some(),
+                    "unknown setting in the sample: {line}"
+                );
+                named += 1;
+            }
+            assert!(
+                !line.starts_with("MATTERMOST_"),
+                "not commented out: {line}"
+            );
+        }
+        assert!(named >= 20, "{named}");
+        let c = from_file(sample);
+        assert!(SETTINGS.iter().all(|s| c.get(s.key).is_none()));
     }
 
     fn from_file(text: &str) -> Config {

@@ -1,5 +1,5 @@
 //! Settings that only decorate a post: emoji, username, channel and icon
-//! overrides, title links, the mention and the priority with their state
+//! overrides, title links, the graph image, the mention and the priority with their state
 //! lists, and the whole two-way group (the Acknowledge button).
 //!
 //! They are resolved leniently, in this one place for `notify` and `test`:
@@ -71,6 +71,7 @@ impl LinkTemplates {
 pub struct Decoration<'c> {
     cfg: &'c Config,
     links: LinkTemplates,
+    image_url: Option<&'c str>,
     emoji: bool,
     icon_url: Option<&'c str>,
     mention_states: StateSet,
@@ -96,6 +97,7 @@ impl<'c> Decoration<'c> {
         let emoji = !kept(cfg.bool(key::NO_EMOJI), "the no-emoji switch", p).unwrap_or(false);
         let icon_url = kept(cfg.url(key::ICON_URL), "the icon override", p).flatten();
         let links = LinkTemplates::resolve(cfg, p);
+        let image_url = kept(cfg.url(key::IMAGE_URL), "the graph image", p).flatten();
         // An unreadable state list gives no mention (no priority) at all
         // rather than one on states nobody chose.
         let mention_states = kept(
@@ -116,7 +118,7 @@ impl<'c> Decoration<'c> {
             Err(errors) => {
                 p.extend(errors.into_iter().map(|error| Problem {
                     error,
-                    left_out: "the Acknowledge button",
+                    left_out: "the action buttons",
                 }));
                 None
             }
@@ -124,6 +126,7 @@ impl<'c> Decoration<'c> {
         let mut decoration = Decoration {
             cfg,
             links,
+            image_url,
             emoji,
             icon_url,
             mention_states,
@@ -150,12 +153,13 @@ impl<'c> Decoration<'c> {
             source: cfg.get(key::SOURCE).unwrap_or(defaults.source),
             host_link: self.links.host.as_deref(),
             service_link: self.links.service.as_deref(),
+            image_url: self.image_url,
             mention: cfg.get(key::MENTION),
             mention_states: self.mention_states,
             priority: self.priority,
             priority_requested_ack: defaults.priority_requested_ack,
             priority_states: self.priority_states,
-            ack_button: None,
+            buttons: &[],
         }
     }
 
@@ -245,13 +249,18 @@ mod tests {
     fn valid_decorations_give_no_problems() {
         let c = from_file(
             "MATTERMOST_PRIORITY=urgent\nMATTERMOST_ICON_URL=https://i.example/a.png\n\
-             MATTERMOST_UI_BASE_URL=https://oitc.example/\nMATTERMOST_USERNAME=Nagios\n",
+             MATTERMOST_UI_BASE_URL=https://oitc.example/\nMATTERMOST_USERNAME=Nagios\n\
+             MATTERMOST_IMAGE_URL=https://grafana.example/render/d-solo/x?var-host={hostname}\n",
         );
         let d = Decoration::resolve(&c);
         assert!(d.problems.is_empty(), "{:?}", d.problems);
         let o = d.render_options();
         assert_eq!(o.priority, Some(Priority::Urgent));
         assert_eq!(o.icon_url, Some("https://i.example/a.png"));
+        assert_eq!(
+            o.image_url,
+            Some("https://grafana.example/render/d-solo/x?var-host={hostname}")
+        );
         assert_eq!(
             o.host_link,
             Some("https://oitc.example/a/hosts/browser/{hostuuid}")
@@ -264,6 +273,7 @@ mod tests {
         let c = from_file(&format!(
             "MATTERMOST_NO_EMOJI=maybe\nMATTERMOST_ICON_URL=ftp://i\n\
              MATTERMOST_HOST_URL=not a url\nMATTERMOST_SERVICE_URL=https://ok.example/{{serviceuuid}}\n\
+             MATTERMOST_IMAGE_URL=/pnp4nagios/index.php/image?host={{hostname}}\n\
              MATTERMOST_MENTION=@oncall\nMATTERMOST_MENTION_STATES=DOWN,SIDEWAYS\n\
              MATTERMOST_PRIORITY=loud\nMATTERMOST_USERNAME={long}\n\
              MATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_URL=mon.example/ack\nMATTERMOST_ACK_TTL=forever\n"
@@ -275,6 +285,7 @@ mod tests {
                 key::NO_EMOJI,
                 key::ICON_URL,
                 key::HOST_URL,
+                key::IMAGE_URL,
                 key::MENTION_STATES,
                 key::PRIORITY,
                 key::ACK_URL,
@@ -288,14 +299,15 @@ mod tests {
         assert_eq!(o.icon_url, None);
         assert_eq!(o.host_link, None);
         assert_eq!(o.service_link, Some("https://ok.example/{serviceuuid}"));
+        assert_eq!(o.image_url, None);
         assert_eq!(o.mention_states, StateSet::EMPTY);
         assert_eq!(o.priority, None);
         assert!(d.ack.is_none());
-        let text = d.problems[3].to_string();
+        let text = d.problems[4].to_string();
         assert!(
             text.contains("MATTERMOST_MENTION_STATES")
                 && text.contains("--mention-states")
-                && text.contains("mm.conf line 6")
+                && text.contains("mm.conf line 7")
                 && text.contains("SIDEWAYS")
                 && text.ends_with("without the mention"),
             "{text}"

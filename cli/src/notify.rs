@@ -129,6 +129,9 @@ pub struct NotifyArgs {
     /// openITCOCKPIT base URL for title links (MATTERMOST_UI_BASE_URL)
     #[argh(option)]
     pub ui_base_url: Option<String>,
+    /// graph image URL template (MATTERMOST_IMAGE_URL)
+    #[argh(option)]
+    pub image_url: Option<String>,
     /// footer source name (MATTERMOST_SOURCE)
     #[argh(option)]
     pub source: Option<String>,
@@ -147,6 +150,13 @@ pub struct NotifyArgs {
     /// how long a button stays valid, e.g. 12h (MATTERMOST_ACK_TTL, default 7d)
     #[argh(option)]
     pub ack_ttl: Option<String>,
+    /// buttons on problem posts, e.g. ack,downtime,recheck (MATTERMOST_ACTIONS)
+    #[argh(option)]
+    pub actions: Option<String>,
+    /// the Mattermost server's base URL; comment and downtime buttons need
+    /// it (MATTERMOST_URL)
+    #[argh(option)]
+    pub url: Option<String>,
     /// openITCOCKPIT base URL for openitcockpit-mode buttons (MATTERMOST_OITC_URL)
     #[argh(option)]
     pub oitc_url: Option<String>,
@@ -196,6 +206,7 @@ impl NotifyArgs {
         cfg.set_flag(key::HOST_URL, self.host_url.take());
         cfg.set_flag(key::SERVICE_URL, self.service_url.take());
         cfg.set_flag(key::UI_BASE_URL, self.ui_base_url.take());
+        cfg.set_flag(key::IMAGE_URL, self.image_url.take());
         cfg.set_flag(key::SOURCE, self.source.take());
         cfg.set_switch(key::NO_EMOJI, self.no_emoji);
         cfg.set_switch(key::TWO_WAY, self.two_way);
@@ -203,6 +214,8 @@ impl NotifyArgs {
         cfg.set_flag(key::ACK_URL, self.ack_url.take());
         cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
         cfg.set_flag(key::ACK_TTL, self.ack_ttl.take());
+        cfg.set_flag(key::ACTIONS, self.actions.take());
+        cfg.set_flag(key::URL, self.url.take());
         cfg.set_flag(key::OITC_URL, self.oitc_url.take());
         cfg.set_flag(key::RETRY_BUDGET, self.retry_budget.take());
         cfg.set_flag(key::SPOOL_DIR, self.spool_dir.take());
@@ -456,11 +469,18 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     let decoration = Decoration::resolve(cfg);
     decoration.log_problems();
     let mut opts = decoration.render_options();
-    let ack = decoration.ack.as_ref().and_then(|mode| {
-        crate::ack_button::for_notify(mode, &n, &opts, slot.problem_id.as_deref())
-    });
-    let ack_pairs = ack.as_ref().map(|b| b.pairs()).unwrap_or_default();
-    opts.ack_button = ack.as_ref().map(|b| b.render(&ack_pairs));
+    let buttons = decoration
+        .ack
+        .as_ref()
+        .map(|mode| crate::ack_button::for_notify(mode, &n, &opts, slot.problem_id.as_deref()))
+        .unwrap_or_default();
+    let pairs: Vec<Vec<(&str, &str)>> = buttons.iter().map(|b| b.pairs()).collect();
+    let rendered: Vec<_> = buttons
+        .iter()
+        .zip(&pairs)
+        .map(|(b, p)| b.render(p))
+        .collect();
+    opts.buttons = &rendered;
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];
     let payload = render(&n, &opts, &mut buf)?;
     if args.dry_run {

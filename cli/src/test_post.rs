@@ -92,6 +92,7 @@ pub fn run(args: TestArgs, mut cfg: Config) -> Result<(), Error> {
     let opts = mattermost_notify_core::RenderOptions {
         host_link: None,
         service_link: None,
+        image_url: None,
         ..decoration.render_options()
     };
     let mut buf = vec![0u8; PAYLOAD_BUF_LEN];

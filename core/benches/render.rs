@@ -24,8 +24,9 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::limits::PAYLOAD_BUF_LEN;
-use mattermost_notify_core::render::{AckButton, Priority, StateSet};
+use mattermost_notify_core::render::{ActionButton, Priority, StateSet};
 use mattermost_notify_core::{
     render_payload, Kind, Notification, NotificationType, RenderOptions, State,
 };
@@ -122,14 +123,16 @@ fn all_options<'a>(link_host: &'a str, link_service: &'a str) -> RenderOptions<'
         source: "Naemon on mon1.example.com",
         host_link: Some(link_host),
         service_link: Some(link_service),
+        image_url: Some(link_service),
         mention: Some("@oncall"),
         mention_states: critical,
         priority: Some(Priority::Urgent),
         priority_states: critical,
-        ack_button: Some(AckButton {
+        buttons: &[ActionButton {
+            action: Action::Ack,
             url: "https://mon.example.com:8443/mattermost/ack",
             context: &CONTEXT,
-        }),
+        }],
         // Options added later render with their defaults.
         ..RenderOptions::default()
     }

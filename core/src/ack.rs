@@ -21,6 +21,13 @@
 //! channels from older releases) carry no problem and are answered with
 //! [`AckError::OldVersion`]: the receiver explains, and writes nothing.
 //!
+//! The `action` field says what the button does (`ack`, `comment`,
+//! `downtime`, `recheck`, `unack`: [`crate::actions::Action`]); it is
+//! signed like everything else, so a Recheck button cannot be turned into
+//! an Acknowledge one. A dialog's `state` ([`crate::dialog`]) is this same
+//! context extended by the post, the clicker and the button it came from,
+//! signed under its own domain line.
+//!
 //! ```text
 //! mattermost-notify ack context
 //! v=1:2
@@ -34,6 +41,7 @@
 //! exp=10:1800000000
 //! ```
 
+use crate::actions::Action;
 use crate::limits::{
     ACK_EXP_MAX, ACK_HOST_MAX, ACK_LABEL_MAX, ACK_PROBLEM_MAX, ACK_SERVICE_MAX, ACK_SHORT_MAX,
     ACK_SIG_HEX_LEN, ACK_TEXT_MAX,
@@ -46,7 +54,7 @@ pub const ACK_VERSION: &str = "2";
 /// recognised only to explain why they no longer work.
 pub const ACK_OLD_VERSION: &str = "1";
 
-/// The action of a problem post's Acknowledge button.
+/// The action of a plain Acknowledge button.
 pub const ACK_ACTION: &str = "ack";
 
 /// The action of a digest's **Acknowledge all** button: every problem of
@@ -110,7 +118,7 @@ pub enum AckError {
     OldVersion,
     /// `v` is neither [`ACK_VERSION`] nor [`ACK_OLD_VERSION`].
     WrongVersion,
-    /// `action` is not [`ACK_ACTION`].
+    /// `action` is not an [`Action`]'s spelling.
     UnknownAction,
     /// `kind` is neither `host` nor `service`.
     UnknownKind,
@@ -166,7 +174,7 @@ impl core::fmt::Display for AckError {
 pub struct AckContext<'a> {
     /// `v`: format version.
     pub version: &'a str,
-    /// `action`: always `ack`.
+    /// `action`: what the button does ([`Action::as_str`]).
     pub action: &'a str,
     /// `kind`: `host` or `service`.
     pub kind: &'a str,
@@ -203,6 +211,8 @@ pub struct ValidDigestAck<'a> {
 /// A context that passed [`AckContext::validate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidAck<'a> {
+    /// What the button does.
+    pub action: Action,
     /// Host or service.
     pub kind: AckKind,
     /// Host name.
@@ -221,7 +231,7 @@ pub struct ValidAck<'a> {
 
 impl<'a> AckContext<'a> {
     /// The fields covered by the signature, in canonical order.
-    fn signed_fields(&self) -> [(&'static str, &'a str, usize); 9] {
+    pub(crate) fn signed_fields(&self) -> [(&'static str, &'a str, usize); 9] {
         [
             ("v", self.version, ACK_SHORT_MAX),
             ("action", self.action, ACK_SHORT_MAX),
@@ -251,9 +261,7 @@ impl<'a> AckContext<'a> {
         if self.version != ACK_VERSION {
             return Err(AckError::WrongVersion);
         }
-        if self.action != ACK_ACTION {
-            return Err(AckError::UnknownAction);
-        }
+        let action = Action::parse(self.action).ok_or(AckError::UnknownAction)?;
         let kind = AckKind::parse(self.kind).ok_or(AckError::UnknownKind)?;
         if self.host.is_empty() {
             return Err(AckError::MissingHost);
@@ -271,6 +279,7 @@ impl<'a> AckContext<'a> {
         }
         let exp = parse_unix_time(self.exp).ok_or(AckError::BadExpiry)?;
         Ok(ValidAck {
+            action,
             kind,
             host: self.host,
             service: self.service,
@@ -333,21 +342,7 @@ impl<'a> AckContext<'a> {
     /// than needed ([`crate::limits::ACK_CANONICAL_BUF_LEN`] always suffices
     /// for values within their limits).
     pub fn canonical_bytes(&self, buf: &mut [u8]) -> Result<usize, AckError> {
-        let mut w = Cursor { buf, len: 0 };
-        w.put(ACK_DOMAIN)?;
-        for (name, value, max) in self.signed_fields() {
-            if value.len() > max {
-                return Err(AckError::FieldTooLong(name));
-            }
-            w.put(name.as_bytes())?;
-            w.put(b"=")?;
-            let mut digits = [0u8; 20];
-            w.put(decimal(value.len() as u64, &mut digits))?;
-            w.put(b":")?;
-            w.put(value.as_bytes())?;
-            w.put(b"\n")?;
-        }
-        Ok(w.len)
+        canonical_encoding(ACK_DOMAIN, &self.signed_fields(), &[], buf)
     }
 
     /// The button's context: every key of [`ACK_KEYS`] with its value,
@@ -366,6 +361,32 @@ impl<'a> AckContext<'a> {
             ("sig", sig_hex),
         ]
     }
+}
+
+/// The canonical encoding: `domain`, then each field of `fields` and
+/// `more` as `name=<byte length>:value\n`, refusing a value over its
+/// limit. Shared by button contexts and dialog states.
+pub(crate) fn canonical_encoding(
+    domain: &[u8],
+    fields: &[(&'static str, &str, usize)],
+    more: &[(&'static str, &str, usize)],
+    buf: &mut [u8],
+) -> Result<usize, AckError> {
+    let mut w = Cursor { buf, len: 0 };
+    w.put(domain)?;
+    for &(name, value, max) in fields.iter().chain(more) {
+        if value.len() > max {
+            return Err(AckError::FieldTooLong(name));
+        }
+        w.put(name.as_bytes())?;
+        w.put(b"=")?;
+        let mut digits = [0u8; 20];
+        w.put(decimal(value.len() as u64, &mut digits))?;
+        w.put(b":")?;
+        w.put(value.as_bytes())?;
+        w.put(b"\n")?;
+    }
+    Ok(w.len)
 }
 
 /// Whether `s` can be a context's `problem`: 1 to [`ACK_PROBLEM_MAX`] bytes
@@ -618,7 +639,15 @@ problem=4:4711\nlabel=12:http on web1\ntext=0:\nexp=10:1800000000\n";
     #[test]
     fn validate_accepts_host_and_service_contexts() {
         let v = service_ctx().validate().unwrap();
+        assert_eq!(v.action, Action::Ack);
         assert_eq!(v.kind, AckKind::Service);
+        for a in crate::actions::ALL_ACTIONS {
+            let c = AckContext {
+                action: a.as_str(),
+                ..service_ctx()
+            };
+            assert_eq!(c.validate().unwrap().action, a);
+        }
         assert_eq!(v.exp, 1_800_000_000);
         assert_eq!(v.problem, "4711");
         let made_up = AckContext {

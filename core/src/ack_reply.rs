@@ -1,9 +1,10 @@
-//! The receiver's answer to a button click (DESIGN §4): HTTP 200 with
-//! `{"update":{"message":…,"props":{"attachments":[…]}},"ephemeral_text":…}`
-//! after an acknowledgement, or `{"ephemeral_text":…}` alone when the click
-//! could not be honoured ([`Declined`]: expired, not allowed, already used,
-//! no longer the current problem, backend down…), which leaves the post as
-//! it was. Every word of both is decided here.
+//! The receiver's answer to a button click (DESIGN §4) when the click
+//! could not be honoured: `{"ephemeral_text":…}` alone ([`Declined`]:
+//! expired, not allowed, already used, no longer the current problem,
+//! backend down…), which leaves the post as it was; for a dialog
+//! submission the same words as the dialog's `errors`, which keep it open.
+//! What a carried-out action looks like is [`crate::action_reply`]'s.
+//! Every word of both is decided here.
 //!
 //! Mattermost replaces the post's message with `update.message` and its
 //! props with `update.props`, so the update carries the message the notify
@@ -19,11 +20,13 @@
 //! validated user name ([`crate::callback::is_user_name`]), so `@user`
 //! mentions exactly them.
 
-use crate::ack::{AckKind, ValidAck, ValidDigestAck};
+use crate::ack::{ValidAck, ValidDigestAck};
+use crate::actions::Action;
+use crate::dialog::write_what;
 use crate::json::{JsonWriter, Overflow};
 use crate::limits::ACK_REPLY_REASON_MAX;
 use crate::render::UtcTime;
-use crate::text::{write_text, Budgeted, Style};
+use crate::text::{Budgeted, Style};
 
 /// Colour of an acknowledged post: the blue the original module uses for
 /// informational notifications (DESIGN §6), distinct from every state colour.
@@ -48,17 +51,6 @@ impl From<Overflow> for ReplyError {
     fn from(_: Overflow) -> Self {
         ReplyError::BufferTooSmall
     }
-}
-
-/// What the update says.
-#[derive(Debug, Clone, Copy)]
-pub struct AckedPost<'a> {
-    /// The acknowledged context.
-    pub ack: ValidAck<'a>,
-    /// The clicker's Mattermost user name (validated).
-    pub user_name: &'a str,
-    /// When the acknowledgement was made, unix seconds.
-    pub acked_at: u64,
 }
 
 /// Why a click gets only an ephemeral explanation, shown to the clicker,
@@ -90,7 +82,22 @@ pub enum Declined<'a> {
     /// The receiver could not record the click, so it did not carry it out
     /// (a single-use record it cannot write is a button it cannot protect).
     NotRecorded(ValidAck<'a>),
-    /// The backend could not acknowledge; `reason` is its explanation for
+    /// The receiver does not carry out this action (it is not in its
+    /// `MATTERMOST_ACTIONS`).
+    ActionNotAllowed(ValidAck<'a>),
+    /// The action needs a dialog and the receiver has no
+    /// `MATTERMOST_URL` to open one at.
+    NoDialogs(ValidAck<'a>),
+    /// Mattermost did not open the dialog; `reason` explains.
+    DialogFailed {
+        /// What the dialog was for.
+        ack: ValidAck<'a>,
+        /// Why, for a person.
+        reason: &'a str,
+    },
+    /// A dialog was submitted after its state expired.
+    DialogExpired(ValidAck<'a>),
+    /// The backend could not carry out the action; `reason` is its explanation for
     /// a person (a sentence ending in a full stop), cut to
     /// [`ACK_REPLY_REASON_MAX`] written bytes with a marker if longer.
     BackendFailed {
@@ -115,52 +122,57 @@ impl Declined<'_> {
             Declined::NotCurrent(_) => "problem no longer current",
             Declined::Recovered(_) => "problem recovered",
             Declined::NotRecorded(_) => "click could not be recorded",
+            Declined::ActionNotAllowed(_) => "action not in the receiver's actions",
+            Declined::NoDialogs(_) => "dialog needs MATTERMOST_URL",
+            Declined::DialogFailed { .. } => "dialog not opened",
+            Declined::DialogExpired(_) => "dialog expired",
             Declined::BackendFailed { .. } => "backend failed",
         }
     }
 }
 
-/// Writes the reply to a successful acknowledgement into `buf`; returns
-/// its length. [`crate::limits::ACK_REPLY_BUF_LEN`] bytes always suffice.
-pub fn write_acked_reply(p: &AckedPost<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
-    let mut w = JsonWriter::new(buf);
-    w.raw("{\"update\":{\"message\":")?;
-    // The post's own top-level text, as signed: the configured mention the
-    // renderer wrote verbatim (the one deliberate mention of the post).
-    w.string(p.ack.text)?;
-    w.raw(",\"props\":{\"attachments\":[{\"fallback\":\"Acknowledged: ")?;
-    write_what(&mut w, &p.ack)?;
-    w.raw(" by @")?;
-    w.escaped(p.user_name)?;
-    w.raw("\",\"color\":")?;
-    w.string(ACK_COLOR)?;
-    w.raw(",\"title\":\"Acknowledged: ")?;
-    write_what(&mut w, &p.ack)?;
-    w.raw("\",\"text\":\"Acknowledged by @")?;
-    w.escaped(p.user_name)?;
-    w.raw(" at ")?;
-    UtcTime::from_unix(p.acked_at).write(&mut w)?;
-    w.raw("\"}]}},\"ephemeral_text\":\"You acknowledged ")?;
-    write_what(&mut w, &p.ack)?;
-    w.raw(".\"}")?;
-    Ok(w.len())
-}
-
 /// Writes `{"ephemeral_text":…}` explaining `why` into `buf`; returns its
 /// length. [`crate::limits::ACK_REPLY_BUF_LEN`] bytes always suffice.
 pub fn write_declined_reply(why: &Declined<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
-    const INSTEAD: &str = "Acknowledge the problem in the monitoring interface instead.";
-    const NOT_HERE: &str = "You cannot acknowledge problems from Mattermost here: ";
     let mut w = JsonWriter::new(buf);
     w.raw("{\"ephemeral_text\":\"")?;
+    write_declined_text(why, &mut w)?;
+    w.raw("\"}")?;
+    Ok(w.len())
+}
+
+/// Writes `{"errors":{"comment":…}}` explaining `why` into `buf`: the
+/// answer to a dialog submission that cannot be carried out, shown in the
+/// dialog (every dialog this receiver opens has a `comment` element).
+pub fn write_declined_errors(why: &Declined<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
+    let mut w = JsonWriter::new(buf);
+    w.raw("{\"errors\":{\"comment\":\"")?;
+    write_declined_text(why, &mut w)?;
+    w.raw("\"}}")?;
+    Ok(w.len())
+}
+
+/// What to do, and what not done, per action.
+fn verb(a: Action) -> (&'static str, &'static str) {
+    match a {
+        Action::Ack | Action::Comment => ("acknowledge", "acknowledged"),
+        Action::Downtime => ("schedule a downtime for", "put into downtime"),
+        Action::Recheck => ("ask for a recheck of", "rechecked"),
+        Action::Unack => ("remove the acknowledgement of", "unacknowledged"),
+    }
+}
+
+fn write_declined_text(why: &Declined<'_>, w: &mut JsonWriter<'_>) -> Result<(), Overflow> {
+    const INSTEAD: &str = "Use the monitoring interface instead.";
+    const NOT_HERE: &str = "You cannot act on problems from Mattermost here: ";
     match why {
         Declined::Expired => {
-            w.raw("This Acknowledge button has expired. ")?;
+            w.raw("This button has expired. ")?;
             w.raw(INSTEAD)?;
         }
         Declined::OldVersion => {
             w.raw(
-                "This Acknowledge button was posted by an older version of \
+                "This button was posted by an older version of \
                  mattermost-notify and no longer works. ",
             )?;
             w.raw(INSTEAD)?;
@@ -182,35 +194,64 @@ pub fn write_declined_reply(why: &Declined<'_>, buf: &mut [u8]) -> Result<usize,
             w.raw("this channel is not on the list of allowed channels.")?;
         }
         Declined::AlreadyUsed(ack) => {
-            w.raw("This button already acknowledged ")?;
-            write_what(&mut w, ack)?;
+            w.raw("This button already ")?;
+            w.raw(verb(ack.action).1)?;
+            w.raw(" ")?;
+            write_what(w, ack)?;
             w.raw("; it cannot be used again.")?;
         }
+        Declined::ActionNotAllowed(ack) => {
+            w.raw("This receiver does not ")?;
+            w.raw(verb(ack.action).0)?;
+            w.raw(" problems from Mattermost; use the monitoring interface.")?;
+        }
+        Declined::NoDialogs(ack) => {
+            w.raw(
+                "This button opens a dialog, and the receiver cannot open one here \
+                   (MATTERMOST_URL is not set). Use the monitoring interface to ",
+            )?;
+            w.raw(verb(ack.action).0)?;
+            w.raw(" ")?;
+            write_what(w, ack)?;
+            w.raw(".")?;
+        }
+        Declined::DialogFailed { ack, reason } => {
+            w.raw("Could not open the dialog for ")?;
+            write_what(w, ack)?;
+            w.raw(": ")?;
+            Budgeted::plan(reason, Style::Defused, ACK_REPLY_REASON_MAX).write(w)?;
+        }
+        Declined::DialogExpired(ack) => {
+            w.raw("This dialog was open too long. Close it and click the button for ")?;
+            write_what(w, ack)?;
+            w.raw(" again.")?;
+        }
         Declined::NotCurrent(ack) => {
-            write_what(&mut w, ack)?;
+            write_what(w, ack)?;
             w.raw(
                 " has a newer problem than the one this button was posted for. \
-                 Acknowledge it from its latest post or in the monitoring interface.",
+                 Use its latest post or the monitoring interface.",
             )?;
         }
         Declined::Recovered(ack) => {
-            write_what(&mut w, ack)?;
-            w.raw(" has recovered since this button was posted; there is nothing to acknowledge.")?;
+            write_what(w, ack)?;
+            w.raw(" has recovered since this button was posted; there is nothing to do.")?;
         }
         Declined::NotRecorded(ack) => {
             w.raw("The receiver could not record this click, so ")?;
-            write_what(&mut w, ack)?;
-            w.raw(" was not acknowledged. Try again, or acknowledge in the monitoring interface.")?;
+            write_what(w, ack)?;
+            w.raw(" was left as it is. Try again, or use the monitoring interface.")?;
         }
         Declined::BackendFailed { ack, reason } => {
-            w.raw("Could not acknowledge ")?;
-            write_what(&mut w, ack)?;
+            w.raw("Could not ")?;
+            w.raw(verb(ack.action).0)?;
+            w.raw(" ")?;
+            write_what(w, ack)?;
             w.raw(": ")?;
-            Budgeted::plan(reason, Style::Defused, ACK_REPLY_REASON_MAX).write(&mut w)?;
+            Budgeted::plan(reason, Style::Defused, ACK_REPLY_REASON_MAX).write(w)?;
         }
     }
-    w.raw("\"}")?;
-    Ok(w.len())
+    Ok(())
 }
 
 /// What an **Acknowledge all** click of a digest did, item by item.
@@ -285,22 +326,6 @@ pub fn write_one_acked_reply(ack: &ValidAck<'_>, buf: &mut [u8]) -> Result<usize
     Ok(w.len())
 }
 
-/// The label, or `host` / `service on host`: untrusted, defused as the
-/// post defuses names.
-fn write_what(w: &mut JsonWriter<'_>, ack: &ValidAck<'_>) -> Result<(), Overflow> {
-    if !ack.label.is_empty() {
-        return write_text(w, ack.label, Style::Defused);
-    }
-    match ack.kind {
-        AckKind::Host => write_text(w, ack.host, Style::Defused),
-        AckKind::Service => {
-            write_text(w, ack.service, Style::Defused)?;
-            w.raw(" on ")?;
-            write_text(w, ack.host, Style::Defused)
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +336,7 @@ mod tests {
 
     fn ack(kind: AckKind, label: &'static str) -> ValidAck<'static> {
         ValidAck {
+            action: Action::Ack,
             kind,
             host: "web1",
             service: if kind == AckKind::Host { "" } else { "HTTP" },
@@ -321,11 +347,7 @@ mod tests {
         }
     }
 
-    fn reply(p: &AckedPost<'_>) -> serde_json::Value {
-        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
-        let n = write_acked_reply(p, &mut buf).unwrap();
-        serde_json::from_slice(&buf[..n]).unwrap()
-    }
+    use crate::ack::AckKind;
 
     fn declined(why: &Declined<'_>) -> serde_json::Value {
         let mut buf = [0u8; ACK_REPLY_BUF_LEN];
@@ -334,54 +356,9 @@ mod tests {
     }
 
     #[test]
-    fn acked_reply_replaces_the_attachment_and_keeps_the_text() {
-        let mut a = ack(AckKind::Service, "");
-        a.text = "@oncall";
-        let v = reply(&AckedPost {
-            ack: a,
-            user_name: "alice",
-            acked_at: 1_764_284_400, // 2025-11-27 23:00:00 UTC
-        });
-        assert_eq!(
-            v,
-            serde_json::json!({
-                "update": {"message": "@oncall", "props": {"attachments": [{
-                    "fallback": "Acknowledged: HTTP on web1 by @alice",
-                    "color": "#1895f5",
-                    "title": "Acknowledged: HTTP on web1",
-                    "text": "Acknowledged by @alice at 2025-11-27 23:00:00 UTC"
-                }]}},
-                "ephemeral_text": "You acknowledged HTTP on web1."
-            })
-        );
-    }
-
-    #[test]
-    fn label_wins_and_host_acks_name_the_host() {
-        let v = reply(&AckedPost {
-            ack: ack(AckKind::Host, ""),
-            user_name: "bob",
-            acked_at: 0,
-        });
-        assert_eq!(
-            v["update"]["props"]["attachments"][0]["title"],
-            "Acknowledged: web1"
-        );
-        assert_eq!(
-            v["update"]["props"]["attachments"][0]["text"],
-            "Acknowledged by @bob at 1970-01-01 00:00:00 UTC"
-        );
-        let v = reply(&AckedPost {
-            ack: ack(AckKind::Service, "Web \"shop\" on db"),
-            user_name: "bob",
-            acked_at: 0,
-        });
-        assert_eq!(v["ephemeral_text"], "You acknowledged Web \"shop\" on db.");
-    }
-
-    #[test]
     fn names_are_defused_everywhere_they_appear() {
         let hostile = ValidAck {
+            action: Action::Ack,
             kind: AckKind::Service,
             host: "<!channel>",
             service: "@all",
@@ -390,11 +367,18 @@ mod tests {
             text: "",
             exp: 0,
         };
-        let v = reply(&AckedPost {
+        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
+        let done = crate::action_reply::Done {
             ack: hostile,
             user_name: "bob",
-            acked_at: 0,
-        });
+            at: 0,
+            comment: "",
+            until: 0,
+            with_services: false,
+            buttons: &[],
+        };
+        let n = crate::action_reply::write_done_reply(&done, &mut buf).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&buf[..n]).unwrap();
         let att = &v["update"]["props"]["attachments"][0];
         let what = "@\u{2060}all on <\u{2060}!channel>";
         assert_eq!(att["title"], format!("Acknowledged: {what}"));
@@ -479,6 +463,7 @@ mod tests {
         let reason = "<".repeat(100_000);
         for label in [String::new(), "\u{1}".repeat(ACK_LABEL_MAX)] {
             let a = ValidAck {
+                action: Action::Ack,
                 kind: AckKind::Service,
                 host: &h,
                 service: &s,
@@ -488,13 +473,7 @@ mod tests {
                 exp: u64::MAX,
             };
             let mut buf = [0u8; ACK_REPLY_BUF_LEN];
-            let post = AckedPost {
-                ack: a,
-                user_name: &user,
-                acked_at: u64::MAX,
-            };
-            let n = write_acked_reply(&post, &mut buf).unwrap();
-            assert!(serde_json::from_slice::<serde_json::Value>(&buf[..n]).is_ok());
+            let _ = &user;
             let why = Declined::BackendFailed {
                 ack: a,
                 reason: &reason,

@@ -70,9 +70,9 @@ impl core::fmt::Display for CallbackError {
 /// A string of at most `N` bytes; remembers (instead of failing) when the
 /// input was longer so the error can name the field.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Bounded<const N: usize> {
-    value: String<N>,
-    too_long: bool,
+pub(crate) struct Bounded<const N: usize> {
+    pub(crate) value: String<N>,
+    pub(crate) too_long: bool,
 }
 
 impl<'de, const N: usize> Deserialize<'de> for Bounded<N> {
@@ -295,7 +295,10 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, CallbackError> {
     }
 }
 
-fn take<const N: usize>(name: &'static str, b: Bounded<N>) -> Result<String<N>, CallbackError> {
+pub(crate) fn take<const N: usize>(
+    name: &'static str,
+    b: Bounded<N>,
+) -> Result<String<N>, CallbackError> {
     if b.too_long {
         Err(CallbackError::FieldTooLong(name))
     } else {
@@ -304,7 +307,7 @@ fn take<const N: usize>(name: &'static str, b: Bounded<N>) -> Result<String<N>, 
 }
 
 /// Refuses nesting deeper than [`CALLBACK_MAX_DEPTH`], skipping strings.
-fn check_depth(body: &[u8]) -> Result<(), CallbackError> {
+pub(crate) fn check_depth(body: &[u8]) -> Result<(), CallbackError> {
     let mut depth = 0usize;
     let mut in_string = false;
     let mut escaped = false;

@@ -1,6 +1,8 @@
 //! External commands that acknowledge a problem: the command-pipe line for
 //! Naemon / Nagios / openITCOCKPIT cores and the JSON body of
-//! openITCOCKPIT's `nagios_module/cmd/submit.json` API (DESIGN §7).
+//! openITCOCKPIT's `nagios_module/cmd/submit.json` API (DESIGN §7). The
+//! other actions (remove an acknowledgement, downtime, forced check) and
+//! the Icinga 2 API are in [`core_command`], built on the same checks.
 //!
 //! A newline ends an external command and `;` separates its fields, so a
 //! newline in any field, or a `;` in any field but the last (the comment),
@@ -9,8 +11,15 @@
 //! buffer untouched and returns which field and why.
 
 use crate::ack::decimal;
-use crate::limits::{ACK_HOST_MAX, ACK_SERVICE_MAX, COMMAND_LINE_MAX, COMMAND_TEXT_MAX};
+use crate::limits::{
+    ACK_HOST_MAX, ACK_SERVICE_MAX, COMMAND_COMMENT_MAX, COMMAND_LINE_MAX, COMMAND_TEXT_MAX,
+};
 use serde::Serialize;
+
+pub mod core_command;
+pub use core_command::{
+    write_core_lines, write_icinga_body, write_oitc_request, CoreCommand, DowntimeCommand,
+};
 
 /// What to acknowledge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +48,15 @@ impl AckTarget<'_> {
     }
 }
 
-/// One acknowledgement. Sticky is always 2 ("sticky" on Nagios and Naemon)
-/// and persistent always 1, as the original module does.
+/// One acknowledgement. Sticky is 2 ("sticky" on Nagios and Naemon) or 0,
+/// persistent always 1, as the original module does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AckCommand<'a> {
     /// Host or service.
     pub target: AckTarget<'a>,
+    /// Whether the acknowledgement stays until the problem is over (2),
+    /// rather than ending at the next state change (0).
+    pub sticky: bool,
     /// Whether the core sends an ACKNOWLEDGEMENT notification (off by
     /// default: it would post to Mattermost again).
     pub notify: bool,
@@ -135,14 +147,34 @@ impl AckCommand<'_> {
         check(
             CommandField::Comment,
             self.comment,
-            COMMAND_TEXT_MAX,
+            COMMAND_COMMENT_MAX,
             false,
             true,
         )
     }
 }
 
-fn check(
+impl<'a> AckTarget<'a> {
+    /// Host and, for a service, its description.
+    pub fn parts(&self) -> (&'a str, Option<&'a str>) {
+        match *self {
+            AckTarget::Host { host } => (host, None),
+            AckTarget::Service { host, service } => (host, Some(service)),
+        }
+    }
+
+    /// Checks host and service as [`AckCommand::validate`] does.
+    pub fn validate(&self) -> Result<(), CommandError> {
+        let (host, service) = self.parts();
+        check(CommandField::Host, host, ACK_HOST_MAX, true, false)?;
+        if let Some(service) = service {
+            check(CommandField::Service, service, ACK_SERVICE_MAX, true, false)?;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) fn check(
     field: CommandField,
     value: &str,
     max: usize,
@@ -184,6 +216,7 @@ pub fn write_command_line(cmd: &AckCommand<'_>, buf: &mut [u8]) -> Result<usize,
     let mut digits = [0u8; 20];
     let time = decimal(cmd.time, &mut digits);
     let notify: &[u8] = if cmd.notify { b"1" } else { b"0" };
+    let sticky: &[u8] = if cmd.sticky { b";2;" } else { b";0;" };
     let (host, service) = match cmd.target {
         AckTarget::Host { host } => (host, None),
         AckTarget::Service { host, service } => (host, Some(service)),
@@ -203,7 +236,7 @@ pub fn write_command_line(cmd: &AckCommand<'_>, buf: &mut [u8]) -> Result<usize,
         host.as_bytes(),
         service_sep,
         service,
-        b";2;",
+        sticky,
         notify,
         b";1;",
         cmd.author.as_bytes(),
@@ -257,7 +290,7 @@ pub fn write_oitc_body(cmd: &AckCommand<'_>, buf: &mut [u8]) -> Result<usize, Co
         command: cmd.target.command_name(),
         host_uuid: host,
         service_uuid: service,
-        sticky: 2,
+        sticky: if cmd.sticky { 2 } else { 0 },
         notify: u8::from(cmd.notify),
         persistent: 1,
         author: cmd.author,
@@ -277,6 +310,7 @@ mod tests {
                 host: "web1",
                 service: "HTTP check",
             },
+            sticky: true,
             notify: false,
             author: "alice",
             comment: "Acknowledged via Mattermost by @alice",
@@ -416,13 +450,15 @@ mod tests {
         let h = "h".repeat(ACK_HOST_MAX);
         let s = "s".repeat(ACK_SERVICE_MAX);
         let t = "t".repeat(COMMAND_TEXT_MAX);
+        let comment = "c".repeat(COMMAND_COMMENT_MAX);
         let c = AckCommand {
             target: AckTarget::Service {
                 host: &h,
                 service: &s,
             },
+            sticky: true,
             author: &t,
-            comment: &t,
+            comment: &comment,
             time: u64::MAX,
             notify: true,
         };
@@ -480,6 +516,7 @@ mod tests {
         ) {
             let c = AckCommand {
                 target: AckTarget::Service { host: &host, service: &service },
+                sticky: true,
                 notify: false,
                 author: &author,
                 comment: &comment,

@@ -28,8 +28,11 @@
 
 pub mod ack;
 pub mod ack_reply;
+pub mod action_reply;
+pub mod actions;
 pub mod callback;
 pub mod command;
+pub mod dialog;
 pub mod digest_list;
 pub mod hex;
 pub mod json;

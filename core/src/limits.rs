@@ -83,8 +83,8 @@ pub const USERNAME_MAX_LEN: usize = 80;
 /// The deliberate mention (`@oncall`); a longer one is not rendered.
 pub const MENTION_MAX_LEN: usize = 80;
 
-/// Icon URL, title link and Acknowledge-button URL, each; a longer one is
-/// not rendered.
+/// Icon URL, title link, graph image and Acknowledge-button URL, each; a
+/// longer one is not rendered.
 pub const URL_MAX_LEN: usize = 1024;
 
 /// The Acknowledge button's `integration.context` object, as written
@@ -148,7 +148,7 @@ pub const ACK_SHORT_MAX: usize = 16;
 /// Buffer for [`crate::ack::AckContext::canonical_bytes`]: the domain prefix
 /// plus every field at its maximum, with names and length prefixes. A unit
 /// test proves a context at every maximum fits.
-pub const ACK_CANONICAL_BUF_LEN: usize = 1536;
+pub const ACK_CANONICAL_BUF_LEN: usize = 2048;
 
 /// Shortest acceptable ack secret (bytes). HMAC-SHA256 keys shorter than
 /// the hash output weaken it; 32 bytes is what `head -c 32 /dev/urandom`
@@ -191,15 +191,60 @@ pub const COMMAND_LINE_MAX: usize = 4096;
 /// Longest author or comment in an external command (bytes).
 pub const COMMAND_TEXT_MAX: usize = 512;
 
-/// Buffer for the openITCOCKPIT API body ([`crate::command::write_oitc_body`]).
-pub const OITC_BODY_BUF_LEN: usize = 4096;
+/// Longest comment in an external command (bytes): a dialog's comment
+/// ([`DIALOG_COMMENT_MAX_CHARS`] characters) always fits.
+pub const COMMAND_COMMENT_MAX: usize = 1024;
+
+/// Buffer for the openITCOCKPIT API body ([`crate::command::write_oitc_body`]):
+/// every field at its maximum with every byte escaped as `\"` fits.
+pub const OITC_BODY_BUF_LEN: usize = 8192;
+
+/// Buffer for an Icinga 2 API request body ([`crate::command::write_icinga_body`]).
+pub const ICINGA_BODY_BUF_LEN: usize = 8192;
+
+// --- Actions and dialogs ---------------------------------------------------
+
+/// Most action buttons a post shows: three fit a phone screen side by side.
+pub const MAX_VISIBLE_ACTIONS: usize = 3;
+
+/// Shortest downtime the dialog accepts (seconds): five minutes.
+pub const DOWNTIME_MIN_SECS: u64 = 300;
+
+/// Longest downtime the dialog accepts (seconds): 30 days.
+pub const DOWNTIME_MAX_SECS: u64 = 30 * 86_400;
+
+/// How long a dialog's signed `state` stays valid after the click that
+/// opened it (seconds), and never longer than the button itself.
+pub const DIALOG_TTL_SECS: u64 = 900;
+
+/// The dialog's comment element's `max_length` (characters, as Mattermost
+/// counts them); 250 characters of UTF-8 are at most 1000 bytes.
+pub const DIALOG_COMMENT_MAX_CHARS: usize = 250;
+
+/// Longest comment a submission may carry (bytes); longer is answered
+/// with the dialog's `errors`.
+pub const DIALOG_COMMENT_MAX: usize = 1000;
+
+/// Longest `until` or `preset` value a submission may carry (bytes).
+pub const DIALOG_SHORT_MAX: usize = 32;
+
+/// Longest dialog `state` (bytes, unescaped): the signed context with every
+/// field at its limit, written as JSON.
+pub const DIALOG_STATE_MAX: usize = 6144;
+
+/// Scratch buffer the submission parser unescapes one JSON string into.
+pub const DIALOG_UNESCAPE_BUF_LEN: usize = 8192;
+
+/// Buffer for [`crate::dialog::write_dialog_open`]: a unit test writes the
+/// largest request (state at its limit, escaped again) into it.
+pub const DIALOG_OPEN_BUF_LEN: usize = 24 * 1024;
 
 /// Buffer for the receiver's JSON reply ([`crate::ack_reply`]): always
 /// enough. The update names the host and service (or the label) three
 /// times and carries the post's message; with every context value at its
 /// limit and every byte written as a six-byte escape that is about 11 KiB.
 /// A unit test writes that worst case into exactly this many bytes.
-pub const ACK_REPLY_BUF_LEN: usize = 12 * 1024;
+pub const ACK_REPLY_BUF_LEN: usize = 32 * 1024;
 
 /// Most bytes a backend's explanation takes in an ephemeral reply
 /// ("Could not acknowledge …: <reason>"); a longer one is cut with a marker.

@@ -6,7 +6,8 @@
 //! module words it (+ `title_link` from a URL template), `text` holding the
 //! plugin output in a code block, `fields` (host, service, state, type,
 //! address, and the author and comment for acknowledgements, downtimes and
-//! custom notifications), a `footer` with the source and the event time in
+//! custom notifications), an optional graph (`image_url`, from a URL
+//! template like the title link), a `footer` with the source and the event time in
 //! UTC, and for problems an optional Acknowledge button. The top-level
 //! `text` is left out unless a mention is configured for the alert's state:
 //! then it is exactly that mention, the only one that can reach Mattermost.
@@ -24,10 +25,10 @@ mod link;
 mod look;
 mod time;
 
-pub use layout::write_context;
+pub use layout::{write_buttons, write_context};
 pub use link::{is_http_url, write_percent_encoded};
 pub use look::{GREEN, GREY, INFO_COLOR, ORANGE, RED};
-pub use time::UtcTime;
+pub use time::{write_until, UtcTime};
 
 use crate::json::JsonWriter;
 use crate::limits::{
@@ -70,20 +71,22 @@ pub enum Priority {
     Urgent,
 }
 
-/// An Acknowledge button: where Mattermost posts the click, and the context
-/// it echoes back. Keys and values are written as JSON strings, escaped
+/// An action button: what it does, where Mattermost posts the click, and
+/// the context it echoes back. Keys and values are written as JSON strings, escaped
 /// (Mattermost turns context numbers into floats, so everything is a string).
 ///
-/// The button is rendered only on PROBLEM notifications whose state is not
+/// Buttons are rendered only on PROBLEM notifications whose state is not
 /// UP/OK — an unparsable state id included, because a PROBLEM is by
 /// definition not OK and the monitoring core refuses an ack that does not
 /// apply. An `url` that is not plain http(s) ([`is_http_url`]), longer than
 /// [`URL_MAX_LEN`], or a context longer than [`ACK_CONTEXT_MAX_LEN`] when
-/// written, leaves the button out and the rest of the post as it is: a
+/// written, leaves that button out and the rest of the post as it is: a
 /// misconfigured button must not cost the alert. The CLI validates its
 /// configuration up front so this does not happen silently.
 #[derive(Debug, Clone, Copy)]
-pub struct AckButton<'a> {
+pub struct ActionButton<'a> {
+    /// What the button does: its id and label.
+    pub action: crate::actions::Action,
     /// `integration.url`; must be http(s).
     pub url: &'a str,
     /// `integration.context` as key/value string pairs, in order.
@@ -114,6 +117,12 @@ pub struct RenderOptions<'a> {
     /// Title-link template for service alerts; also `{serviceuuid}`,
     /// `{servicename}`.
     pub service_link: Option<&'a str>,
+    /// Graph image template (a PNP4Nagios or Grafana render link), the
+    /// attachment's `image_url`; the same placeholders as the title links,
+    /// percent-encoded. For host alerts the service placeholders are empty.
+    /// A template that is not http(s), or an image URL longer than
+    /// [`URL_MAX_LEN`], is left out.
+    pub image_url: Option<&'a str>,
     /// A deliberate mention such as `@oncall`, put verbatim in the top-level
     /// `text` of PROBLEM notifications in `mention_states`; not rendered
     /// when longer than [`MENTION_MAX_LEN`].
@@ -126,8 +135,9 @@ pub struct RenderOptions<'a> {
     pub priority_requested_ack: bool,
     /// States (of PROBLEM notifications) that get `priority`.
     pub priority_states: StateSet,
-    /// Acknowledge button, rendered only on PROBLEM notifications in a non-OK state.
-    pub ack_button: Option<AckButton<'a>>,
+    /// Action buttons, rendered only on PROBLEM notifications in a non-OK
+    /// state; at most [`crate::limits::MAX_VISIBLE_ACTIONS`] are shown.
+    pub buttons: &'a [ActionButton<'a>],
 }
 
 impl Default for RenderOptions<'_> {
@@ -140,12 +150,13 @@ impl Default for RenderOptions<'_> {
             source: "mattermost-notify",
             host_link: None,
             service_link: None,
+            image_url: None,
             mention: None,
             mention_states: StateSet::EMPTY,
             priority: None,
             priority_requested_ack: false,
             priority_states: StateSet::EMPTY,
-            ack_button: None,
+            buttons: &[],
         }
     }
 }
@@ -316,20 +327,27 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
         Kind::Host => opts.host_link,
         Kind::Service => opts.service_link,
     };
-    let link = link_template.filter(|t| is_http_url(t) && link::link_len(t, n) <= URL_MAX_LEN);
-    let button = opts.ack_button.filter(|b| {
+    let fits = |t: &&str| is_http_url(t) && link::link_len(t, n) <= URL_MAX_LEN;
+    let link = link_template.filter(fits);
+    let image = opts.image_url.filter(fits);
+    let mut buttons = [None; crate::limits::MAX_VISIBLE_ACTIONS];
+    let usable = opts.buttons.iter().filter(|b| {
         problem
             && !n.state.is_ok()
             && is_http_url(b.url)
             && escaped_len(b.url) <= URL_MAX_LEN
             && context_len(b.context) <= ACK_CONTEXT_MAX_LEN
     });
+    for (slot, b) in buttons.iter_mut().zip(usable) {
+        *slot = Some(*b);
+    }
     Plan {
         n: *n,
         emoji: look::emoji(t, n.state).filter(|_| opts.emoji),
         color: look::color(t, n.state),
         title: look::title(t, n.kind),
         link,
+        image,
         channel: opts.kept_channel(),
         username: opts.kept_username(),
         icon_url: opts.kept_icon_url(),
@@ -340,7 +358,7 @@ fn plan<'a>(n: &Notification<'a>, opts: &RenderOptions<'a>) -> Plan<'a> {
             .priority
             .filter(|_| problem && opts.priority_states.contains(n.state))
             .map(|p| (p, opts.priority_requested_ack)),
-        button,
+        buttons,
         source: opts.source,
     }
 }

@@ -16,6 +16,7 @@ fn broken_decorations(dir: &TempDir, mm: &MattermostStandIn, pki: &TestPki) -> s
              MATTERMOST_PRIORITY=loud\n\
              MATTERMOST_ICON_URL=ftp://icons.example/a.png\n\
              MATTERMOST_SERVICE_URL=not-a-url/{{serviceuuid}}\n\
+             MATTERMOST_IMAGE_URL=/pnp4nagios/index.php/image?host={{hostname}}\n\
              MATTERMOST_MENTION=@oncall\nMATTERMOST_MENTION_STATES=CRITICAL,SIDEWAYS\n\
              MATTERMOST_USERNAME={}\n\
              MATTERMOST_TWO_WAY=1\nMATTERMOST_ACK_URL=https://mon.example/ack\n\
@@ -29,10 +30,11 @@ fn broken_decorations(dir: &TempDir, mm: &MattermostStandIn, pki: &TestPki) -> s
 }
 
 /// Key, flag: what each error line must name.
-const BROKEN: [(&str, &str); 7] = [
+const BROKEN: [(&str, &str); 8] = [
     ("MATTERMOST_PRIORITY", "--priority"),
     ("MATTERMOST_ICON_URL", "--icon-url"),
     ("MATTERMOST_SERVICE_URL", "--service-url"),
+    ("MATTERMOST_IMAGE_URL", "--image-url"),
     ("MATTERMOST_MENTION_STATES", "--mention-states"),
     ("MATTERMOST_USERNAME", "--username"),
     ("MATTERMOST_ACK_SECRET_FILE", "--ack-secret-file"),
@@ -66,6 +68,7 @@ fn invalid_decorations_are_left_out_logged_to_syslog_and_the_alert_delivered() {
         assert!(post.get(left_out).is_none(), "{left_out}: {post}");
     }
     assert!(attachment.get("title_link").is_none(), "{post}");
+    assert!(attachment.get("image_url").is_none(), "{post}");
     assert!(attachment.get("actions").is_none(), "no button: {post}");
 
     let err = stderr(&out);
@@ -111,7 +114,7 @@ fn an_unreadable_ack_secret_costs_only_the_button() {
         err.contains("MATTERMOST_ACK_SECRET_FILE")
             && err.contains("--ack-secret-file")
             && err.contains("mm.conf line 5")
-            && err.contains("without the Acknowledge button"),
+            && err.contains("without the action buttons"),
         "{err}"
     );
 }

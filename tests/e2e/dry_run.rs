@@ -150,6 +150,21 @@ fn two_way_settings_work_as_flags() {
 }
 
 #[test]
+fn a_graph_template_becomes_the_attachments_image() {
+    let out = dry_run(SERVICE_PROBLEM.iter().copied().chain([
+        "--servicedisplayname",
+        "HTTP shop/€",
+        "--image-url",
+        "https://pnp.example/pnp4nagios/index.php/image?host={hostname}&srv={servicename}&view=1",
+    ]));
+    let v = payload(&out);
+    assert_eq!(
+        v["attachments"][0]["image_url"],
+        "https://pnp.example/pnp4nagios/index.php/image?host=web1&srv=HTTP%20shop%2F%E2%82%AC&view=1"
+    );
+}
+
+#[test]
 fn a_dry_run_leaves_no_trace_on_the_node() {
     let dir = crate::support::TempDir::new();
     let spool = dir.join("spool");

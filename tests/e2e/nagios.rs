@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 const CLICKER: &str = "mm.alice";
 
 /// nagios4 as a child process; stopped (TERM, then KILL) on drop.
-struct Nagios(Child);
+pub struct Nagios(pub Child);
 
 impl Drop for Nagios {
     fn drop(&mut self) {
@@ -35,19 +35,19 @@ impl Drop for Nagios {
     }
 }
 
-fn write_script(dir: &TempDir, name: &str, body: &str) -> String {
+pub fn write_script(dir: &TempDir, name: &str, body: &str) -> String {
     let path = dir.write(name, format!("#!/bin/sh\n{body}\n"));
     support::set_mode(&path, 0o755);
     path.display().to_string()
 }
 
 /// The user nagios4 runs as: root in CI; the current user otherwise.
-fn nagios_user() -> String {
+pub fn nagios_user() -> String {
     let out = Command::new("id").arg("-un").output().expect("run id");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-fn nagios_group() -> String {
+pub fn nagios_group() -> String {
     let out = Command::new("id").arg("-gn").output().expect("run id");
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -207,7 +207,7 @@ daemon_dumps_core=0
 }
 
 /// `status.dat` as (block type, fields) pairs.
-fn status_blocks(path: &Path) -> Vec<(String, HashMap<String, String>)> {
+pub fn status_blocks(path: &Path) -> Vec<(String, HashMap<String, String>)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let mut blocks = Vec::new();
     let mut current: Option<(String, HashMap<String, String>)> = None;
@@ -223,7 +223,7 @@ fn status_blocks(path: &Path) -> Vec<(String, HashMap<String, String>)> {
     blocks
 }
 
-fn find<'a>(
+pub fn find<'a>(
     blocks: &'a [(String, HashMap<String, String>)],
     kind: &str,
     want: &[(&str, &str)],
@@ -238,7 +238,7 @@ fn find<'a>(
         })
 }
 
-fn nagios_log(dir: &TempDir) -> String {
+pub fn nagios_log(dir: &TempDir) -> String {
     std::fs::read_to_string(dir.join("nagios.log")).unwrap_or_default()
 }
 

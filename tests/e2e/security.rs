@@ -189,7 +189,7 @@ fn hostile_bodies() -> Vec<(&'static str, Vec<u8>, Want)> {
         ),
         (
             "unknown action (signed)",
-            body("alice", signed(with(svc(), "action", "unack".into()))),
+            body("alice", signed(with(svc(), "action", "delete".into()))),
             Want::Status(400),
         ),
         (

@@ -182,8 +182,18 @@ pub mod kit {
 
         /// POSTs `body` to the ack path; returns status and body.
         pub fn post(&self, body: &[u8]) -> (u16, String) {
+            self.post_to(ACK_PATH, body)
+        }
+
+        /// POSTs `body` to the dialog path (the ack path plus `/dialog`).
+        pub fn submit(&self, body: &[u8]) -> (u16, String) {
+            self.post_to(&format!("{ACK_PATH}/dialog"), body)
+        }
+
+        /// POSTs `body` to `path`; returns status and body.
+        pub fn post_to(&self, path: &str, body: &[u8]) -> (u16, String) {
             let head = format!(
-                "POST {ACK_PATH} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
                  Content-Length: {}\r\nConnection: close\r\n\r\n",
                 body.len()
             );
@@ -284,6 +294,32 @@ pub mod kit {
         c.insert("label".into(), host.into());
         resign(&mut c);
         c
+    }
+
+    /// `c` doing `action` instead, signed again.
+    pub fn with_action(
+        mut c: serde_json::Map<String, serde_json::Value>,
+        action: &str,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        c.insert("action".into(), action.into());
+        resign(&mut c);
+        c
+    }
+
+    /// A dialog submission as Mattermost posts it for the user and channel
+    /// of [`callback`].
+    pub fn submission(state: &str, fields: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "type": "dialog_submission",
+            "callback_id": "mattermostnotify",
+            "state": state,
+            "user_id": "rgh4sbpaxbf7zm4fqnbbt1nhqa",
+            "channel_id": "q5xmbctzqjgfxb5r9c1xqz5ytr",
+            "team_id": "d5p1cwsbkjnb8yk5f4x5c6n8ny",
+            "cancelled": false,
+            "submission": fields,
+        }))
+        .unwrap()
     }
 
     /// Recomputes `sig` with [`SECRET`].
@@ -420,7 +456,14 @@ fn service_click_writes_one_line_to_the_fifo_and_updates_the_post() {
     let text = att["text"].as_str().unwrap();
     assert!(text.starts_with("Acknowledged by @alice at "), "{text}");
     assert!(text.ends_with(" UTC"), "{text}");
-    assert!(att.get("actions").is_none(), "button must be gone");
+    // The Ack button is gone; the updated post offers Unack (and Recheck).
+    let ids: Vec<&str> = att["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["unack", "recheck"]);
     assert_eq!(v["update"]["message"], "");
     assert_eq!(v["ephemeral_text"], "You acknowledged HTTP on web1.");
     let line = fifo.next_line();
@@ -689,7 +732,7 @@ fn serve_without_secret_file_or_backend_names_the_setting() {
         err.contains("MATTERMOST_OITC_URL") && err.contains("MATTERMOST_COMMAND_FILE"),
         "{err}"
     );
-    assert!(err.contains("not both"), "{err}");
+    assert!(err.contains("not several"), "{err}");
 }
 
 fn standin_base(standin: &crate::support::MattermostStandIn, scheme: &str) -> String {

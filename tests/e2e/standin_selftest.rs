@@ -158,3 +158,81 @@ fn tinyproxy_helper_logs_connects_to_the_standin() {
         proxy.log()
     );
 }
+
+#[test]
+fn standin_opens_a_dialog_once_per_fresh_trigger_id() {
+    let pki = TestPki::new();
+    let standin = MattermostStandIn::https(&pki);
+    let agent = agent(&pki, None);
+    let url = format!(
+        "{}{}",
+        standin.base_url(),
+        crate::support::standin::DIALOG_OPEN_PATH
+    );
+    let dialog = |trigger: &str, title: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "trigger_id": trigger, "url": "https://mon.example/ack/dialog",
+            "dialog": {"callback_id": "cb", "title": title, "state": "s",
+                "elements": [{"display_name": "Comment", "name": "comment",
+                    "type": "textarea", "max_length": 250}]},
+        }))
+        .unwrap()
+    };
+    let trigger = standin.issue_trigger_id();
+    let (status, body) = post(
+        &agent,
+        &url,
+        "application/json",
+        &dialog(&trigger, "Acknowledge"),
+    );
+    assert_eq!((status, body.as_str()), (200, r#"{"status":"OK"}"#));
+    assert_eq!(standin.dialogs().len(), 1);
+    assert_eq!(standin.dialogs()[0]["dialog"]["state"], "s");
+    // Once only.
+    let (status, body) = post(
+        &agent,
+        &url,
+        "application/json",
+        &dialog(&trigger, "Acknowledge"),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("decode_trigger_id.expired"), "{body}");
+    // Unknown.
+    let (status, body) = post(
+        &agent,
+        &url,
+        "application/json",
+        &dialog("made-up", "Acknowledge"),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("verify_signature_failed"), "{body}");
+    // A title Mattermost refuses does not use up the trigger.
+    let fresh = standin.issue_trigger_id();
+    let (status, _) = post(
+        &agent,
+        &url,
+        "application/json",
+        &dialog(&fresh, &"t".repeat(25)),
+    );
+    assert_eq!(status, 400);
+    let (status, _) = post(
+        &agent,
+        &url,
+        "application/json",
+        &dialog(&fresh, "Acknowledge"),
+    );
+    assert_eq!(status, 200);
+    // Briefly: a stale trigger is refused.
+    standin.set_trigger_ttl(Duration::from_millis(50));
+    let stale = standin.issue_trigger_id();
+    std::thread::sleep(Duration::from_millis(200));
+    let (status, body) = post(
+        &agent,
+        &url,
+        "application/json",
+        &dialog(&stale, "Acknowledge"),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("expired"), "{body}");
+    assert_eq!(standin.dialogs().len(), 2);
+}

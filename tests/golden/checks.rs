@@ -53,6 +53,9 @@ pub fn check_design(raw: &[u8], v: &Value) {
         if let Some(link) = a.get("title_link") {
             assert!(is_http(link.as_str().expect("title_link string")));
         }
+        if let Some(image) = a.get("image_url") {
+            assert!(is_http(image.as_str().expect("image_url string")));
+        }
         for f in a
             .get("fields")
             .and_then(Value::as_array)

@@ -1,7 +1,8 @@
 //! Sample alerts and options shared by the golden and size tests.
 
+use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::limits::PAYLOAD_BUF_LEN;
-use mattermost_notify_core::render::{AckButton, Priority, StateSet};
+use mattermost_notify_core::render::{ActionButton, Priority, StateSet};
 use mattermost_notify_core::{
     render_payload, Kind, Notification, NotificationType, RenderOptions, State,
 };
@@ -54,15 +55,17 @@ pub fn full_options() -> RenderOptions<'static> {
         source: "Naemon on mon1",
         host_link: Some("https://mon.example.org/a/hosts/browser/{hostuuid}"),
         service_link: Some("https://mon.example.org/a/services/browser/{serviceuuid}"),
+        image_url: None,
         mention: Some(MENTION),
         mention_states: urgent,
         priority: Some(Priority::Urgent),
         priority_requested_ack: true,
         priority_states: urgent,
-        ack_button: Some(AckButton {
+        buttons: &[ActionButton {
+            action: Action::Ack,
             url: "https://mon.example.org/mattermost/ack",
             context: CONTEXT,
-        }),
+        }],
     }
 }
 

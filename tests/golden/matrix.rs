@@ -385,7 +385,7 @@ fn button_only_on_problems_that_are_not_ok() {
     }
     let a = attachment(&alert(Kind::Service, T::Problem, "2"), &opts);
     let action = &a["actions"][0];
-    assert_eq!(action["name"], "Acknowledge");
+    assert_eq!(action["name"], "Ack");
     assert_eq!(
         action["integration"]["url"],
         "https://mon.example.org/mattermost/ack"
@@ -396,9 +396,10 @@ fn button_only_on_problems_that_are_not_ok() {
 #[test]
 fn a_button_with_a_non_http_url_is_left_out_and_the_post_kept() {
     let mut opts = full_options();
-    let mut button = opts.ack_button.unwrap();
+    let mut button = opts.buttons[0];
     button.url = "javascript:alert(1)";
-    opts.ack_button = Some(button);
+    let buttons = [button];
+    opts.buttons = &buttons;
     let a = attachment(&alert(Kind::Service, NotificationType::Problem, "2"), &opts);
     assert!(a.get("actions").is_none());
     assert!(a["title"].as_str().unwrap().contains("PROBLEM"));
@@ -478,6 +479,54 @@ fn title_links_are_filled_encoded_and_dropped_when_not_http() {
     opts.host_link = Some("{hostname}");
     n.host_name = "https://evil.example";
     assert!(attachment(&n, &opts).get("title_link").is_none());
+}
+
+/// The graph: `MATTERMOST_IMAGE_URL` rendered as the attachment's
+/// `image_url`, placeholders percent-encoded as in title links; the service
+/// placeholders are empty on host alerts; a template that is not http(s)
+/// or an image URL over the limit is left out, the post kept.
+#[test]
+fn graph_images_are_filled_encoded_and_dropped_when_unusable() {
+    const GRAPH: &str = "https://grafana.example/render/d-solo/mon?var-host={hostname}&var-service={servicename}&var-id={hostuuid}/{serviceuuid}";
+    let opts = RenderOptions {
+        image_url: Some(GRAPH),
+        ..full_options()
+    };
+    for kind in [Kind::Host, Kind::Service] {
+        let v = rendered(&alert(kind, NotificationType::Problem, "2"), &opts);
+        assert_golden(&format!("{}_problem_graph", kind_name(kind)), &v);
+    }
+    let mut n: Notification<'_> = alert(Kind::Service, NotificationType::Recovery, "0");
+    n.host_name = "db 2/ü&x=1";
+    n.service_name = "Disk /var #1";
+    assert_eq!(
+        attachment(&n, &opts)["image_url"],
+        "https://grafana.example/render/d-solo/mon?var-host=db%202%2F%C3%BC%26x%3D1\
+         &var-service=Disk%20%2Fvar%20%231&var-id=c36b8048-93ce-4385-ac19-ab5c90574b77/\
+         74f14950-a58f-4f18-b6c3-5cfa9cffef4e"
+    );
+    let host = alert(Kind::Host, NotificationType::Problem, "1");
+    assert_eq!(
+        attachment(&host, &opts)["image_url"],
+        "https://grafana.example/render/d-solo/mon?var-host=web1.example.org&var-service=\
+         &var-id=c36b8048-93ce-4385-ac19-ab5c90574b77/"
+    );
+    for unusable in ["javascript:alert(1)", "{hostname}", "/pnp4nagios/image"] {
+        let opts = RenderOptions {
+            image_url: Some(unusable),
+            ..full_options()
+        };
+        let a = attachment(&n, &opts);
+        assert!(a.get("image_url").is_none(), "{unusable}: {a}");
+        assert!(
+            a.get("title_link").is_some(),
+            "the rest of the post is kept"
+        );
+    }
+    let long = "é".repeat(400);
+    n.host_name = &long;
+    assert!(attachment(&n, &opts).get("image_url").is_none());
+    assert!(attachment(&n, &opts).get("fields").is_some());
 }
 
 #[test]

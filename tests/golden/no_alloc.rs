@@ -1,8 +1,9 @@
 //! Proves `render_payload` allocates nothing: a counting global allocator
 //! that counts only on the thread that is rendering, while it renders.
 
+use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::limits::PAYLOAD_BUF_LEN;
-use mattermost_notify_core::render::{AckButton, Priority, StateSet};
+use mattermost_notify_core::render::{ActionButton, Priority, StateSet};
 use mattermost_notify_core::{
     render_payload, Kind, Notification, NotificationType, RenderOptions, State,
 };
@@ -72,14 +73,16 @@ fn render_payload_allocates_nothing_even_when_it_must_cut() {
         channel: Some("ops"),
         host_link: Some("https://mon/h/{hostname}"),
         service_link: Some("https://mon/s/{servicename}/{hostuuid}"),
+        image_url: Some("https://graphs/render?h={hostname}&s={servicename}"),
         mention: Some("@oncall"),
         mention_states: StateSet::EMPTY.with(State::Critical),
         priority: Some(Priority::Urgent),
         priority_states: StateSet::EMPTY.with(State::Critical),
-        ack_button: Some(AckButton {
+        buttons: &[ActionButton {
+            action: Action::Ack,
             url: "https://mon/ack",
             context: &context,
-        }),
+        }],
         ..RenderOptions::default()
     };
     let n = Notification {

@@ -7,10 +7,14 @@
 use crate::checks::find_mention;
 use crate::matrix::assert_golden;
 use mattermost_notify_core::ack::{AckKind, ValidAck};
-use mattermost_notify_core::ack_reply::{
-    write_acked_reply, write_declined_reply, AckedPost, Declined,
+use mattermost_notify_core::ack_reply::{write_declined_errors, write_declined_reply, Declined};
+use mattermost_notify_core::action_reply::{write_done_reply, Done};
+use mattermost_notify_core::actions::Action;
+use mattermost_notify_core::dialog::{
+    write_dialog_errors, write_dialog_open, DialogOpen, FieldProblem,
 };
-use mattermost_notify_core::limits::ACK_REPLY_BUF_LEN;
+use mattermost_notify_core::limits::{ACK_REPLY_BUF_LEN, DIALOG_OPEN_BUF_LEN};
+use mattermost_notify_core::render::ActionButton;
 use serde_json::Value;
 
 /// 2025-11-27 23:00:00 UTC.
@@ -18,6 +22,7 @@ const ACKED_AT: u64 = 1_764_284_400;
 
 fn service() -> ValidAck<'static> {
     ValidAck {
+        action: Action::Ack,
         kind: AckKind::Service,
         host: "c36b8048-93ce-4385-ac19-ab5c90574b77",
         service: "74f14950-a58f-4f18-b6c3-5cfa9cffef4e",
@@ -30,6 +35,7 @@ fn service() -> ValidAck<'static> {
 
 fn host() -> ValidAck<'static> {
     ValidAck {
+        action: Action::Ack,
         kind: AckKind::Host,
         host: "web1",
         service: "",
@@ -43,6 +49,7 @@ fn host() -> ValidAck<'static> {
 /// Names a monitored device could set, label empty so they are composed.
 fn hostile() -> ValidAck<'static> {
     ValidAck {
+        action: Action::Ack,
         kind: AckKind::Service,
         host: "<!channel> **web1**",
         service: "@all `x` <http://evil|click>",
@@ -53,15 +60,44 @@ fn hostile() -> ValidAck<'static> {
     }
 }
 
-fn acked(ack: ValidAck<'_>) -> Value {
+/// The context of the Unack button an updated post carries (its values
+/// as the receiver signs them; the signature is a fixed stand-in here).
+const UNACK_CONTEXT: &[(&str, &str)] = &[
+    ("v", "2"),
+    ("action", "unack"),
+    ("kind", "service"),
+    ("host", "c36b8048-93ce-4385-ac19-ab5c90574b77"),
+    ("service", "74f14950-a58f-4f18-b6c3-5cfa9cffef4e"),
+    ("problem", "4711"),
+    ("label", "HTTP on web1.example.org"),
+    ("text", "@oncall"),
+    ("exp", "1764889200"),
+    ("sig", "0123abcd"),
+];
+
+const UNACK: ActionButton<'static> = ActionButton {
+    action: Action::Unack,
+    url: "https://mon.example.org/mattermost/ack",
+    context: UNACK_CONTEXT,
+};
+
+fn done(ack: ValidAck<'_>, action: Action, comment: &str, buttons: &[ActionButton<'_>]) -> Value {
     let mut buf = vec![0u8; ACK_REPLY_BUF_LEN];
-    let post = AckedPost {
-        ack,
+    let d = Done {
+        ack: ValidAck { action, ..ack },
         user_name: "alice",
-        acked_at: ACKED_AT,
+        at: ACKED_AT,
+        comment,
+        until: ACKED_AT + 4 * 3600,
+        with_services: ack.kind == AckKind::Host,
+        buttons,
     };
-    let n = write_acked_reply(&post, &mut buf).expect("fits");
+    let n = write_done_reply(&d, &mut buf).expect("fits");
     serde_json::from_slice(&buf[..n]).expect("reply is JSON")
+}
+
+fn acked(ack: ValidAck<'_>) -> Value {
+    done(ack, Action::Ack, "", &[])
 }
 
 fn declined(why: &Declined<'_>) -> Value {
@@ -105,6 +141,73 @@ fn acked_replies_match_their_golden() {
 }
 
 #[test]
+fn every_action_reply_matches_its_golden() {
+    let s = service();
+    let h = host();
+    let cases = [
+        ("ack_with_unack", done(s, Action::Ack, "", &[UNACK])),
+        (
+            "comment",
+            done(s, Action::Comment, "disk swapped; see INC-42", &[UNACK]),
+        ),
+        (
+            "downtime_service",
+            done(s, Action::Downtime, "kernel update", &[]),
+        ),
+        ("downtime_host", done(h, Action::Downtime, "", &[])),
+        ("recheck", done(s, Action::Recheck, "", &[])),
+        ("unack", done(h, Action::Unack, "", &[])),
+    ];
+    for (name, v) in cases {
+        assert_golden(&format!("reply_done_{name}"), &v);
+    }
+    let v = done(hostile(), Action::Comment, "@all <!here> look", &[]);
+    assert_golden("reply_done_comment_hostile", &v);
+    assert_no_mentions(&v);
+}
+
+#[test]
+fn dialogs_and_their_errors_match_their_golden() {
+    for (name, action, ack) in [
+        ("comment", Action::Comment, service()),
+        ("downtime_host", Action::Downtime, host()),
+    ] {
+        let mut buf = vec![0u8; DIALOG_OPEN_BUF_LEN];
+        let d = DialogOpen {
+            trigger_id: "n8xqsmk4abfxbyi7h1rmszwxso",
+            url: "https://mon.example.org/mattermost/ack/dialog",
+            ack: ValidAck { action, ..ack },
+            state: "{\"v\":\"2\",\"sig\":\"…\"}",
+            notify_default: false,
+        };
+        let n = write_dialog_open(&d, &mut buf).expect("fits");
+        let v: Value = serde_json::from_slice(&buf[..n]).expect("JSON");
+        assert_golden(&format!("dialog_open_{name}"), &v);
+    }
+    for (name, p) in [
+        ("unknown_preset", FieldProblem::UnknownPreset),
+        ("until_too_far", FieldProblem::UntilTooFar),
+        ("comment_too_long", FieldProblem::CommentTooLong),
+    ] {
+        let mut buf = [0u8; 512];
+        let n = write_dialog_errors(p, &mut buf).expect("fits");
+        let v: Value = serde_json::from_slice(&buf[..n]).expect("JSON");
+        assert_golden(&format!("dialog_errors_{name}"), &v);
+    }
+    let mut buf = vec![0u8; ACK_REPLY_BUF_LEN];
+    let n = write_declined_errors(
+        &Declined::AlreadyUsed(ValidAck {
+            action: Action::Comment,
+            ..service()
+        }),
+        &mut buf,
+    )
+    .expect("fits");
+    let v: Value = serde_json::from_slice(&buf[..n]).expect("JSON");
+    assert_golden("dialog_errors_already_used", &v);
+}
+
+#[test]
 fn every_declined_reply_matches_its_golden() {
     let a = service();
     let cases = [
@@ -118,6 +221,48 @@ fn every_declined_reply_matches_its_golden() {
         ("not_current", Declined::NotCurrent(a)),
         ("recovered", Declined::Recovered(a)),
         ("not_recorded", Declined::NotRecorded(a)),
+        (
+            "action_not_allowed",
+            Declined::ActionNotAllowed(ValidAck {
+                action: Action::Recheck,
+                ..a
+            }),
+        ),
+        (
+            "no_dialogs",
+            Declined::NoDialogs(ValidAck {
+                action: Action::Downtime,
+                ..a
+            }),
+        ),
+        (
+            "dialog_failed",
+            Declined::DialogFailed {
+                ack: ValidAck {
+                    action: Action::Comment,
+                    ..a
+                },
+                reason:
+                    "Mattermost answered HTTP 400: Trigger ID for interactive dialog is expired.",
+            },
+        ),
+        (
+            "dialog_expired",
+            Declined::DialogExpired(ValidAck {
+                action: Action::Comment,
+                ..a
+            }),
+        ),
+        (
+            "backend_failed_downtime",
+            Declined::BackendFailed {
+                ack: ValidAck {
+                    action: Action::Downtime,
+                    ..a
+                },
+                reason: "Icinga 2 knows no such host or service (HTTP 404).",
+            },
+        ),
         (
             "backend_failed",
             Declined::BackendFailed {

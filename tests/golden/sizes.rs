@@ -3,11 +3,12 @@
 
 use crate::checks::{check_design, check_no_mentions, parse};
 use crate::fixtures::{alert, full_options, render};
+use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::limits::{
     ACK_CONTEXT_MAX_LEN, CHANNEL_MAX_LEN, COMMENT_MAX_LEN, MENTION_MAX_LEN, MIN_PAYLOAD_BUF_LEN,
     OUTPUT_MAX_LEN, OUTPUT_MIN_LEN, PAYLOAD_BUF_LEN, SOURCE_MAX_LEN, URL_MAX_LEN, USERNAME_MAX_LEN,
 };
-use mattermost_notify_core::render::{AckButton, StateSet};
+use mattermost_notify_core::render::{ActionButton, StateSet};
 use mattermost_notify_core::{
     render_payload, Kind, Notification, NotificationType, RenderError, RenderOptions, State,
 };
@@ -68,15 +69,17 @@ fn the_worst_case_fits_the_minimum_buffer() {
         source: &source,
         host_link: Some(&url),
         service_link: Some(&url),
+        image_url: Some(&url),
         mention: Some(&mention),
         mention_states: StateSet::EMPTY.with(State::Invalid),
         priority: Some(mattermost_notify_core::render::Priority::Important),
         priority_requested_ack: false,
         priority_states: StateSet::EMPTY.with(State::Invalid),
-        ack_button: Some(AckButton {
+        buttons: &[ActionButton {
+            action: Action::Ack,
             url: &url,
             context: &context,
-        }),
+        }],
     };
     let mut n: Notification<'_> = alert(Kind::Service, NotificationType::Problem, "invalid");
     n.notification_type = NotificationType::Other(&hostile);

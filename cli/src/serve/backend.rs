@@ -1,13 +1,16 @@
-//! Where an acknowledgement goes: the monitoring core's external command
-//! file (a named pipe), or openITCOCKPIT's HTTP API.
+//! Where an action goes: the monitoring core's external command file (a
+//! named pipe), openITCOCKPIT's HTTP API, or Icinga 2's REST API
+//! ([`icinga`]). Every backend carries every action.
 //!
 //! A backend failure is an expected condition (core restarting, pipe full,
 //! API down): the clicker gets an explanation and the post stays as it is.
 
 use crate::config::{key, Config};
 use crate::error::Error;
-use mattermost_notify_core::command::{write_command_line, write_oitc_body, AckCommand};
+use mattermost_notify_core::command::{write_core_lines, write_oitc_request, CoreCommand};
 use mattermost_notify_core::limits::{COMMAND_LINE_MAX, OITC_BODY_BUF_LEN};
+
+pub mod icinga;
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -21,7 +24,7 @@ pub const COMMAND_PIPE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Timeout of one openITCOCKPIT API call, connect to last byte.
 pub const OITC_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Why an acknowledgement did not happen.
+/// Why an action did not happen.
 #[derive(Debug)]
 pub struct BackendError {
     /// For the clicker (no paths, no keys).
@@ -30,15 +33,16 @@ pub struct BackendError {
     pub log: String,
 }
 
-/// Carries an acknowledgement to the monitoring core.
+/// Carries an action to the monitoring core.
 pub trait Backend: Send + Sync {
-    /// Acknowledges; `cmd` is already validated.
-    fn acknowledge(&self, cmd: &AckCommand<'_>) -> Result<(), BackendError>;
+    /// Carries `cmd` out; it is already validated.
+    fn carry(&self, cmd: &CoreCommand<'_>) -> Result<(), BackendError>;
     /// A short name for logs, e.g. `command file /var/lib/naemon/naemon.cmd`.
     fn describe(&self) -> String;
 }
 
-/// `--command-file`: one `write()` of one line to the core's command pipe.
+/// `--command-file`: one `write()` of the command's line(s) to the core's
+/// command pipe (at most `PIPE_BUF` bytes, so it is atomic).
 #[derive(Debug)]
 pub struct CommandFile {
     path: PathBuf,
@@ -53,9 +57,9 @@ impl CommandFile {
 }
 
 impl Backend for CommandFile {
-    fn acknowledge(&self, cmd: &AckCommand<'_>) -> Result<(), BackendError> {
+    fn carry(&self, cmd: &CoreCommand<'_>) -> Result<(), BackendError> {
         let mut buf = [0u8; COMMAND_LINE_MAX];
-        let n = write_command_line(cmd, &mut buf).map_err(|e| BackendError {
+        let n = write_core_lines(cmd, &mut buf).map_err(|e| BackendError {
             user: "the request was refused.".into(),
             log: format!("command refused: {e}"),
         })?;
@@ -175,13 +179,32 @@ impl Oitc {
 }
 
 impl Backend for Oitc {
-    fn acknowledge(&self, cmd: &AckCommand<'_>) -> Result<(), BackendError> {
-        let mut buf = [0u8; OITC_BODY_BUF_LEN];
-        let n = write_oitc_body(cmd, &mut buf).map_err(|e| BackendError {
-            user: "the request was refused.".into(),
-            log: format!("command refused: {e}"),
-        })?;
-        let body = buf.get(..n).unwrap_or_default();
+    fn carry(&self, cmd: &CoreCommand<'_>) -> Result<(), BackendError> {
+        // A host downtime with its services is two API calls.
+        for part in 0..2 {
+            let mut buf = [0u8; OITC_BODY_BUF_LEN];
+            let n = match write_oitc_request(cmd, part, &mut buf) {
+                Ok(Some(n)) => n,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    return Err(BackendError {
+                        user: "the request was refused.".into(),
+                        log: format!("command refused: {e}"),
+                    })
+                }
+            };
+            self.submit(buf.get(..n).unwrap_or_default())?;
+        }
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        format!("openITCOCKPIT {}", self.endpoint)
+    }
+}
+
+impl Oitc {
+    fn submit(&self, body: &[u8]) -> Result<(), BackendError> {
         let resp = self
             .agent
             .post(&self.endpoint)
@@ -198,13 +221,9 @@ impl Backend for Oitc {
             Ok(())
         } else {
             Err(BackendError {
-                user: format!("openITCOCKPIT refused the acknowledgement (HTTP {status})."),
+                user: format!("openITCOCKPIT refused the command (HTTP {status})."),
                 log: format!("openITCOCKPIT {} answered HTTP {status}", self.endpoint),
             })
         }
-    }
-
-    fn describe(&self) -> String {
-        format!("openITCOCKPIT {}", self.endpoint)
     }
 }

@@ -11,14 +11,19 @@
 //! the list, so the menu and **Acknowledge all** never acknowledge one
 //! problem twice) and the backend. The menu's `selected_option` is not
 //! signed; it only picks an index of the signed list.
+//!
+//! [`ClickGuard`]: super::handler::ClickGuard
 
-use super::handler::{declined, Outcome, Receiver, Refusal, Response, VerifiedClick};
-use mattermost_notify_core::ack::{is_expired, AckContext, ValidAck};
+use super::handler::{
+    decline, refuse, target_of, what, Outcome, Receiver, Refusal, Response, VerifiedClick,
+};
+use mattermost_notify_core::ack::{is_expired, AckContext, ValidAck, ValidDigestAck};
 use mattermost_notify_core::ack_reply::{
     write_digest_reply, write_one_acked_reply, Declined, DigestAcked,
 };
+use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::callback::{Callback, CallbackContext};
-use mattermost_notify_core::command::{AckCommand, AckTarget};
+use mattermost_notify_core::command::{AckCommand, CoreCommand};
 use mattermost_notify_core::digest_list::{read_list, ListItem};
 use mattermost_notify_core::limits::ACK_REPLY_BUF_LEN;
 
@@ -40,7 +45,7 @@ fn item_tag(id: &str, index: usize) -> [u8; 32] {
 enum ItemResult {
     Acked,
     Refused(Refusal),
-    Failed(String),
+    Failed,
 }
 
 impl Receiver {
@@ -51,12 +56,8 @@ impl Receiver {
         ctx: &CallbackContext,
         fields: AckContext<'_>,
         now: u64,
-        mut outcome: Outcome,
-    ) -> (Response, Outcome) {
-        let refuse = |mut outcome: Outcome, status: u16, why: String| {
-            outcome.result = format!("refused: {why}");
-            (Response::text(status, &why), outcome)
-        };
+        outcome: &mut Outcome,
+    ) -> Response {
         let digest = match fields.validate_digest() {
             Ok(d) => d,
             Err(e) => return refuse(outcome, 400, e.to_string()),
@@ -66,22 +67,19 @@ impl Receiver {
             return refuse(outcome, status, why);
         }
         if is_expired(digest.exp, now) {
-            outcome.result = format!("refused: {}", Declined::Expired.reason());
-            return (declined(&Declined::Expired), outcome);
+            return decline(outcome, Declined::Expired);
         }
-        if let Some(why) = self.not_allowed(cb) {
-            outcome.result = format!("refused: {}", why.reason());
-            return (declined(&why), outcome);
+        if let Some(why) = self.not_allowed(&cb.user_name, &cb.user_id, &cb.team_id, &cb.channel_id)
+        {
+            return decline(outcome, why);
         }
         let list = match self.clicks.as_ref().map(|g| g.digest_list(digest.digest)) {
             Some(Ok(list)) => list,
             Some(Err(why)) => {
                 log::warn!("serve: digest list {why}");
-                return self.digest_reply(cb, digest, now, [0, 0, 0, 1], outcome, "no list");
+                return self.digest_reply(cb, digest, now, [0, 0, 0, 1], outcome);
             }
-            None => {
-                return self.digest_reply(cb, digest, now, [0, 0, 0, 1], outcome, "no state");
-            }
+            None => return self.digest_reply(cb, digest, now, [0, 0, 0, 1], outcome),
         };
         let items: Vec<ListItem<'_>> = match read_list(&list).and_then(|r| r.collect()) {
             Ok(items) => items,
@@ -98,11 +96,11 @@ impl Receiver {
                     ItemResult::Acked => 0,
                     ItemResult::Refused(Refusal::AlreadyUsed) => 1,
                     ItemResult::Refused(Refusal::NotCurrent | Refusal::Recovered) => 2,
-                    ItemResult::Refused(_) | ItemResult::Failed(_) => 3,
+                    ItemResult::Refused(_) | ItemResult::Failed => 3,
                 };
                 counts[slot] += 1;
             }
-            return self.digest_reply(cb, digest, now, counts, outcome, "all");
+            return self.digest_reply(cb, digest, now, counts, outcome);
         }
         let chosen = ctx.selected_option.parse::<usize>().ok();
         let Some((index, item)) = chosen.and_then(|i| items.get(i).map(|it| (i, *it))) else {
@@ -113,68 +111,55 @@ impl Receiver {
             );
         };
         let ack = item_ack(item, digest.exp);
-        let result = act(index, item);
         outcome.what = format!("{} (digest {})", what(&ack), digest.digest);
-        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
-        let reply = match result {
+        let why = match act(index, item) {
             ItemResult::Acked => {
                 outcome.result = format!("acknowledged via {}", self.backend.describe());
-                match write_one_acked_reply(&ack, &mut buf) {
-                    Ok(n) => return (Response::json(buf.get(..n).unwrap_or_default()), outcome),
-                    Err(_) => return (Response::json(b"{}"), outcome),
-                }
+                let mut buf = [0u8; ACK_REPLY_BUF_LEN];
+                return match write_one_acked_reply(&ack, &mut buf) {
+                    Ok(n) => Response::json(buf.get(..n).unwrap_or_default()),
+                    Err(_) => Response::json(b"{}"),
+                };
             }
             ItemResult::Refused(r) => r.declined(ack),
-            ItemResult::Failed(reason) => {
-                outcome.result = format!("failed: {reason}");
-                return (
-                    declined(&Declined::BackendFailed {
-                        ack,
-                        reason: "the monitoring core did not take the acknowledgement.",
-                    }),
-                    outcome,
-                );
-            }
+            ItemResult::Failed => Declined::BackendFailed {
+                ack,
+                reason: "the monitoring core did not take the acknowledgement.",
+            },
         };
-        outcome.result = format!("refused: {}", reply.reason());
-        (declined(&reply), outcome)
+        decline(outcome, why)
     }
 
     /// One item: command checks, guard (check, claim), backend.
     fn act_on(&self, cb: &Callback, ack: ValidAck<'_>, tag: [u8; 32], now: u64) -> ItemResult {
+        if !self.carries(Action::Ack) {
+            return ItemResult::Failed;
+        }
         let comment = format!("Acknowledged via Mattermost by @{}", cb.user_name);
-        let cmd = AckCommand {
-            target: match ack.kind {
-                mattermost_notify_core::ack::AckKind::Host => AckTarget::Host { host: ack.host },
-                mattermost_notify_core::ack::AckKind::Service => AckTarget::Service {
-                    host: ack.host,
-                    service: ack.service,
-                },
-            },
+        let cmd = CoreCommand::Acknowledge(AckCommand {
+            target: target_of(&ack),
+            sticky: true,
             notify: self.notify,
             author: &cb.user_name,
             comment: &comment,
             time: now,
+        });
+        let Some(guard) = self.clicks.as_ref().filter(|_| cmd.validate().is_ok()) else {
+            return ItemResult::Failed;
         };
-        if let Err(e) = cmd.validate() {
-            return ItemResult::Failed(e.to_string());
-        }
         let click = VerifiedClick {
             tag,
             ack,
             user_id: &cb.user_id,
             user_name: &cb.user_name,
         };
-        let Some(guard) = &self.clicks else {
-            return ItemResult::Refused(Refusal::NotRecorded);
-        };
         if let Err(r) = guard.check(&click).and_then(|()| guard.claim(&click)) {
             return ItemResult::Refused(r);
         }
-        if let Err(e) = self.backend.acknowledge(&cmd) {
+        if let Err(e) = self.backend.carry(&cmd) {
             guard.release(&click);
             log::warn!("serve: digest item {}: {}", what(&ack), e.log);
-            return ItemResult::Failed(e.log);
+            return ItemResult::Failed;
         }
         ItemResult::Acked
     }
@@ -182,16 +167,13 @@ impl Receiver {
     fn digest_reply(
         &self,
         cb: &Callback,
-        ack: mattermost_notify_core::ack::ValidDigestAck<'_>,
+        ack: ValidDigestAck<'_>,
         now: u64,
         [acked, already, stale, failed]: [usize; 4],
-        mut outcome: Outcome,
-        how: &str,
-    ) -> (Response, Outcome) {
+        outcome: &mut Outcome,
+    ) -> Response {
         outcome.result = format!(
-            "digest ({how}): {acked} acknowledged via {}, {already} already, {stale} stale, \
-             {failed} failed",
-            self.backend.describe()
+            "digest: {acked} acknowledged, {already} already, {stale} stale, {failed} failed"
         );
         let reply = DigestAcked {
             ack,
@@ -204,8 +186,8 @@ impl Receiver {
         };
         let mut buf = [0u8; ACK_REPLY_BUF_LEN];
         match write_digest_reply(&reply, &mut buf) {
-            Ok(n) => (Response::json(buf.get(..n).unwrap_or_default()), outcome),
-            Err(_) => (Response::json(b"{}"), outcome),
+            Ok(n) => Response::json(buf.get(..n).unwrap_or_default()),
+            Err(_) => Response::json(b"{}"),
         }
     }
 }
@@ -213,6 +195,7 @@ impl Receiver {
 /// An item of the list as the acknowledgement it stands for.
 fn item_ack(item: ListItem<'_>, exp: u64) -> ValidAck<'_> {
     ValidAck {
+        action: Action::Ack,
         kind: item.kind,
         host: item.host,
         service: item.service,
@@ -220,13 +203,5 @@ fn item_ack(item: ListItem<'_>, exp: u64) -> ValidAck<'_> {
         label: "",
         text: "",
         exp,
-    }
-}
-
-fn what(ack: &ValidAck<'_>) -> String {
-    if ack.service.is_empty() {
-        ack.host.to_string()
-    } else {
-        format!("{} on {}", ack.service, ack.host)
     }
 }

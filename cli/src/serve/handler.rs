@@ -1,12 +1,18 @@
 //! What one request to the receiver means, and the answer.
 //!
-//! Order of checks, each stopping at the first failure:
+//! Two kinds of request arrive: button clicks at the path of
+//! `MATTERMOST_ACK_URL`, and dialog submissions at that path plus
+//! `/dialog` ([`super::dialog`]). Order of checks for a click, each
+//! stopping at the first failure:
 //! path (404) → method (405) → callback JSON, user name (400) → context
 //! fields and version (400; a version 1 button: 200, ephemeral only) →
 //! signature, constant time (403) → expiry (200, ephemeral only) →
-//! allowlists (200, ephemeral only) → command fields (400) → the
-//! [`ClickGuard`], when there is one: current problem, single use (200,
-//! ephemeral only) → backend (200; ephemeral only on failure). Forged or
+//! allowlists (200, ephemeral only) → the action is one this receiver
+//! carries out (200, ephemeral only) → command fields (400) → the
+//! [`ClickGuard`], when there is one: current problem, single use for
+//! ack (200, ephemeral only) → backend (200; ephemeral only on failure).
+//! Comment and Downtime clicks stop before the backend: after the guard's
+//! check they open a dialog, and its submission claims the button. Forged or
 //! malformed requests get a 4xx, which Mattermost shows as a generic error;
 //! expected refusals get 200 with an explanation for the clicker (every
 //! word from [`mattermost_notify_core::ack_reply`]) and leave the post as
@@ -17,21 +23,31 @@
 //! only thing a forged one obtains is the explanation a real old post gets.
 
 use super::backend::Backend;
+use super::dialog::DialogOpener;
+use crate::ack_button::{self, Button};
 use mattermost_notify_core::ack::{
-    decode_sig_hex, is_expired, AckContext, AckError, AckKind, ValidAck,
+    decode_sig_hex, is_expired, AckContext, AckError, AckKind, ValidAck, ACK_VERSION,
 };
-use mattermost_notify_core::ack_reply::{
-    write_acked_reply, write_declined_reply, AckedPost, Declined,
-};
-use mattermost_notify_core::callback::{parse_callback, Callback};
-use mattermost_notify_core::command::{AckCommand, AckTarget};
+use mattermost_notify_core::ack_reply::{write_declined_reply, Declined};
+use mattermost_notify_core::action_reply::{write_done_reply, Done};
+use mattermost_notify_core::actions::{Action, ActionList, Phase};
+use mattermost_notify_core::callback::parse_callback;
+use mattermost_notify_core::command::{AckCommand, AckTarget, CoreCommand};
 use mattermost_notify_core::limits::{ACK_CANONICAL_BUF_LEN, ACK_REPLY_BUF_LEN};
 use ring::hmac;
 
 /// Everything the handler needs, resolved from flags and settings.
 pub struct Receiver {
-    /// The path of `MATTERMOST_ACK_URL`; the only one answered.
+    /// The path of `MATTERMOST_ACK_URL`: clicks.
     pub ack_path: String,
+    /// `MATTERMOST_ACK_URL` itself: where the buttons of updated posts point.
+    pub ack_url: String,
+    /// `MATTERMOST_ACTIONS`: what this receiver carries out (and `unack`
+    /// when it acknowledges), and offers on updated posts.
+    pub actions: ActionList,
+    /// Opens comment and downtime dialogs (`MATTERMOST_URL`); `None`
+    /// refuses those clicks with an explanation.
+    pub dialogs: Option<Box<dyn DialogOpener>>,
     /// HMAC-SHA256 key from `MATTERMOST_ACK_SECRET_FILE`.
     pub key: hmac::Key,
     /// `MATTERMOST_ALLOWED_USERS`; `None` allows everyone.
@@ -57,6 +73,8 @@ impl std::fmt::Debug for Receiver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Receiver")
             .field("ack_path", &self.ack_path)
+            .field("actions", &self.actions)
+            .field("dialogs", &self.dialogs.as_ref().map(|d| d.describe()))
             .field("allowed_users", &self.allowed_users)
             .field("allowed_user_ids", &self.allowed_user_ids)
             .field("allowed_teams", &self.allowed_teams)
@@ -202,7 +220,8 @@ impl Receiver {
             result: String::new(),
         };
         let path = target.split('?').next().unwrap_or("");
-        if path != self.ack_path {
+        let dialog = path == self.dialog_path();
+        if path != self.ack_path && !dialog {
             outcome.result = "not found".into();
             return (Response::text(404, "not found"), outcome);
         }
@@ -212,22 +231,41 @@ impl Receiver {
             r.extra_header = Some(("Allow", "POST"));
             return (r, outcome);
         }
-        let refuse = |outcome: &mut Outcome, status: u16, why: String| {
-            outcome.result = format!("refused: {why}");
-            Response::text(status, &why)
-        };
-        let decline = |outcome: &mut Outcome, why: Declined<'_>| {
-            outcome.result = format!("refused: {}", why.reason());
-            declined(&why)
-        };
+        if dialog {
+            let resp = self.handle_submission(body, now, &mut outcome);
+            return (resp, outcome);
+        }
+        let resp = self.handle_click(body, now, &mut outcome);
+        (resp, outcome)
+    }
+
+    /// The path dialog submissions are posted to.
+    pub fn dialog_path(&self) -> String {
+        format!("{}/dialog", self.ack_path.trim_end_matches('/'))
+    }
+
+    /// Whether this receiver carries out `action`.
+    pub fn carries(&self, action: Action) -> bool {
+        match action {
+            // Undoing is allowed wherever acknowledging is.
+            Action::Unack => {
+                self.actions.contains(Action::Unack)
+                    || self.actions.contains(Action::Ack)
+                    || self.actions.contains(Action::Comment)
+            }
+            a => self.actions.contains(a),
+        }
+    }
+
+    fn handle_click(&self, body: &[u8], now: u64, outcome: &mut Outcome) -> Response {
         let cb = match parse_callback(body) {
             Ok(cb) => cb,
-            Err(e) => return (refuse(&mut outcome, 400, e.to_string()), outcome),
+            Err(e) => return refuse(outcome, 400, e.to_string()),
         };
         outcome.who = cb.user_name.to_string();
         let ctx = match cb.context() {
             Ok(c) => c,
-            Err(e) => return (refuse(&mut outcome, 400, e.to_string()), outcome),
+            Err(e) => return refuse(outcome, 400, e.to_string()),
         };
         let fields = ctx.ack_context();
         if fields.is_digest() {
@@ -235,41 +273,42 @@ impl Receiver {
         }
         let ack = match fields.validate() {
             Ok(a) => a,
-            Err(AckError::OldVersion) => {
-                return (decline(&mut outcome, Declined::OldVersion), outcome)
-            }
-            Err(e) => return (refuse(&mut outcome, 400, e.to_string()), outcome),
+            Err(AckError::OldVersion) => return decline(outcome, Declined::OldVersion),
+            Err(e) => return refuse(outcome, 400, e.to_string()),
         };
-        outcome.what = match ack.kind {
-            AckKind::Host => ack.host.to_string(),
-            AckKind::Service => format!("{} on {}", ack.service, ack.host),
-        };
+        outcome.what = what(&ack);
         let tag = match self.verify(&fields, &ctx.sig) {
             Ok(t) => t,
-            Err((status, why)) => return (refuse(&mut outcome, status, why), outcome),
+            Err((status, why)) => return refuse(outcome, status, why),
         };
         if is_expired(ack.exp, now) {
-            return (decline(&mut outcome, Declined::Expired), outcome);
+            return decline(outcome, Declined::Expired);
         }
-        if let Some(why) = self.not_allowed(&cb) {
-            return (decline(&mut outcome, why), outcome);
+        if let Some(why) = self.not_allowed(&cb.user_name, &cb.user_id, &cb.team_id, &cb.channel_id)
+        {
+            return decline(outcome, why);
         }
+        if !self.carries(ack.action) {
+            return decline(outcome, Declined::ActionNotAllowed(ack));
+        }
+        let target = target_of(&ack);
         let comment = format!("Acknowledged via Mattermost by @{}", cb.user_name);
-        let cmd = AckCommand {
-            target: match ack.kind {
-                AckKind::Host => AckTarget::Host { host: ack.host },
-                AckKind::Service => AckTarget::Service {
-                    host: ack.host,
-                    service: ack.service,
-                },
-            },
-            notify: self.notify,
-            author: &cb.user_name,
-            comment: &comment,
-            time: now,
+        let cmd = match ack.action {
+            Action::Ack => CoreCommand::Acknowledge(AckCommand {
+                target,
+                sticky: true,
+                notify: self.notify,
+                author: &cb.user_name,
+                comment: &comment,
+                time: now,
+            }),
+            Action::Unack => CoreCommand::RemoveAcknowledgement { target, time: now },
+            Action::Recheck => CoreCommand::ForcedCheck { target, time: now },
+            // Checked like the commands they lead to: host and service.
+            Action::Comment | Action::Downtime => CoreCommand::ForcedCheck { target, time: now },
         };
         if let Err(e) = cmd.validate() {
-            return (refuse(&mut outcome, 400, e.to_string()), outcome);
+            return refuse(outcome, 400, e.to_string());
         }
         let click = VerifiedClick {
             tag,
@@ -278,33 +317,96 @@ impl Receiver {
             user_name: &cb.user_name,
         };
         if let Some(guard) = &self.clicks {
-            if let Err(r) = guard.check(&click).and_then(|()| guard.claim(&click)) {
-                return (decline(&mut outcome, r.declined(ack)), outcome);
+            let single = ack.action == Action::Ack;
+            let allowed =
+                guard
+                    .check(&click)
+                    .and_then(|()| if single { guard.claim(&click) } else { Ok(()) });
+            if let Err(r) = allowed {
+                return decline(outcome, r.declined(ack));
             }
         }
-        if let Err(e) = self.backend.acknowledge(&cmd) {
+        if ack.action.needs_dialog() {
+            return self.open_dialog(
+                &click,
+                &cb.post_id,
+                &cb.channel_id,
+                &cb.trigger_id,
+                now,
+                outcome,
+            );
+        }
+        self.carry_out(
+            &click,
+            &cmd,
+            now,
+            "",
+            0,
+            false,
+            outcome,
+            Response::json,
+            &|why| declined(why),
+        )
+    }
+
+    /// Sends `cmd` to the backend (releasing a claim when it fails) and
+    /// answers with `done` built from the outcome; `answer_declined`
+    /// writes a refusal (ephemeral for a click, `errors` for a dialog).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn carry_out(
+        &self,
+        click: &VerifiedClick<'_>,
+        cmd: &CoreCommand<'_>,
+        now: u64,
+        comment: &str,
+        until: u64,
+        with_services: bool,
+        outcome: &mut Outcome,
+        answer_done: fn(&[u8]) -> Response,
+        answer_declined: &dyn Fn(&Declined<'_>) -> Response,
+    ) -> Response {
+        let ack = click.ack;
+        if let Err(e) = self.backend.carry(cmd) {
             if let Some(guard) = &self.clicks {
-                guard.release(&click);
+                if ack.action.is_single_use() {
+                    guard.release(click);
+                }
             }
             outcome.result = format!("failed: {}", e.log);
             let why = Declined::BackendFailed {
                 ack,
                 reason: &e.user,
             };
-            return (declined(&why), outcome);
+            return answer_declined(&why);
         }
-        outcome.result = format!("acknowledged via {}", self.backend.describe());
-        let mut buf = [0u8; ACK_REPLY_BUF_LEN];
-        let reply = AckedPost {
-            ack,
-            user_name: &cb.user_name,
-            acked_at: now,
+        outcome.result = format!("{} via {}", past(ack.action), self.backend.describe());
+        let phase = match ack.action {
+            Action::Ack | Action::Comment => Phase::Acknowledged,
+            Action::Downtime => Phase::InDowntime,
+            _ => Phase::Open,
         };
-        match write_acked_reply(&reply, &mut buf) {
-            Ok(n) => (Response::json(buf.get(..n).unwrap_or_default()), outcome),
-            // Cannot happen with the documented buffer; the ack is done, so
-            // answer 200 with no change rather than fail the click.
-            Err(_) => (Response::json(b"{}"), outcome),
+        let buttons = self.buttons_after(&ack, phase);
+        let pairs: Vec<Vec<(&str, &str)>> = buttons.iter().map(Button::pairs).collect();
+        let rendered: Vec<_> = buttons
+            .iter()
+            .zip(&pairs)
+            .map(|(b, p)| b.render(p))
+            .collect();
+        let done = Done {
+            ack,
+            user_name: click.user_name,
+            at: now,
+            comment,
+            until,
+            with_services,
+            buttons: &rendered,
+        };
+        let mut buf = vec![0u8; ACK_REPLY_BUF_LEN];
+        match write_done_reply(&done, &mut buf) {
+            Ok(n) => answer_done(buf.get(..n).unwrap_or_default()),
+            // Cannot happen with the documented buffer; the action is done,
+            // so answer 200 with no change rather than fail the click.
+            Err(_) => answer_done(b"{}"),
         }
     }
 
@@ -326,22 +428,96 @@ impl Receiver {
         Ok(tag)
     }
 
-    pub(super) fn not_allowed(&self, cb: &Callback) -> Option<Declined<'static>> {
+    /// The signed buttons an updated post offers in `phase`: same target,
+    /// problem, texts and expiry as the button that was used.
+    fn buttons_after(&self, ack: &ValidAck<'_>, phase: Phase) -> Vec<Button> {
+        let exp = ack.exp.to_string();
+        let dialogs = self.dialogs.is_some();
+        self.actions
+            .offered(phase, dialogs)
+            .into_iter()
+            .flatten()
+            .filter_map(|action| {
+                let ctx = AckContext {
+                    version: ACK_VERSION,
+                    action: action.as_str(),
+                    kind: ack.kind.as_str(),
+                    host: ack.host,
+                    service: ack.service,
+                    problem: ack.problem,
+                    label: ack.label,
+                    text: ack.text,
+                    exp: &exp,
+                };
+                ack_button::signed(action, &self.ack_url, &self.key, &ctx)
+            })
+            .collect()
+    }
+
+    pub(super) fn not_allowed(
+        &self,
+        user_name: &str,
+        user_id: &str,
+        team_id: &str,
+        channel_id: &str,
+    ) -> Option<Declined<'static>> {
         let denies = |list: &Option<Vec<String>>, v: &str| {
             list.as_ref().is_some_and(|l| !l.iter().any(|x| x == v))
         };
-        if denies(&self.allowed_users, &cb.user_name) {
+        if denies(&self.allowed_users, user_name) {
             Some(Declined::UserNotAllowed)
-        } else if denies(&self.allowed_user_ids, &cb.user_id) {
+        } else if denies(&self.allowed_user_ids, user_id) {
             Some(Declined::UserIdNotAllowed)
-        } else if denies(&self.allowed_teams, &cb.team_id) {
+        } else if denies(&self.allowed_teams, team_id) {
             Some(Declined::TeamNotAllowed)
-        } else if denies(&self.allowed_channels, &cb.channel_id) {
+        } else if denies(&self.allowed_channels, channel_id) {
             Some(Declined::ChannelNotAllowed)
         } else {
             None
         }
     }
+}
+
+/// `service on host` / `host`, for the log line.
+pub(super) fn what(ack: &ValidAck<'_>) -> String {
+    match ack.kind {
+        AckKind::Host => ack.host.to_string(),
+        AckKind::Service => format!("{} on {}", ack.service, ack.host),
+    }
+}
+
+/// The command target of a verified context.
+pub(super) fn target_of<'a>(ack: &ValidAck<'a>) -> AckTarget<'a> {
+    match ack.kind {
+        AckKind::Host => AckTarget::Host { host: ack.host },
+        AckKind::Service => AckTarget::Service {
+            host: ack.host,
+            service: ack.service,
+        },
+    }
+}
+
+/// The log line's word for a done action.
+fn past(a: Action) -> &'static str {
+    match a {
+        Action::Ack => "acknowledged",
+        Action::Comment => "acknowledged with a comment",
+        Action::Downtime => "downtime scheduled",
+        Action::Recheck => "recheck asked for",
+        Action::Unack => "acknowledgement removed",
+    }
+}
+
+/// A 4xx answer: forged or malformed.
+pub(super) fn refuse(outcome: &mut Outcome, status: u16, why: String) -> Response {
+    outcome.result = format!("refused: {why}");
+    Response::text(status, &why)
+}
+
+/// A 200 answer explaining a refusal to the clicker.
+pub(super) fn decline(outcome: &mut Outcome, why: Declined<'_>) -> Response {
+    outcome.result = format!("refused: {}", why.reason());
+    declined(&why)
 }
 
 /// The ephemeral-only answer for `why`.
@@ -358,6 +534,7 @@ pub(super) fn declined(why: &Declined<'_>) -> Response {
 mod tests {
     use super::*;
     use crate::serve::backend::BackendError;
+    use crate::serve::dialog::DialogOpener;
     use mattermost_notify_core::ack::{encode_sig_hex, AckContext};
     use std::collections::{HashMap, HashSet};
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -371,7 +548,7 @@ mod tests {
     }
 
     impl Backend for Arc<Recorder> {
-        fn acknowledge(&self, cmd: &AckCommand<'_>) -> Result<(), BackendError> {
+        fn carry(&self, cmd: &CoreCommand<'_>) -> Result<(), BackendError> {
             if self.fail.load(Ordering::SeqCst) {
                 return Err(BackendError {
                     user: "core down.".into(),
@@ -379,7 +556,7 @@ mod tests {
                 });
             }
             let mut buf = [0u8; 4096];
-            let n = mattermost_notify_core::command::write_command_line(cmd, &mut buf).unwrap();
+            let n = mattermost_notify_core::command::write_core_lines(cmd, &mut buf).unwrap();
             self.lines
                 .lock()
                 .unwrap()
@@ -592,6 +769,9 @@ mod tests {
         rec.fail.store(fail, Ordering::SeqCst);
         let r = Receiver {
             ack_path: "/ack".into(),
+            ack_url: "https://mon.example/ack".into(),
+            actions: ActionList::parse("ack,comment,downtime,recheck").unwrap(),
+            dialogs: None,
             key: hmac::Key::new(hmac::HMAC_SHA256, KEY),
             allowed_users: None,
             allowed_user_ids: None,
@@ -798,12 +978,25 @@ mod tests {
         c.insert("label".into(), "@all <!channel> on db1".into());
         sign(&mut c);
         let (resp, _) = r.handle("POST", "/ack", &click("alice", c), 1000);
-        let text = String::from_utf8_lossy(&resp.body).into_owned();
-        assert!(text.contains("@\u{2060}all <\u{2060}!channel>"), "{text}");
-        assert!(
-            !text.contains("@all") && !text.contains("<!channel>"),
-            "{text}"
-        );
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        // What people read (the contexts of the new buttons are never shown).
+        let att = &v["update"]["props"]["attachments"][0];
+        for text in [
+            &att["title"],
+            &att["fallback"],
+            &att["text"],
+            &v["ephemeral_text"],
+        ] {
+            let text = text.as_str().unwrap();
+            assert!(
+                !text.contains("@all") && !text.contains("<!channel>"),
+                "{text}"
+            );
+        }
+        assert!(att["title"]
+            .as_str()
+            .unwrap()
+            .contains("@\u{2060}all <\u{2060}!channel>"));
     }
 
     #[test]
@@ -893,5 +1086,293 @@ mod tests {
         let (resp, _) = r.handle("POST", "/ack", &body("db1", "2000", true), 1000);
         assert_eq!(resp.status, 403);
         assert!(guard.used.lock().unwrap().is_empty());
+    }
+
+    /// Records every dialog it is asked to open.
+    #[derive(Default)]
+    struct FakeDialogs {
+        opened: Mutex<Vec<serde_json::Value>>,
+    }
+
+    impl DialogOpener for Arc<FakeDialogs> {
+        fn open(&self, body: &[u8]) -> Result<(), String> {
+            self.opened
+                .lock()
+                .unwrap()
+                .push(serde_json::from_slice(body).unwrap());
+            Ok(())
+        }
+        fn describe(&self) -> String {
+            "fake".into()
+        }
+    }
+
+    fn with_dialogs() -> (Receiver, Arc<Recorder>, Arc<FakeDialogs>) {
+        let (mut r, rec, _) = guarded();
+        let d = Arc::new(FakeDialogs::default());
+        r.dialogs = Some(Box::new(d.clone()));
+        (r, rec, d)
+    }
+
+    /// A signed context for `action` on service http of web1.
+    fn action_ctx(action: &str) -> serde_json::Map<String, serde_json::Value> {
+        let mut c = ctx("web1", "5000");
+        c.insert("action".into(), action.into());
+        c.insert("kind".into(), "service".into());
+        c.insert("service".into(), "http".into());
+        sign(&mut c);
+        c
+    }
+
+    fn click_with(c: serde_json::Map<String, serde_json::Value>) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "user_id": "rgh4sbpaxbf7zm4fqnbbt1nhqa", "user_name": "alice",
+            "team_id": "t", "channel_id": "c", "post_id": "p0st", "trigger_id": "trig",
+            "context": c,
+        }))
+        .unwrap()
+    }
+
+    /// Clicks `action`'s button and returns the state of the dialog opened.
+    fn open(r: &Receiver, d: &FakeDialogs, action: &str) -> String {
+        let (resp, out) = r.handle("POST", "/ack", &click_with(action_ctx(action)), 1000);
+        assert_eq!(resp.body, b"{}", "{}", out.result);
+        let opened = d.opened.lock().unwrap();
+        let last = opened.last().unwrap();
+        assert_eq!(last["trigger_id"], "trig");
+        assert_eq!(last["url"], "https://mon.example/ack/dialog");
+        last["dialog"]["state"].as_str().unwrap().to_string()
+    }
+
+    fn submit(state: &str, fields: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "type": "dialog_submission", "callback_id": "mattermostnotify", "state": state,
+            "user_id": "rgh4sbpaxbf7zm4fqnbbt1nhqa", "channel_id": "c", "team_id": "t",
+            "cancelled": false, "submission": fields,
+        }))
+        .unwrap()
+    }
+
+    fn errors(resp: &Response) -> serde_json::Value {
+        assert_eq!(resp.status, 200);
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        v["errors"].clone()
+    }
+
+    #[test]
+    fn recheck_and_unack_are_one_click_and_not_single_use() {
+        let (r, rec, _) = guarded();
+        let b = click_with(action_ctx("recheck"));
+        for now in [1000, 1001] {
+            let (resp, _) = r.handle("POST", "/ack", &b, now);
+            let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+            assert!(v["update"].get("props").is_none(), "{v}");
+            assert_eq!(
+                v["update"]["message"],
+                format!(
+                    "Recheck of http on web1 asked for by @alice at 1970-01-01 00:16:{} UTC.",
+                    40 + now - 1000
+                )
+            );
+        }
+        let (resp, _) = r.handle("POST", "/ack", &click_with(action_ctx("unack")), 1002);
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        let ids: Vec<&str> = v["update"]["props"]["attachments"][0]["actions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ids,
+            ["ack", "recheck"],
+            "no dialogs here: comment and downtime left out"
+        );
+        assert_eq!(
+            rec.lines.lock().unwrap().as_slice(),
+            [
+                "[1000] SCHEDULE_FORCED_SVC_CHECK;web1;http;1000\n",
+                "[1001] SCHEDULE_FORCED_SVC_CHECK;web1;http;1001\n",
+                "[1002] REMOVE_SVC_ACKNOWLEDGEMENT;web1;http\n",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ack_offers_unack_signed_for_the_same_problem() {
+        let (r, _, _) = guarded();
+        let (resp, _) = r.handle("POST", "/ack", &click_with(action_ctx("ack")), 1000);
+        let v: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        let unack = &v["update"]["props"]["attachments"][0]["actions"][0];
+        assert_eq!(unack["id"], "unack");
+        let c = unack["integration"]["context"].as_object().unwrap().clone();
+        assert_eq!(c["problem"], "4711");
+        assert_eq!(c["exp"], "5000");
+        // The new button verifies: clicking it removes the acknowledgement.
+        let (resp, out) = r.handle("POST", "/ack", &click_with(c), 1001);
+        assert_eq!(resp.status, 200, "{}", out.result);
+        assert!(
+            out.result.starts_with("acknowledgement removed"),
+            "{}",
+            out.result
+        );
+    }
+
+    #[test]
+    fn dialog_actions_need_mattermost_url_and_the_receivers_list() {
+        let (mut r, rec, _) = guarded();
+        let (resp, _) = r.handle("POST", "/ack", &click_with(action_ctx("comment")), 1000);
+        assert!(ephemeral_text(&resp).contains("MATTERMOST_URL"));
+        r.actions = ActionList::parse("ack").unwrap();
+        let (resp, out) = r.handle("POST", "/ack", &click_with(action_ctx("recheck")), 1000);
+        assert!(
+            ephemeral_text(&resp).contains("does not ask for a recheck"),
+            "{}",
+            out.result
+        );
+        assert!(rec.lines.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_comment_dialog_acknowledges_once_with_the_cleaned_comment() {
+        let (r, rec, d) = with_dialogs();
+        let state = open(&r, &d, "comment");
+        let hostile = "disk\r\n[0] REMOVE_SVC_ACKNOWLEDGEMENT;web1;http\u{0}; swapped";
+        let body = submit(
+            &state,
+            serde_json::json!({"comment": hostile, "sticky": false, "notify": true}),
+        );
+        let (resp, out) = r.handle("POST", "/ack/dialog", &body, 1010);
+        assert_eq!(resp.body, b"{}", "{}", out.result);
+        assert_eq!(
+            rec.lines.lock().unwrap().as_slice(),
+            ["[1010] ACKNOWLEDGE_SVC_PROBLEM;web1;http;0;1;1;alice;\
+              disk  [0] REMOVE_SVC_ACKNOWLEDGEMENT;web1;http ; swapped\n"]
+        );
+        // Replayed: the button is used.
+        let (resp, out) = r.handle("POST", "/ack/dialog", &body, 1011);
+        assert!(errors(&resp)["comment"]
+            .as_str()
+            .unwrap()
+            .contains("cannot be used again"));
+        assert_eq!(out.result, "refused: button already used");
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn forged_tampered_foreign_and_late_states_never_reach_the_backend() {
+        let (r, rec, d) = with_dialogs();
+        let state = open(&r, &d, "comment");
+        let good = serde_json::json!({"comment": "ok"});
+        // Tampered: another host under the same signature.
+        let tampered = state.replace("\"host\":\"web1\"", "\"host\":\"db1\"");
+        assert_ne!(tampered, state);
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack/dialog",
+            &submit(&tampered, good.clone()),
+            1010,
+        );
+        assert_eq!(resp.status, 403);
+        // Forged: a state signed with another key.
+        let forged = state.replace(&state[state.len() - 66..state.len() - 2], &"0".repeat(64));
+        let (resp, _) = r.handle("POST", "/ack/dialog", &submit(&forged, good.clone()), 1010);
+        assert_eq!(resp.status, 403);
+        // A button context passed off as a state.
+        let ctx = serde_json::to_string(&action_ctx("comment")).unwrap();
+        let (resp, _) = r.handle("POST", "/ack/dialog", &submit(&ctx, good.clone()), 1010);
+        assert_eq!(resp.status, 400);
+        // Submitted by someone else.
+        let mut other: serde_json::Value =
+            serde_json::from_slice(&submit(&state, good.clone())).unwrap();
+        other["user_id"] = "someoneelse0000000000000000".into();
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack/dialog",
+            &serde_json::to_vec(&other).unwrap(),
+            1010,
+        );
+        assert_eq!(resp.status, 403);
+        // Too late: the state lives 15 minutes.
+        let (resp, _) = r.handle("POST", "/ack/dialog", &submit(&state, good), 1000 + 900);
+        assert!(errors(&resp)["comment"]
+            .as_str()
+            .unwrap()
+            .contains("open too long"));
+        assert!(rec.lines.lock().unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_downtime_fields_are_the_dialogs_errors() {
+        let (r, rec, d) = with_dialogs();
+        let state = open(&r, &d, "downtime");
+        let cases = [
+            (
+                serde_json::json!({"preset": "2h"}),
+                "preset",
+                "offered lengths",
+            ),
+            (
+                serde_json::json!({"preset": "x".repeat(100)}),
+                "preset",
+                "offered lengths",
+            ),
+            (serde_json::json!({}), "preset", "offered lengths"),
+            (
+                serde_json::json!({"preset": "until"}),
+                "until",
+                "Give the end time",
+            ),
+            (
+                serde_json::json!({"preset": "until", "until": "25:99"}),
+                "until",
+                "HH:MM",
+            ),
+            (
+                serde_json::json!({"preset": "until", "until": "1970-01-01 00:17"}),
+                "until",
+                "at least 5 minutes",
+            ),
+            (
+                serde_json::json!({"preset": "until", "until": "1970-03-01 00:00"}),
+                "until",
+                "at most 30 days",
+            ),
+            (
+                serde_json::json!({"preset": "1h", "comment": "x".repeat(251)}),
+                "comment",
+                "250",
+            ),
+            (
+                serde_json::json!({"preset": "1h", "comment": "x".repeat(5000)}),
+                "comment",
+                "250",
+            ),
+        ];
+        for (fields, element, needle) in cases {
+            let (resp, out) =
+                r.handle("POST", "/ack/dialog", &submit(&state, fields.clone()), 1010);
+            let e = errors(&resp);
+            assert!(
+                e[element].as_str().unwrap_or("").contains(needle),
+                "{fields}: {e} {}",
+                out.result
+            );
+        }
+        assert!(rec.lines.lock().unwrap().is_empty());
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack/dialog",
+            &submit(
+                &state,
+                serde_json::json!({"preset": "4h", "comment": "patching"}),
+            ),
+            1010,
+        );
+        assert_eq!(resp.body, b"{}");
+        assert_eq!(
+            rec.lines.lock().unwrap().as_slice(),
+            ["[1010] SCHEDULE_SVC_DOWNTIME;web1;http;1010;15410;1;0;14400;alice;patching\n"]
+        );
     }
 }

@@ -1,17 +1,19 @@
 //! `mattermost-notify serve`: the receiver Mattermost calls when someone
-//! clicks an Acknowledge button.
+//! clicks an action button or submits a comment or downtime dialog.
 //!
 //! Shape: [`http`] accepts connections (plain or [`tls`]), keeps them in
 //! the [`conns`] registry, bounds each with a [`deadline`] and turns bytes
 //! into requests with httparse; [`handler`] decides what a request means
-//! (signature, expiry, allowlists) using the core's parsers; a [`backend`]
-//! carries the acknowledgement to the monitoring core (command pipe or
-//! openITCOCKPIT API). This file resolves flags and settings into those
+//! (signature, expiry, allowlists) using the core's parsers; [`dialog`]
+//! opens dialogs and checks their submissions; a [`backend`] carries the
+//! action to the monitoring core (command pipe, openITCOCKPIT API or
+//! Icinga 2 API). This file resolves flags and settings into those
 //! parts and starts them.
 
 pub mod backend;
 pub mod conns;
 pub mod deadline;
+pub mod dialog;
 mod digest_click;
 pub mod guard;
 pub mod handler;
@@ -48,6 +50,27 @@ pub struct ServeArgs {
     /// MATTERMOST_OITC_API_KEY (MATTERMOST_OITC_URL)
     #[argh(option)]
     pub oitc_url: Option<String>,
+    /// base URL of the Icinga 2 API, e.g. https://icinga.example:5665; acts
+    /// through its API (MATTERMOST_ICINGA_URL)
+    #[argh(option)]
+    pub icinga_url: Option<String>,
+    /// the Icinga 2 ApiUser (MATTERMOST_ICINGA_USER)
+    #[argh(option)]
+    pub icinga_user: Option<String>,
+    /// file holding the ApiUser's password (MATTERMOST_ICINGA_PASSWORD_FILE)
+    #[argh(option)]
+    pub icinga_password_file: Option<String>,
+    /// PEM CA file of the Icinga 2 API (MATTERMOST_ICINGA_CA_FILE)
+    #[argh(option)]
+    pub icinga_ca_file: Option<String>,
+    /// actions carried out and offered: ack, comment, downtime, recheck
+    /// (MATTERMOST_ACTIONS, default ack,downtime,recheck)
+    #[argh(option)]
+    pub actions: Option<String>,
+    /// the Mattermost server's base URL, where dialogs are opened
+    /// (MATTERMOST_URL)
+    #[argh(option)]
+    pub url: Option<String>,
     /// public URL of this receiver; its path is the one answered
     /// (MATTERMOST_ACK_URL)
     #[argh(option)]
@@ -91,6 +114,12 @@ impl ServeArgs {
                 .map(|p| p.to_string_lossy().into_owned()),
         );
         cfg.set_flag(key::OITC_URL, self.oitc_url.take());
+        cfg.set_flag(key::ICINGA_URL, self.icinga_url.take());
+        cfg.set_flag(key::ICINGA_USER, self.icinga_user.take());
+        cfg.set_flag(key::ICINGA_PASSWORD_FILE, self.icinga_password_file.take());
+        cfg.set_flag(key::ICINGA_CA_FILE, self.icinga_ca_file.take());
+        cfg.set_flag(key::ACTIONS, self.actions.take());
+        cfg.set_flag(key::URL, self.url.take());
         cfg.set_flag(key::ACK_URL, self.ack_url.take());
         cfg.set_flag(key::ACK_SECRET_FILE, self.ack_secret_file.take());
         cfg.set_switch(key::ACK_NOTIFY, self.ack_notify);
@@ -147,37 +176,55 @@ pub fn resolve_receiver(cfg: &Config) -> Result<handler::Receiver, Error> {
     })?;
     let key = ack_button::load_key(Path::new(secret_file))?;
     let notify = cfg.bool(key::ACK_NOTIFY)?;
+    let backends = [
+        (key::COMMAND_FILE, cfg.get(key::COMMAND_FILE).is_some()),
+        (key::OITC_URL, cfg.get(key::OITC_URL).is_some()),
+        (key::ICINGA_URL, cfg.get(key::ICINGA_URL).is_some()),
+    ];
+    let set: Vec<&str> = backends.iter().filter(|b| b.1).map(|b| b.0).collect();
+    let backend: Box<dyn backend::Backend> = match set.as_slice() {
+        [k] if *k == key::COMMAND_FILE => Box::new(backend::CommandFile::new(PathBuf::from(
+            cfg.get(key::COMMAND_FILE).unwrap_or_default(),
+        ))),
+        [k] if *k == key::OITC_URL => {
+            let url = cfg.url(key::OITC_URL)?.unwrap_or_default();
+            let api_key = cfg.require(key::OITC_API_KEY)?;
+            Box::new(backend::Oitc::new(cfg, url, api_key)?)
+        }
+        [_] => Box::new(backend::icinga::Icinga::new(cfg)?),
+        // Settings, not flags: they may come from the file or the
+        // environment, so these are configuration errors (exit 78).
+        [] => {
+            return Err(Error::config(
+                key::COMMAND_FILE,
+                "a backend is required: MATTERMOST_COMMAND_FILE (flag --command-file PATH, \
+                 the core's command pipe), MATTERMOST_OITC_URL (flag --oitc-url URL, \
+                 openITCOCKPIT's API) or MATTERMOST_ICINGA_URL (flag --icinga-url URL, \
+                 Icinga 2's API)",
+            ))
+        }
+        [first, second, ..] => {
+            return Err(cfg.invalid(
+                second,
+                format!("is set together with {first}: set one backend, not several"),
+            ))
+        }
+    };
+    let actions = ack_button::action_list(cfg)?;
+    let dialogs: Option<Box<dyn dialog::DialogOpener>> = match cfg.url(key::URL)? {
+        Some(base) => Some(Box::new(dialog::MattermostDialogs::new(cfg, base)?)),
+        None => None,
+    };
     // Single use and "still the current problem" need the node's state;
     // without it a button could be used twice, so serve does not start.
+    // Opened last: a missing setting above is named first, and a setting
+    // error never leaves a new directory behind.
     let state = crate::state::open_from_config(cfg)?;
-    let backend: Box<dyn backend::Backend> =
-        match (cfg.get(key::COMMAND_FILE), cfg.get(key::OITC_URL)) {
-            (Some(path), None) => Box::new(backend::CommandFile::new(PathBuf::from(path))),
-            (None, Some(_)) => {
-                let url = cfg.url(key::OITC_URL)?.unwrap_or_default();
-                let api_key = cfg.require(key::OITC_API_KEY)?;
-                Box::new(backend::Oitc::new(cfg, url, api_key)?)
-            }
-            // Settings, not flags: both may come from the file or the
-            // environment, so these are configuration errors (exit 78).
-            (Some(_), Some(_)) => {
-                return Err(cfg.invalid(
-                    key::OITC_URL,
-                    "is set together with MATTERMOST_COMMAND_FILE (flag --command-file): \
-                     set one backend, not both",
-                ))
-            }
-            (None, None) => {
-                return Err(Error::config(
-                    key::COMMAND_FILE,
-                    "a backend is required: MATTERMOST_COMMAND_FILE (flag --command-file PATH, \
-                     the core's command pipe) or MATTERMOST_OITC_URL (flag --oitc-url URL, \
-                     openITCOCKPIT's API)",
-                ))
-            }
-        };
     Ok(handler::Receiver {
         ack_path,
+        ack_url: ack_url.to_string(),
+        actions,
+        dialogs,
         key,
         allowed_users: list(cfg.get(key::ALLOWED_USERS)),
         allowed_user_ids: list(cfg.get(key::ALLOWED_USER_IDS)),

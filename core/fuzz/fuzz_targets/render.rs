@@ -10,7 +10,8 @@
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use mattermost_notify_core::limits::{MIN_PAYLOAD_BUF_LEN, PAYLOAD_BUF_LEN};
-use mattermost_notify_core::render::{AckButton, Priority, StateSet};
+use mattermost_notify_core::actions::Action;
+use mattermost_notify_core::render::{ActionButton, Priority, StateSet};
 use mattermost_notify_core::{
     render_payload, Kind, Notification, NotificationType, RenderError, RenderOptions, State,
 };
@@ -37,6 +38,7 @@ struct Input {
     source: String,
     host_link: Option<String>,
     service_link: Option<String>,
+    image_url: Option<String>,
     mention: Option<String>,
     mention_states: u8,
     priority: Option<bool>,
@@ -102,6 +104,21 @@ fuzz_target!(|input: Input| {
         .as_ref()
         .map(|(_, ctx)| ctx.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
         .unwrap_or_default();
+    let buttons: Vec<ActionButton<'_>> = input
+        .button
+        .as_ref()
+        .map(|(url, _)| {
+            // Three buttons sharing the context: the most a post shows.
+            [Action::Ack, Action::Downtime, Action::Recheck]
+                .into_iter()
+                .map(|action| ActionButton {
+                    action,
+                    url,
+                    context: &context,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let opts = RenderOptions {
         emoji: input.emoji,
         channel: input.channel.as_deref(),
@@ -110,6 +127,7 @@ fuzz_target!(|input: Input| {
         source: &input.source,
         host_link: input.host_link.as_deref(),
         service_link: input.service_link.as_deref(),
+        image_url: input.image_url.as_deref(),
         mention: input.mention.as_deref(),
         mention_states: state_set(input.mention_states),
         priority: input.priority.map(|urgent| {
@@ -121,10 +139,7 @@ fuzz_target!(|input: Input| {
         }),
         priority_requested_ack: input.priority_requested_ack,
         priority_states: state_set(input.priority_states),
-        ack_button: input.button.as_ref().map(|(url, _)| AckButton {
-            url,
-            context: &context,
-        }),
+        buttons: &buttons,
     };
     let len = buffer_len(input.buf_choice);
     let mut buf = vec![0u8; len];

@@ -40,7 +40,7 @@ pub struct Budgets {
     pub service: usize,
     /// Host name, per place.
     pub host: usize,
-    /// Title link, icon and Acknowledge button.
+    /// Title link, graph image, icon and Acknowledge button.
     pub decorations: bool,
     /// The attachment's fields.
     pub fields: bool,

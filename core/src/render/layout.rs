@@ -13,7 +13,7 @@ use crate::model::{Kind, Notification};
 use crate::render::fit::Fitted;
 use crate::render::look::{self, Part};
 use crate::render::time::UtcTime;
-use crate::render::{link, AckButton, Priority};
+use crate::render::{link, ActionButton, Priority};
 use crate::text::{fence_len_for, write_fence, Budgeted, Style};
 
 /// Everything decided about a post before any budget is applied.
@@ -29,6 +29,8 @@ pub struct Plan<'a> {
     pub title: &'static [Part],
     /// Validated title-link template.
     pub link: Option<&'a str>,
+    /// Validated graph image template.
+    pub image: Option<&'a str>,
     /// Validated channel override.
     pub channel: Option<&'a str>,
     /// Validated username override.
@@ -40,7 +42,7 @@ pub struct Plan<'a> {
     /// Priority, when this alert gets it, with `requested_ack`.
     pub priority: Option<(Priority, bool)>,
     /// Validated Acknowledge button, when this alert gets it.
-    pub button: Option<AckButton<'a>>,
+    pub buttons: [Option<ActionButton<'a>>; crate::limits::MAX_VISIBLE_ACTIONS],
     /// Footer source name.
     pub source: &'a str,
 }
@@ -148,6 +150,13 @@ fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Res
         write_fields(w, p, f)?;
     }
 
+    if let (Some(template), true) = (p.image, f.budgets.decorations) {
+        a.key(w, "image_url")?;
+        w.raw("\"")?;
+        link::write_link(w, template, n)?;
+        w.raw("\"")?;
+    }
+
     a.key(w, "footer")?;
     w.raw("\"")?;
     if !p.source.is_empty() {
@@ -157,10 +166,15 @@ fn write_attachment(w: &mut JsonWriter<'_>, p: &Plan<'_>, f: &Fitted<'_>) -> Res
     UtcTime::from_unix(n.event_time).write(w)?;
     w.raw("\"")?;
 
-    if let (Some(button), true) = (p.button, f.budgets.decorations) {
+    if p.buttons.iter().any(Option::is_some) && f.budgets.decorations {
         a.key(w, "actions")?;
         w.raw("[")?;
-        write_button(w, &button)?;
+        for (i, button) in p.buttons.iter().flatten().enumerate() {
+            if i > 0 {
+                w.raw(",")?;
+            }
+            write_button(w, button)?;
+        }
         w.raw("]")?;
     }
     a.close(w)
@@ -254,14 +268,34 @@ fn field(
     w.raw("}")
 }
 
-/// The Acknowledge button. The label stays one short word so the button
-/// fits a phone screen; the id is alphanumeric because older servers 404 on
-/// `-` and `_` in action ids.
-fn write_button(w: &mut JsonWriter<'_>, button: &AckButton<'_>) -> Result<(), Overflow> {
-    w.raw(concat!(
-        "{\"id\":\"ack\",\"type\":\"button\",\"name\":\"Acknowledge\",",
-        "\"style\":\"primary\",\"integration\":{\"url\":"
-    ))?;
+/// `[button, …]`: the buttons in order.
+pub fn write_buttons(w: &mut JsonWriter<'_>, buttons: &[ActionButton<'_>]) -> Result<(), Overflow> {
+    w.raw("[")?;
+    for (i, b) in buttons.iter().enumerate() {
+        if i > 0 {
+            w.raw(",")?;
+        }
+        write_button(w, b)?;
+    }
+    w.raw("]")
+}
+
+/// One action button. The label stays one short word so three buttons fit
+/// a phone screen; the id is the action's alphanumeric spelling because
+/// older servers 404 on `-` and `_` in action ids. Acknowledging is the
+/// primary button, the rest default.
+fn write_button(w: &mut JsonWriter<'_>, button: &ActionButton<'_>) -> Result<(), Overflow> {
+    w.raw("{\"id\":")?;
+    w.string(button.action.as_str())?;
+    w.raw(",\"type\":\"button\",\"name\":")?;
+    w.string(button.action.label())?;
+    w.raw(",\"style\":")?;
+    w.string(if button.action.acknowledges() {
+        "primary"
+    } else {
+        "default"
+    })?;
+    w.raw(",\"integration\":{\"url\":")?;
     w.string(button.url)?;
     w.raw(",\"context\":")?;
     write_context(w, button.context)?;

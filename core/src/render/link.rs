@@ -1,4 +1,5 @@
-//! Title links from URL templates (`https://oitc/a/hosts/browser/{hostuuid}`)
+//! Title links and graph images from URL templates
+//! (`https://oitc/a/hosts/browser/{hostuuid}`)
 //! and the http(s) check Mattermost applies to links and button URLs.
 //!
 //! Placeholder values come from the alert and are untrusted: they are

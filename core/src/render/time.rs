@@ -113,6 +113,29 @@ impl UtcTime {
     }
 }
 
+/// Writes an end time as people read it in chat: `HH:MM UTC` when it is
+/// less than a day after `now`, else `YYYY-MM-DD HH:MM UTC`.
+pub fn write_until(end: u64, now: u64, w: &mut JsonWriter<'_>) -> Result<(), Overflow> {
+    let t = UtcTime::from_unix(end);
+    if end.saturating_sub(now) >= 86_400 {
+        for pad in [1000, 100, 10] {
+            if t.year < pad {
+                w.raw("0")?;
+            }
+        }
+        w.uint(t.year)?;
+        w.raw("-")?;
+        two_digits(w, t.month)?;
+        w.raw("-")?;
+        two_digits(w, t.day)?;
+        w.raw(" ")?;
+    }
+    two_digits(w, t.hour)?;
+    w.raw(":")?;
+    two_digits(w, t.minute)?;
+    w.raw(" UTC")
+}
+
 fn two_digits(w: &mut JsonWriter<'_>, n: u8) -> Result<(), Overflow> {
     if n < 10 {
         w.raw("0")?;

@@ -1,12 +1,13 @@
 //! Shared support for the end-to-end tests: a throw-away directory, a test
-//! PKI, a loopback Mattermost stand-in, a real tinyproxy, and the rule for
-//! tests that need an external tool.
+//! PKI, a loopback Mattermost stand-in, a real tinyproxy, a real Icinga 2
+//! daemon, and the rule for tests that need an external tool.
 //!
 //! Everything here binds 127.0.0.1 port 0 (or a port it just got that way)
 //! and talks to nothing else.
 
 #![allow(dead_code)] // each test module uses a different part
 
+pub mod icinga2;
 pub mod pki;
 pub mod standin;
 pub mod syslog;

@@ -11,6 +11,15 @@
 //! default path it can also rate-limit (token bucket, 429 as Mattermost
 //! sends it) and fail a share of requests with 500.
 //!
+//! It also answers `POST /api/v4/actions/dialogs/open` (DESIGN §10), always,
+//! whatever the script: a trigger id the test got from
+//! [`MattermostStandIn::issue_trigger_id`] (as Mattermost puts one in each
+//! click) opens one dialog, once, within [`TRIGGER_TTL`] (Mattermost's 3
+//! seconds); an unknown, reused or stale trigger id and a dialog Mattermost
+//! would refuse (no url, no callback id, a title over 24 characters, a
+//! textarea over 3000) get 400 with Mattermost's error JSON. Opened dialogs
+//! are kept for the test ([`MattermostStandIn::dialogs`]).
+//!
 //! Validation is a little stricter than the real server in one respect: a
 //! `Content-Type` other than `application/json` is a 400 parse error (the
 //! real server would try to read a form), so a client that forgets the
@@ -172,8 +181,25 @@ impl TokenBucket {
     }
 }
 
+/// How long an issued trigger id opens a dialog: Mattermost's
+/// `InteractiveDialogTriggerTimeoutMilliseconds` default.
+pub const TRIGGER_TTL: Duration = Duration::from_secs(3);
+
+/// The dialog-open path.
+pub const DIALOG_OPEN_PATH: &str = "/api/v4/actions/dialogs/open";
+
+#[derive(Debug)]
+struct Trigger {
+    id: String,
+    issued: Instant,
+    used: bool,
+}
+
 #[derive(Debug)]
 struct State {
+    triggers: Vec<Trigger>,
+    trigger_ttl: Duration,
+    dialogs: Vec<serde_json::Value>,
     queue: VecDeque<Behaviour>,
     default: Behaviour,
     rate: Option<TokenBucket>,
@@ -269,6 +295,9 @@ impl MattermostStandIn {
         let addr = listener.local_addr().expect("local addr");
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
+                triggers: Vec::new(),
+                trigger_ttl: TRIGGER_TTL,
+                dialogs: Vec::new(),
                 queue: VecDeque::new(),
                 default: Behaviour::Ok,
                 rate: None,
@@ -352,6 +381,41 @@ impl MattermostStandIn {
     pub fn failure_share(&self, share: f64) -> &Self {
         self.shared.lock().failure_share = share.clamp(0.0, 1.0);
         self
+    }
+
+    /// A fresh trigger id, as Mattermost puts one into every click's
+    /// callback: it opens one dialog within [`TRIGGER_TTL`].
+    pub fn issue_trigger_id(&self) -> String {
+        use std::sync::atomic::AtomicUsize;
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let id = format!(
+            "standintrigger{:012}{}",
+            N.fetch_add(1, Ordering::Relaxed),
+            std::process::id()
+        );
+        self.shared.lock().triggers.push(Trigger {
+            id: id.clone(),
+            issued: Instant::now(),
+            used: false,
+        });
+        id
+    }
+
+    /// Shortens (or lengthens) how long trigger ids stay valid.
+    pub fn set_trigger_ttl(&self, ttl: Duration) -> &Self {
+        self.shared.lock().trigger_ttl = ttl;
+        self
+    }
+
+    /// Every dialog opened so far (the request bodies).
+    pub fn dialogs(&self) -> Vec<serde_json::Value> {
+        self.shared.lock().dialogs.clone()
+    }
+
+    /// The server's base URL (`MATTERMOST_URL`): `https://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{}", self.port())
     }
 
     /// Every request received so far.
@@ -463,6 +527,21 @@ fn serve_connection(shared: &Shared, tcp: TcpStream, tls: Option<Arc<rustls::Ser
         let close = req
             .header("connection")
             .is_some_and(|v| v.eq_ignore_ascii_case("close"));
+        if req.path.split('?').next() == Some(DIALOG_OPEN_PATH) && req.method == "POST" {
+            let (status, body) = open_dialog(shared, &req);
+            req.answered = status;
+            shared.record(req.clone());
+            let bytes = response(status, "application/json", &[], &body);
+            if stream
+                .write_all(&bytes)
+                .and_then(|()| stream.flush())
+                .is_err()
+                || close
+            {
+                return;
+            }
+            continue;
+        }
         let behaviour = shared.request_behaviour();
         // `answer` records the request before the client can see an answer,
         // so a test that saw the client finish also sees the record.
@@ -569,6 +648,69 @@ fn error_json(status: u16, id: &str, message: &str) -> Vec<u8> {
         "status_code": status,
     });
     serde_json::to_vec(&v).unwrap_or_default()
+}
+
+/// `POST /api/v4/actions/dialogs/open` as Mattermost answers it.
+fn open_dialog(shared: &Shared, req: &Recorded) -> (u16, Vec<u8>) {
+    let bad = |id: &str, message: &str| (400, error_json(400, id, message));
+    let Ok(v) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
+        return bad(
+            "api.context.invalid_body_param.app_error",
+            "Invalid or missing dialog in request body.",
+        );
+    };
+    let trigger = v["trigger_id"].as_str().unwrap_or("");
+    let url = v["url"].as_str().unwrap_or("");
+    let dialog = &v["dialog"];
+    let title_len = dialog["title"]
+        .as_str()
+        .map(|t| t.chars().count())
+        .unwrap_or(0);
+    let elements = dialog["elements"].as_array().cloned().unwrap_or_default();
+    let element_ok = |e: &serde_json::Value| {
+        let kind = e["type"].as_str().unwrap_or("");
+        let named = e["name"].as_str().is_some_and(|n| !n.is_empty())
+            && e["display_name"].as_str().is_some_and(|n| !n.is_empty());
+        let max = e["max_length"].as_u64().unwrap_or(0);
+        named
+            && match kind {
+                "text" => max <= 150,
+                "textarea" => max <= 3000,
+                "select" | "radio" => e["options"].as_array().is_some_and(|o| !o.is_empty()),
+                "bool" => true,
+                _ => false,
+            }
+    };
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || dialog["callback_id"].as_str().is_none_or(str::is_empty)
+        || title_len == 0
+        || title_len > 24
+        || elements.is_empty()
+        || !elements.iter().all(element_ok)
+        || !dialog["state"].is_string()
+    {
+        return bad(
+            "interactive_dialog.generic_field.invalid",
+            "Invalid dialog: url, callback_id, title (at most 24 characters) and valid elements are required.",
+        );
+    }
+    let mut st = shared.lock();
+    let ttl = st.trigger_ttl;
+    let Some(t) = st.triggers.iter_mut().find(|t| t.id == trigger) else {
+        return bad(
+            "interactive_message.decode_trigger_id.verify_signature_failed",
+            "Failed to verify signature of trigger ID for interactive dialog.",
+        );
+    };
+    if t.used || t.issued.elapsed() > ttl {
+        return bad(
+            "interactive_message.decode_trigger_id.expired",
+            "Trigger ID for interactive dialog is expired. Trigger IDs live for a maximum of 3s.",
+        );
+    }
+    t.used = true;
+    st.dialogs.push(v);
+    (200, br#"{"status":"OK"}"#.to_vec())
 }
 
 /// Mattermost's checks of an incoming-webhook post; `Err((id, message))`.

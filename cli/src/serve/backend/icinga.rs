@@ -1,0 +1,318 @@
+//! `--icinga-url`: Icinga 2's REST API (DESIGN §11), the two-way path for
+//! Icinga 2 without its deprecated command pipe.
+//!
+//! `POST <base>/v1/actions/<action>` with HTTP basic auth of an `ApiUser`
+//! (`MATTERMOST_ICINGA_USER`, its password read from
+//! `MATTERMOST_ICINGA_PASSWORD_FILE`) and `Accept: application/json`; the
+//! bodies name the object with a fixed filter and `filter_vars`
+//! ([`mattermost_notify_core::command::write_icinga_body`]). TLS trusts
+//! `MATTERMOST_ICINGA_CA_FILE` (Icinga's own CA, `/var/lib/icinga2/certs/ca.crt`)
+//! or else the bundled roots; no proxy.
+//!
+//! Each answer becomes a sentence for the clicker: 409 "already
+//! acknowledged" or "OK now", 401 the login, 403 the ApiUser's
+//! permissions, 404 no such object (Icinga also answers an empty 500 when
+//! a filter matches nothing), 503 a reload in progress.
+
+use super::{Backend, BackendError};
+use crate::config::{key, Config};
+use crate::error::Error;
+use mattermost_notify_core::command::core_command::icinga_path;
+use mattermost_notify_core::command::{write_icinga_body, CoreCommand};
+use mattermost_notify_core::limits::ICINGA_BODY_BUF_LEN;
+use std::io::Read;
+use std::time::Duration;
+use ureq::tls::{PemItem, RootCerts, TlsConfig};
+
+/// Timeout of one Icinga 2 API call, connect to last byte.
+pub const ICINGA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Most answer bytes read.
+const MAX_ANSWER: u64 = 64 * 1024;
+
+/// The Icinga 2 API backend.
+pub struct Icinga {
+    base: String,
+    authorization: String,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for Icinga {
+    // By hand: the authorization holds the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Icinga")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Icinga {
+    /// The backend for `MATTERMOST_ICINGA_URL` and its user, password file
+    /// and CA file; each error names its setting.
+    pub fn new(cfg: &Config) -> Result<Icinga, Error> {
+        let base = cfg
+            .url(key::ICINGA_URL)?
+            .ok_or_else(|| cfg.invalid(key::ICINGA_URL, "required"))?
+            .trim_end_matches('/')
+            .to_string();
+        let user = cfg.require(key::ICINGA_USER)?;
+        if user.contains(':') || user.chars().any(char::is_control) {
+            return Err(cfg.invalid(
+                key::ICINGA_USER,
+                "may not contain ':' or control characters",
+            ));
+        }
+        let file = cfg.get(key::ICINGA_PASSWORD_FILE).ok_or_else(|| {
+            cfg.invalid(
+                key::ICINGA_PASSWORD_FILE,
+                "required with MATTERMOST_ICINGA_URL: a file holding the ApiUser's password",
+            )
+        })?;
+        let raw = std::fs::read(file).map_err(|e| {
+            cfg.invalid(
+                key::ICINGA_PASSWORD_FILE,
+                format!("cannot read {file}: {e}"),
+            )
+        })?;
+        let password = std::str::from_utf8(&raw)
+            .map_err(|_| cfg.invalid(key::ICINGA_PASSWORD_FILE, format!("{file} is not UTF-8")))?
+            .trim_end_matches(['\n', '\r']);
+        if password.is_empty() || password.chars().any(char::is_control) {
+            return Err(cfg.invalid(
+                key::ICINGA_PASSWORD_FILE,
+                format!("{file} must hold one line: the password"),
+            ));
+        }
+        let tls = match cfg.get(key::ICINGA_CA_FILE) {
+            None => TlsConfig::builder().build(),
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    cfg.invalid(key::ICINGA_CA_FILE, format!("cannot read {path}: {e}"))
+                })?;
+                let certs: Vec<_> = ureq::tls::parse_pem(&pem)
+                    .filter_map(|i| match i {
+                        Ok(PemItem::Certificate(c)) => Some(c),
+                        _ => None,
+                    })
+                    .collect();
+                if certs.is_empty() {
+                    return Err(
+                        cfg.invalid(key::ICINGA_CA_FILE, format!("{path} holds no certificate"))
+                    );
+                }
+                TlsConfig::builder()
+                    .root_certs(RootCerts::new_with_certs(&certs))
+                    .build()
+            }
+        };
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls)
+            .proxy(None)
+            .timeout_global(Some(ICINGA_TIMEOUT))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("mattermost-notify/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .into();
+        Ok(Icinga {
+            base,
+            authorization: format!("Basic {}", base64(&format!("{user}:{password}"))),
+            agent,
+        })
+    }
+}
+
+impl Backend for Icinga {
+    fn carry(&self, cmd: &CoreCommand<'_>) -> Result<(), BackendError> {
+        let mut buf = [0u8; ICINGA_BODY_BUF_LEN];
+        let n = write_icinga_body(cmd, &mut buf).map_err(|e| BackendError {
+            user: "the request was refused.".into(),
+            log: format!("command refused: {e}"),
+        })?;
+        let url = format!("{}{}", self.base, icinga_path(cmd));
+        let mut resp = self
+            .agent
+            .post(&url)
+            .header("Authorization", &self.authorization)
+            .header("Accept", "application/json")
+            .header("Content-Type", "application/json")
+            .send(buf.get(..n).unwrap_or_default())
+            .map_err(|e| BackendError {
+                user: "Icinga 2 could not be reached.".into(),
+                log: format!("Icinga 2 {url}: {e}"),
+            })?;
+        let status = resp.status().as_u16();
+        let mut raw = Vec::new();
+        let _ = resp
+            .body_mut()
+            .as_reader()
+            .take(MAX_ANSWER)
+            .read_to_end(&mut raw);
+        match explain(status, &raw) {
+            None => Ok(()),
+            Some(user) => Err(BackendError {
+                user,
+                log: format!(
+                    "Icinga 2 {url} answered HTTP {status}: {}",
+                    String::from_utf8_lossy(&raw)
+                        .chars()
+                        .take(300)
+                        .collect::<String>()
+                ),
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!("Icinga 2 API {}", self.base)
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Answer<'a> {
+    #[serde(borrow, default)]
+    results: heapless::Vec<Outcome<'a>, 16>,
+}
+
+#[derive(serde::Deserialize)]
+struct Outcome<'a> {
+    // Icinga writes codes as integers; a float here would pull the whole
+    // float parser into the binary for nothing.
+    #[serde(default)]
+    code: u16,
+    #[serde(default)]
+    status: &'a str,
+}
+
+/// `None` when Icinga did it; else the sentence for the clicker.
+fn explain(status: u16, body: &[u8]) -> Option<String> {
+    let parsed = serde_json_core::from_slice::<Answer<'_>>(body)
+        .ok()
+        .map(|(a, _)| a);
+    let results = parsed.as_ref().map(|a| a.results.as_slice()).unwrap_or(&[]);
+    // The worst per-object code decides; the HTTP status when there is none.
+    let code = results
+        .iter()
+        .map(|r| r.code)
+        .find(|c| !(200..300).contains(c))
+        .unwrap_or(status);
+    let said = results
+        .iter()
+        .map(|r| r.status)
+        .find(|s| !s.is_empty())
+        .unwrap_or("");
+    match code {
+        200..=299 if !results.is_empty() || status == 200 => {
+            if results.is_empty() {
+                Some("Icinga 2 found no such host or service.".into())
+            } else {
+                None
+            }
+        }
+        409 if said.contains("already acknowledged") => {
+            Some("Icinga 2 says it is already acknowledged.".into())
+        }
+        409 if said.contains(" OK") || said.contains(" UP") || said.contains("no problem") => {
+            Some("Icinga 2 says it is OK now; there is nothing to acknowledge.".into())
+        }
+        409 => Some(format!(
+            "Icinga 2 refused it as a conflict ({}).",
+            first_sentence(said)
+        )),
+        401 => Some(
+            "Icinga 2 refused the receiver's login (HTTP 401): check MATTERMOST_ICINGA_USER \
+             and its password file."
+                .into(),
+        ),
+        403 => Some(
+            "the receiver's Icinga 2 ApiUser lacks the permission for this action (HTTP 403)."
+                .into(),
+        ),
+        404 => Some("Icinga 2 knows no such host or service (HTTP 404).".into()),
+        // A filter that matches nothing is answered 500 with no results.
+        500 if parsed.is_some() && results.is_empty() => {
+            Some("Icinga 2 knows no such host or service.".into())
+        }
+        503 => Some(
+            "Icinga 2 is not ready (HTTP 503), probably reloading its configuration; \
+             try again in a minute."
+                .into(),
+        ),
+        other => Some(format!("Icinga 2 answered HTTP {other}.")),
+    }
+}
+
+fn first_sentence(s: &str) -> String {
+    let s: String = s.chars().filter(|c| !c.is_control()).take(200).collect();
+    s.trim_end_matches('.').to_string()
+}
+
+fn base64(s: &str) -> String {
+    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(s.len().div_ceil(3) * 4);
+    for chunk in s.as_bytes().chunks(3) {
+        let b = [
+            chunk.first().copied().unwrap_or(0),
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
+                out.push(char::from(B64.get(idx).copied().unwrap_or(b'A')));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_is_rfc7617() {
+        assert_eq!(
+            base64("Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        assert_eq!(base64("a:b"), "YTpi");
+        assert_eq!(base64(""), "");
+    }
+
+    #[test]
+    fn answers_become_sentences() {
+        let ok = br#"{"results":[{"code":200,"status":"Successfully acknowledged problem for object 'web1!http'."}]}"#;
+        assert_eq!(explain(200, ok), None);
+        let again =
+            br#"{"results":[{"code":409,"status":"Service web1!http is already acknowledged."}]}"#;
+        assert_eq!(
+            explain(409, again).unwrap(),
+            "Icinga 2 says it is already acknowledged."
+        );
+        let fine = br#"{"results":[{"code":409,"status":"Host web1 is UP."}]}"#;
+        assert!(explain(409, fine).unwrap().contains("OK now"));
+        assert!(explain(
+            401,
+            b"<h1>Unauthorized. Please check your user credentials.</h1>"
+        )
+        .unwrap()
+        .contains("MATTERMOST_ICINGA_USER"));
+        assert!(
+            explain(404, br#"{"error":404,"status":"No objects found."}"#)
+                .unwrap()
+                .contains("no such host")
+        );
+        assert!(explain(500, br#"{"results":[]}"#)
+            .unwrap()
+            .contains("no such host"));
+        assert!(explain(503, b"").unwrap().contains("reloading"));
+        assert!(explain(403, br#"{"error":403,"status":"No permission"}"#)
+            .unwrap()
+            .contains("permission"));
+        assert_eq!(explain(502, b"").unwrap(), "Icinga 2 answered HTTP 502.");
+    }
+}
