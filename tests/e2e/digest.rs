@@ -287,3 +287,149 @@ fn digests_off_keeps_one_post_per_alert() {
         .iter()
         .all(|r| !String::from_utf8_lossy(&r.body).contains("problems on")));
 }
+
+/// Both digest actions through the real `serve`, sharing the state
+/// directory with `notify` as the README says: the menu acknowledges one
+/// problem, **Acknowledge all** the others (never one twice), a second
+/// click acknowledges nothing, and a list changed on disk is refused.
+#[test]
+fn a_digest_is_acknowledged_through_serve_one_and_all() {
+    use crate::serve::kit::{callback, serve_on, Fifo};
+    let mm = MattermostStandIn::http();
+    let fifo = Fifo::with_reader();
+    let serve = serve_on(&fifo.path, vec![]);
+    let state = crate::serve::kit::Dir::new("digest-state");
+    let rig = rig(
+        &mm,
+        &[
+            ("MATTERMOST_DIGEST_THRESHOLD", "0"),
+            ("MATTERMOST_TWO_WAY", "1"),
+            ("MATTERMOST_ACK_URL", "https://mon.example/mattermost/ack"),
+            (
+                "MATTERMOST_ACK_SECRET_FILE",
+                &serve.secret_file.to_string_lossy(),
+            ),
+            ("MATTERMOST_STATE_DIR", &state.0.to_string_lossy()),
+        ],
+    );
+    let children: Vec<Child> = (0..3)
+        .map(|n| alert(&rig, n, false).spawn().unwrap())
+        .collect();
+    assert!(wait_all(children).iter().all(|c| *c == Some(exit::OK)));
+    let reqs = mm.requests();
+    assert_eq!(reqs.len(), 1, "one digest");
+    let post = reqs[0].json();
+    let actions = post["attachments"][0]["actions"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let context = |i: usize| {
+        actions[i]["integration"]["context"]
+            .as_object()
+            .unwrap()
+            .clone()
+    };
+    let options = actions[1]["options"].as_array().unwrap();
+    assert_eq!(options.len(), 3);
+    let id = context(0)["problem"].as_str().unwrap().to_string();
+    assert!(state.0.join("digests").join(format!("{id}.list")).exists());
+    let record = std::fs::read_dir(state.0.join("problems"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    let record = std::fs::read_to_string(record.path()).unwrap();
+    assert!(
+        record.contains(&format!("\ndigest={id}\n")),
+        "followed: {record}"
+    );
+    // Restart serve on the notify side's state directory.
+    drop(serve);
+    let serve = serve_on(
+        &fifo.path,
+        vec![(
+            "MATTERMOST_STATE_DIR",
+            state.0.to_string_lossy().into_owned(),
+        )],
+    );
+    let click = |ctx: serde_json::Map<String, serde_json::Value>| {
+        let (status, body) = serve.post(&serde_json::to_vec(&callback("alice", ctx)).unwrap());
+        (
+            status,
+            serde_json::from_str::<serde_json::Value>(&body).unwrap_or_default(),
+        )
+    };
+    // The menu: the second problem.
+    let mut one = context(1);
+    one.insert("selected_option".into(), options[1]["value"].clone());
+    let (status, reply) = click(one.clone());
+    assert_eq!(status, 200, "{reply}");
+    // Rows are in arrival order: the option's text names the problem.
+    let picked = options[1]["text"].as_str().unwrap().to_string();
+    let k: usize = picked
+        .trim_start_matches("svc")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let eph = reply["ephemeral_text"].as_str().unwrap();
+    assert_eq!(eph, format!("You acknowledged {picked}."));
+    let line = fifo.next_line();
+    assert!(
+        line.contains(&format!("ACKNOWLEDGE_SVC_PROBLEM;host{k};svc{k};")),
+        "{line}"
+    );
+    // All: the other two.
+    let (status, reply) = click(context(0));
+    assert_eq!(status, 200);
+    assert!(reply["update"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("Acknowledged by @alice"));
+    assert!(reply["ephemeral_text"]
+        .as_str()
+        .unwrap()
+        .contains("You acknowledged 2 problem(s)"));
+    let mut acked = vec![fifo.next_line(), fifo.next_line()];
+    acked.sort();
+    let others: Vec<usize> = (0..3).filter(|n| *n != k).collect();
+    for (line, n) in acked.iter().zip(others) {
+        assert!(line.contains(&format!(";host{n};svc{n};")), "{acked:?}");
+    }
+    // Again: nothing twice.
+    let (_, reply) = click(context(0));
+    let eph = reply["ephemeral_text"].as_str().unwrap();
+    assert!(
+        eph.starts_with("Nothing was acknowledged. 3 had been acknowledged"),
+        "{eph}"
+    );
+    let (_, reply) = click(one);
+    assert!(reply["ephemeral_text"]
+        .as_str()
+        .unwrap()
+        .contains("already"));
+    assert!(!fifo.has_more(), "no command twice");
+    // A forged signature, and a list changed on disk.
+    let mut forged = context(0);
+    forged.insert("label".into(), "other".into());
+    assert_eq!(click(forged).0, 403);
+    let list = state.0.join("digests").join(format!("{id}.list"));
+    let text = std::fs::read_to_string(&list)
+        .unwrap()
+        .replace("svc", "svX");
+    std::fs::write(&list, text).unwrap();
+    let mut zero = context(1);
+    zero.insert("selected_option".into(), "0".into());
+    let (status, reply) = click(zero);
+    assert_eq!(status, 200);
+    assert!(
+        !fifo.has_more(),
+        "a changed list acknowledges nothing: {reply}"
+    );
+    assert!(
+        serve.stderr().contains("does not hash to its name"),
+        "{}",
+        serve.stderr()
+    );
+}
