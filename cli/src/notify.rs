@@ -517,7 +517,7 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
             ack: decoration.ack.as_ref(),
         };
         let queued = fields.queued(slot.problem_id.as_deref());
-        if let Some(()) = queue_and_lead(
+        if queue_and_lead(
             &deliverer,
             &reliability,
             &d,

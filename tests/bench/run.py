@@ -655,7 +655,10 @@ def serve_bench(opts, workdir, env):
         raise BenchError("`mattermost-notify serve --help` failed: serve is broken")
     if not shutil.which("wrk"):
         raise BenchError("wrk is not installed (apt-get install wrk)")
-    env = {**env, **two_way_env(workdir)}
+    # A state directory of its own: the alerts measured above recorded
+    # problems of the same host and service, under ids the dry-run button
+    # below does not carry, and serve would rightly refuse its clicks.
+    env = {**env, **two_way_env(workdir), "MATTERMOST_STATE_DIR": str(workdir / "serve-state")}
     context = button_context(env)
     secret = Path(env["MATTERMOST_ACK_SECRET_FILE"]).read_bytes()
     secret = secret[:-1] if secret.endswith(b"\n") else secret

@@ -286,16 +286,17 @@ pub struct Fresh<'a> {
 }
 
 /// Queues the alert for a digest; then leads (collects for the window and
-/// sends) or, when another process leads, returns at once. `Ok` when the
-/// alert is queued behind a leader or was sent; an error (75) when this
-/// leader could not get it confirmed: it stays queued.
+/// sends) or, when another process leads, returns at once. `Ok(true)` when
+/// the alert is queued behind a leader or was sent, `Ok(false)` when it
+/// could not be queued (the caller sends it on its own); an error (75)
+/// when this leader could not get it confirmed: it stays queued.
 pub fn queue_and_lead(
     poster: &dyn Post,
     rel: &Reliability,
     d: &DigestSettings,
     look: &DigestLook<'_>,
     fresh: Fresh<'_>,
-) -> Result<Option<()>, Error> {
+) -> Result<bool, Error> {
     let Fresh {
         alert,
         what,
@@ -303,14 +304,14 @@ pub fn queue_and_lead(
         deadline,
     } = fresh;
     let Some(state) = rel.state.as_ref() else {
-        return Ok(None);
+        return Ok(false);
     };
     let queue = rel.spool.digest_queue();
     let own = match queue.store(&alert.encode(), Some(&alert.key().hex())) {
         Ok(p) => p,
         Err(e) => {
             log::warn!("cannot queue {what} for a digest ({e}); sending it on its own");
-            return Ok(None);
+            return Ok(false);
         }
     };
     // Only now may the problem's next alert decide: it finds this one
@@ -321,11 +322,11 @@ pub fn queue_and_lead(
         Ok(Some(lock)) => lock,
         Ok(None) => {
             log::info!("{what} queued for the digest another process is collecting");
-            return Ok(Some(()));
+            return Ok(true);
         }
         Err(e) => {
             log::warn!("cannot take the digest lock ({e}); {what} waits in the digest queue");
-            return Ok(Some(()));
+            return Ok(true);
         }
     };
     // The leader: collect, leaving time to send.
@@ -357,7 +358,7 @@ pub fn queue_and_lead(
         )));
     }
     log::info!("delivered {what} in a digest");
-    Ok(Some(()))
+    Ok(true)
 }
 
 /// What sending the queue did.
