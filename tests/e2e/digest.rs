@@ -433,3 +433,39 @@ fn a_digest_is_acknowledged_through_serve_one_and_all() {
         serve.stderr()
     );
 }
+
+/// The one way a row is posted twice: the server accepted a digest but
+/// its answer came after the attempt's timeout, so the leader posted it
+/// again. Counted and printed.
+#[test]
+fn a_digest_accepted_after_its_timeout_is_the_only_repeat_and_is_counted() {
+    use crate::support::Behaviour;
+    let mm = MattermostStandIn::http();
+    mm.script([Behaviour::Trickle(Duration::from_millis(300))]);
+    let rig = rig(
+        &mm,
+        &[
+            ("MATTERMOST_DIGEST_THRESHOLD", "0"),
+            ("MATTERMOST_TIMEOUT", "2"),
+        ],
+    );
+    let children: Vec<Child> = (0..5)
+        .map(|n| alert(&rig, n, false).spawn().unwrap())
+        .collect();
+    assert!(wait_all(children).iter().all(|c| *c == Some(exit::OK)));
+    let reqs = mm.requests();
+    let seen = visible(&reqs);
+    let repeats: usize = seen.values().map(|n| n - 1).sum();
+    eprintln!(
+        "digest timeout: {} requests, {} alerts, {repeats} rows posted twice",
+        reqs.len(),
+        seen.len()
+    );
+    assert_eq!(reqs.len(), 2, "the slow digest and its retry");
+    assert_eq!(seen.len(), 5);
+    assert_eq!(
+        repeats, 5,
+        "exactly the rows of the post whose answer came late"
+    );
+    assert_eq!(queued(&rig), 0);
+}
