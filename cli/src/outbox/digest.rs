@@ -265,11 +265,10 @@ pub fn joins_digest(rel: &Reliability, d: &DigestSettings, key: &ProblemKey) -> 
             .entries()
             .is_ok_and(|e| e.iter().any(|e| e.key.as_deref() == Some(hex.as_str())))
     };
+    // The spool is listed only when the alert would join a digest: a quiet
+    // node's alert pays for one slot file and one missing directory.
     let over = state.count_into_window(d.window, d.threshold);
-    if waits_in(&rel.spool) {
-        return false;
-    }
-    over || waits_in(&rel.spool.digest_queue())
+    (over || waits_in(&rel.spool.digest_queue())) && !waits_in(&rel.spool)
 }
 
 /// A fresh alert on its way into a digest.

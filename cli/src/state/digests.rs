@@ -15,7 +15,7 @@ use mattermost_notify_core::digest_list::DIGEST_ID_PREFIX;
 use mattermost_notify_core::hex;
 use mattermost_notify_core::limits::DIGEST_LIST_BUF_LEN;
 use std::fs::File;
-use std::io;
+use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
@@ -93,46 +93,47 @@ impl StateDir {
 
     /// Counts one fresh alert into the node's current window; whether it
     /// is beyond the first `threshold` of its window of `window` (then it
-    /// belongs in a digest). Windows are fixed slices of time; an alert
-    /// takes the first free one of `threshold` slots by creating its file
-    /// exclusively (`window/<window number>-<slot>`), so a thousand
-    /// concurrent processes count without a lock to queue on. A count
-    /// that cannot be kept says no: the alert goes out as usual.
+    /// belongs in a digest). Windows are fixed slices of time, one file
+    /// each (`window/<window number>`) to which every alert appends a byte:
+    /// appends are atomic, so the size after ours counts the alerts so far
+    /// without a lock to queue on (concurrent appends can only make the
+    /// count a little high). A count that cannot be kept says no: the alert
+    /// goes out as usual.
     pub fn count_into_window(&self, window: Duration, threshold: u64) -> bool {
-        let Ok(dir) = self.area(WINDOW_DIR) else {
-            return false;
-        };
-        let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
-        let epoch = super::ratelimit::unix_ms() / ms;
-        for slot in 0..threshold {
-            let taken = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(dir.join(&format!("{epoch}-{slot}")));
-            match taken {
-                Ok(_) if slot == 0 => {
-                    // The window's first alert sweeps the slots of older ones.
-                    for old in std::fs::read_dir(dir.path())
-                        .into_iter()
-                        .flatten()
-                        .flatten()
-                    {
-                        let name = old.file_name();
-                        let name = name.to_string_lossy();
-                        let of = name.split('-').next().and_then(|e| e.parse::<u64>().ok());
-                        if of.is_some_and(|e| e < epoch) {
-                            let _ = std::fs::remove_file(old.path());
-                        }
-                    }
-                    return false;
+        let counted = (|| -> io::Result<u64> {
+            let ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1);
+            let epoch = super::ratelimit::unix_ms() / ms;
+            let open = |dir: &std::path::Path| {
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(dir.join(epoch.to_string()))
+            };
+            // The directory is made (and checked) only the first time: on
+            // every alert of a quiet node this is one open, write and stat.
+            let dir = self.root.join(WINDOW_DIR);
+            let mut file = match open(&dir) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    open(self.area(WINDOW_DIR).map_err(super::dir_io)?.path())?
                 }
-                Ok(_) => return false,
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(_) => return false,
+                other => other?,
+            };
+            file.write_all(b".")?;
+            let count = file.metadata()?.len();
+            if count == 1 {
+                // The window's first alert sweeps the files of older ones.
+                for old in std::fs::read_dir(&dir)?.flatten() {
+                    let of = old.file_name().to_string_lossy().parse::<u64>().ok();
+                    if of.is_some_and(|e| e < epoch) {
+                        let _ = std::fs::remove_file(old.path());
+                    }
+                }
             }
-        }
-        true
+            Ok(count)
+        })();
+        counted.is_ok_and(|count| count > threshold)
     }
 
     /// Takes the digest leader's lock without waiting; `None` when another

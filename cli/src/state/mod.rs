@@ -7,7 +7,7 @@
 //! locks/<key>.lock      one lock per host or service: its alerts go out in order
 //! digests/<id>.list     the signed list of a digest's problems (digests.rs)
 //! ratelimit             what the server last said of its rate limit (ratelimit.rs)
-//! window/<n>-<slot>     the alerts of the current digest window; digest.lock: the leader's
+//! window/<n>            one byte per alert of digest window n; digest.lock: the leader's
 //! ```
 //!
 //! Every file is written atomically (temporary name, fsync, rename) or
