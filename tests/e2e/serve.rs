@@ -348,6 +348,71 @@ pub mod kit {
         })
     }
 
+    /// Clicks the button `ctx` as `alice` with a fresh trigger id from
+    /// `standin` (as Mattermost puts one into every click); returns the body.
+    pub fn click(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        click_as(serve, standin, "alice", ctx)
+    }
+
+    /// [`click`] by `user`.
+    pub fn click_as(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        user: &str,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        let mut cb = callback(user, ctx);
+        cb["trigger_id"] = standin.issue_trigger_id().into();
+        let (status, body) = serve.post(&serde_json::to_vec(&cb).unwrap());
+        assert_eq!(status, 200, "{body}\n{}", serve.stderr());
+        body
+    }
+
+    /// Clicks a dialog button (as `user`) and returns the state of the
+    /// dialog it opened at `standin`.
+    pub fn open_dialog_as(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        user: &str,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        let before = standin.dialogs().len();
+        let body = click_as(serve, standin, user, ctx);
+        assert_eq!(body, "{}", "{}", serve.stderr());
+        let dialogs = standin.dialogs();
+        assert_eq!(
+            dialogs.len(),
+            before + 1,
+            "no dialog opened:\n{}",
+            serve.stderr()
+        );
+        let d = dialogs.last().unwrap();
+        assert!(d["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/mattermost/ack/dialog"));
+        d["dialog"]["state"].as_str().unwrap().to_string()
+    }
+
+    /// [`open_dialog_as`] by `alice`.
+    pub fn open_dialog(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        open_dialog_as(serve, standin, "alice", ctx)
+    }
+
+    /// The `ephemeral_text` of a click's answer ("" when there is none).
+    pub fn ephemeral(body: &str) -> String {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["ephemeral_text"].as_str().unwrap_or("").to_string()
+    }
+
     /// A valid service click by `alice` as bytes.
     pub fn click_body(host: &str, service: &str) -> Vec<u8> {
         serde_json::to_vec(&callback("alice", service_context(host, service))).unwrap()
