@@ -863,6 +863,124 @@ fn openitcockpit_backend_sends_the_api_call_with_the_key_in_the_header() {
     assert!(serve.alive());
 }
 
+/// The other actions through openITCOCKPIT's API, as the README's table
+/// says: a recheck with `check_time`, an unack, a service downtime and a
+/// host downtime with its services (two calls), each with the times.
+#[test]
+fn openitcockpit_backend_sends_every_action_with_the_apis_names() {
+    use crate::support::{Behaviour, MattermostStandIn, TestPki};
+    let pki = TestPki::new();
+    let oitc = MattermostStandIn::https(&pki);
+    oitc.set_default(Behaviour::Status {
+        status: 200,
+        body: r#"{"message":"Command added successfully to queue"}"#.into(),
+    });
+    let dialogs = MattermostStandIn::https(&pki);
+    let base = standin_base(&oitc, "https");
+    let serve = kit::Serve::start(kit::Options {
+        command_file: None,
+        oitc_url: Some(&base),
+        env: vec![
+            ("MATTERMOST_OITC_API_KEY", "f3c1d2e4a5b6oitcapikey".into()),
+            ("MATTERMOST_CA_FILE", pki.ca_file.display().to_string()),
+            ("MATTERMOST_ACTIONS", "ack,downtime,recheck".into()),
+            ("MATTERMOST_URL", dialogs.base_url()),
+        ],
+        tls: None,
+        listen: None,
+    });
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let t0 = now();
+    let body = kit::click(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::service_context("h-uuid", "s-uuid"), "recheck"),
+    );
+    assert!(
+        kit::ephemeral(&body).starts_with("You asked for a recheck"),
+        "{body}"
+    );
+    let body = kit::click(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::host_context("h-uuid"), "unack"),
+    );
+    assert!(
+        kit::ephemeral(&body).starts_with("You removed the acknowledgement"),
+        "{body}"
+    );
+    let state = kit::open_dialog(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::service_context("h-uuid", "s-uuid"), "downtime"),
+    );
+    let (status, body) = serve.submit(&kit::submission(
+        &state,
+        serde_json::json!({"preset": "1h", "comment": "patching"}),
+    ));
+    assert_eq!((status, body.as_str()), (200, "{}"), "{}", serve.stderr());
+    let state = kit::open_dialog(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::host_context("h-uuid"), "downtime"),
+    );
+    let (status, body) = serve.submit(&kit::submission(
+        &state,
+        serde_json::json!({"preset": "4h", "comment": "", "services": true}),
+    ));
+    assert_eq!((status, body.as_str()), (200, "{}"), "{}", serve.stderr());
+    let t1 = now();
+    let reqs = oitc.wait_for_requests(5, Duration::from_secs(20));
+    assert_eq!(reqs.len(), 5, "{reqs:?}");
+    for r in &reqs {
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/nagios_module/cmd/submit.json")
+        );
+        assert_eq!(
+            r.header("authorization"),
+            Some("X-OITC-API f3c1d2e4a5b6oitcapikey")
+        );
+    }
+    let mut bodies: Vec<serde_json::Value> = reqs.iter().map(|r| r.json()).collect();
+    // The times are "now": check them, then compare the rest exactly.
+    let mut take = |i: usize, k: &str| -> u64 {
+        let v = bodies[i][k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k}: {}", bodies[i]));
+        assert!((t0..=t1).contains(&v) || k == "end_time", "{k} {v}");
+        bodies[i].as_object_mut().unwrap().remove(k);
+        v
+    };
+    take(0, "check_time");
+    for (i, secs) in [(2, 3600), (3, 4 * 3600), (4, 4 * 3600)] {
+        let start = take(i, "start_time");
+        assert_eq!(take(i, "end_time"), start + secs);
+    }
+    assert_eq!(
+        bodies,
+        [
+            serde_json::json!({"command": "SCHEDULE_FORCED_SVC_CHECK",
+                "hostUuid": "h-uuid", "serviceUuid": "s-uuid"}),
+            serde_json::json!({"command": "REMOVE_HOST_ACKNOWLEDGEMENT", "hostUuid": "h-uuid"}),
+            serde_json::json!({"command": "SCHEDULE_SVC_DOWNTIME",
+                "hostUuid": "h-uuid", "serviceUuid": "s-uuid", "fixed": 1, "trigger_id": 0,
+                "duration": 3600, "author": "alice", "comment": "patching"}),
+            serde_json::json!({"command": "SCHEDULE_HOST_DOWNTIME", "hostUuid": "h-uuid",
+                "fixed": 1, "trigger_id": 0, "duration": 14400, "author": "alice",
+                "comment": "Downtime via Mattermost by @alice"}),
+            serde_json::json!({"command": "SCHEDULE_HOST_SVC_DOWNTIME", "hostUuid": "h-uuid",
+                "fixed": 1, "trigger_id": 0, "duration": 14400, "author": "alice",
+                "comment": "Downtime via Mattermost by @alice"}),
+        ]
+    );
+}
+
 #[test]
 fn openitcockpit_refusal_leaves_the_post_and_explains() {
     use crate::support::{Behaviour, MattermostStandIn};
