@@ -1302,6 +1302,39 @@ mod tests {
         assert!(rec.lines.lock().unwrap().is_empty());
     }
 
+    /// Behind the HTTP layer's 64 KiB cap (413, tests/e2e/security.rs) the
+    /// handler refuses a 64 KiB comment on its own: the dialog's errors,
+    /// nothing written, the button not used up.
+    #[test]
+    fn a_64_kib_comment_is_the_dialogs_error_and_never_reaches_the_backend() {
+        let (r, rec, d) = with_dialogs();
+        let kib64 = "x".repeat(64 * 1024);
+        for action in ["comment", "downtime"] {
+            let state = open(&r, &d, action);
+            let fields = serde_json::json!({"comment": kib64, "preset": "1h"});
+            let (resp, out) = r.handle("POST", "/ack/dialog", &submit(&state, fields), 1010);
+            assert!(
+                errors(&resp)["comment"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("250"),
+                "{action}: {}",
+                out.result
+            );
+            assert_eq!(out.result, "refused: comment too long");
+        }
+        assert!(rec.lines.lock().unwrap().is_empty());
+        let state = open(&r, &d, "comment");
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack/dialog",
+            &submit(&state, serde_json::json!({"comment": "ok"})),
+            1010,
+        );
+        assert_eq!(resp.body, b"{}");
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
+    }
+
     #[test]
     fn bad_downtime_fields_are_the_dialogs_errors() {
         let (r, rec, d) = with_dialogs();
