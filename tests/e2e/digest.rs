@@ -468,3 +468,68 @@ fn a_digest_accepted_after_its_timeout_is_the_only_repeat_and_is_counted() {
     );
     assert_eq!(queued(&rig), 0);
 }
+
+/// The shared view of the rate limit: what one process learns the next
+/// uses. An answer that took the bucket's last token makes the next alert
+/// spool at once, without a request; a 429's `Retry-After` makes an alert
+/// queued behind the spool wait rather than send; `flush` then sends
+/// everything, its first request re-checking the view.
+#[test]
+fn a_process_that_knows_the_bucket_is_empty_spools_without_sending() {
+    use crate::support::{run, stderr, Behaviour};
+    let mm = MattermostStandIn::http();
+    let last_token = Behaviour::Answer {
+        status: 200,
+        content_type: "text/plain".into(),
+        headers: vec![
+            ("X-RateLimit-Remaining".into(), "0".into()),
+            ("X-RateLimit-Reset".into(), "1".into()),
+        ],
+        body: "ok".into(),
+    };
+    mm.script([
+        last_token,
+        Behaviour::RateLimited {
+            retry_after_secs: 4,
+        },
+    ]);
+    let rig = rig(
+        &mm,
+        &[("MATTERMOST_DIGEST", "0"), ("MATTERMOST_RETRY_BUDGET", "2")],
+    );
+    assert_eq!(
+        alert(&rig, 0, false).status().unwrap().code(),
+        Some(exit::OK)
+    );
+    let view = std::fs::read_to_string(rig.spool.join("ratelimit")).expect("the view is shared");
+    assert!(view.starts_with("remaining=0\n"), "{view}");
+    let out = run(alert(&rig, 1, false).stderr(Stdio::piped()));
+    assert_eq!(out.status.code(), Some(exit::SPOOLED));
+    assert!(
+        stderr(&out).contains("without sending: the server's rate limit is exhausted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        mm.requests().len(),
+        1,
+        "no request into a known-empty bucket"
+    );
+    // The view ran out; flush's first request meets the 429, which says 4 s.
+    std::thread::sleep(Duration::from_millis(1100));
+    assert_eq!(rig.flush().status.code(), Some(exit::SPOOLED));
+    assert_eq!(mm.requests().len(), 2);
+    // Behind the waiting alert, a fresh one waits for the bucket, not sends.
+    let out = run(alert(&rig, 2, false).stderr(Stdio::piped()));
+    assert_eq!(out.status.code(), Some(exit::SPOOLED), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("rate limit is exhausted"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mm.requests().len(), 2, "no request into a known 429");
+    std::thread::sleep(Duration::from_secs(4));
+    let out = rig.flush();
+    assert_eq!(out.status.code(), Some(exit::OK), "{}", stderr(&out));
+    assert_eq!(visible(&mm.requests()).len(), 3, "nothing lost");
+}

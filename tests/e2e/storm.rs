@@ -364,6 +364,12 @@ fn storm_of_500_concurrent_alerts_in_digests_loses_none() {
     );
     assert!(missing.is_empty(), "lost alerts: {missing:?}");
     assert!(digests > 0, "the storm went into digests");
+    // More than a post's 100 rows: the digest is split, and says so.
+    let parts = reqs
+        .iter()
+        .filter(|r| r.answered == 200 && String::from_utf8_lossy(&r.body).contains("(part 1 of"))
+        .count();
+    assert!(parts > 0, "a split digest names its parts");
     assert!(
         reqs.len() * 20 <= ALERTS + 20 * 10,
         "{} requests for {ALERTS} alerts",

@@ -156,10 +156,12 @@ pub fn flush_spool(
             };
             // Drain at the rate the server allows: when any process learned
             // the bucket is empty, wait for it (within the budget) rather
-            // than send into a 429. The run's first request goes anyway: it
-            // re-checks a view the server may no longer hold (a huge wait
-            // asked long ago, a limiter since switched off).
-            let view = rel.state.as_ref().filter(|_| done > 0);
+            // than send into a 429. The first request of `flush` (no
+            // deadline: the timer's run) goes anyway: it re-checks a view
+            // the server may no longer hold (a huge wait asked long ago, a
+            // limiter since switched off).
+            let probe = scope.deadline.is_none() && done == 0;
+            let view = rel.state.as_ref().filter(|_| !probe);
             if let Some(wait) = view.and_then(|s| s.rate_wait()) {
                 if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) > entry_budget {
                     report.stopped = Some("the server's rate limit is exhausted".into());
