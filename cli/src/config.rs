@@ -76,6 +76,9 @@ pub mod key {
         SPOOL_MAX_FILES,
         SPOOL_MAX_BYTES,
         STATE_DIR,
+        DIGEST,
+        DIGEST_WINDOW,
+        DIGEST_THRESHOLD,
     );
 }
 
@@ -151,6 +154,9 @@ settings! {
     SPOOL_MAX_FILES "--spool-max-files" false "most posts the spool keeps";
     SPOOL_MAX_BYTES "--spool-max-bytes" false "most bytes the spool keeps";
     STATE_DIR "--state-dir" false "the node's state directory shared by notify and serve (default: the spool directory)";
+    DIGEST "--digest" false "0: one post per alert even in a storm; 1: digests (default)";
+    DIGEST_WINDOW "--digest-window" false "seconds a storm's digest collects alerts (default 3)";
+    DIGEST_THRESHOLD "--digest-threshold" false "alerts of a window posted one by one before the rest go into digests (default 10)";
 }
 
 /// The known setting called `key`.

@@ -11,6 +11,9 @@
 use crate::config::{env_value, key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
+use crate::outbox::digest::{
+    joins_digest, queue_and_lead, DigestLook, DigestSettings, Fresh, QueuedAlert,
+};
 use crate::outbox::{begin_alert, deliver_or_spool, Alert, Reliability};
 use crate::state::problems::AlertEvent;
 use crate::transport::webhook::Deliverer;
@@ -172,6 +175,15 @@ pub struct NotifyArgs {
     /// the node's state directory (MATTERMOST_STATE_DIR; default: the spool directory)
     #[argh(option)]
     pub state_dir: Option<String>,
+    /// digests in a storm: 1 (default) or 0, one post per alert (MATTERMOST_DIGEST)
+    #[argh(option)]
+    pub digest: Option<String>,
+    /// seconds a storm's digest collects alerts (MATTERMOST_DIGEST_WINDOW, default 3)
+    #[argh(option)]
+    pub digest_window: Option<String>,
+    /// alerts of a window posted one by one (MATTERMOST_DIGEST_THRESHOLD, default 10)
+    #[argh(option)]
+    pub digest_threshold: Option<String>,
 }
 
 impl NotifyArgs {
@@ -210,6 +222,9 @@ impl NotifyArgs {
         cfg.set_flag(key::SPOOL_MAX_FILES, self.spool_max_files.take());
         cfg.set_flag(key::SPOOL_MAX_BYTES, self.spool_max_bytes.take());
         cfg.set_flag(key::STATE_DIR, self.state_dir.take());
+        cfg.set_flag(key::DIGEST, self.digest.take());
+        cfg.set_flag(key::DIGEST_WINDOW, self.digest_window.take());
+        cfg.set_flag(key::DIGEST_THRESHOLD, self.digest_threshold.take());
     }
 }
 
@@ -356,6 +371,28 @@ impl AlertFields {
         }
     }
 
+    /// The alert as it waits for a digest; `problem` is its recorded id.
+    pub fn queued(&self, problem: Option<&str>) -> QueuedAlert {
+        QueuedAlert {
+            kind: match self.kind {
+                Kind::Host => "host".into(),
+                Kind::Service => "service".into(),
+            },
+            notification_type: self.notification_type.clone(),
+            state: self.state.clone(),
+            host: self.host.clone(),
+            host_name: self.host_display.clone(),
+            service: match self.kind {
+                Kind::Host => String::new(),
+                Kind::Service => self.service.clone(),
+            },
+            service_name: self.service_display.clone(),
+            output: self.output.clone(),
+            problem: problem.unwrap_or_default().to_string(),
+            time: self.event_time,
+        }
+    }
+
     /// One line a person can act on when nothing else of the alert is left:
     /// type, host/service, state and the first line of the output.
     pub fn summary(&self) -> String {
@@ -426,7 +463,7 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         reliability.with_state(cfg)
     };
     // Before rendering: the button carries the problem's id.
-    let slot = begin_alert(&reliability, &fields.event());
+    let mut slot = begin_alert(&reliability, &fields.event());
     // A decoration that cannot be used is left out and logged: never the
     // reason an alert is not sent.
     let decoration = Decoration::resolve(cfg);
@@ -453,10 +490,11 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
             .map_err(|e| Error::Io(format!("writing to stdout: {e}")))?;
         return Ok(());
     }
-    let deliverer = match Deliverer::from_config(cfg) {
+    let mut deliverer = match Deliverer::from_config(cfg) {
         Ok(d) => d,
         Err(e) => return Err(keep_despite_config_error(cfg, payload, e)),
     };
+    deliverer.share_rate_limit(reliability.state.clone());
     let kind = match n.notification_type.as_str() {
         "" => "alert",
         t => t,
@@ -468,6 +506,32 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     // Every log line names the server, never the hook's secret path.
     let what = format!("{what} (to {})", deliverer.redacted_url());
     let summary = fields.summary();
+    // A bad digest setting must not cost the alert: it goes out on its own.
+    let digests = DigestSettings::from_config(cfg).unwrap_or_else(|e| {
+        log::error!("{e}; digests are off for this alert");
+        None
+    });
+    if let Some(d) = digests.filter(|d| joins_digest(&reliability, d, &slot.key)) {
+        let look = DigestLook {
+            opts: decoration.render_options(),
+            ack: decoration.ack.as_ref(),
+        };
+        let queued = fields.queued(slot.problem_id.as_deref());
+        if queue_and_lead(
+            &deliverer,
+            &reliability,
+            &d,
+            &look,
+            Fresh {
+                alert: &queued,
+                what: &what,
+                lock: slot.lock.take(),
+                deadline: slot.deadline,
+            },
+        )? {
+            return Ok(());
+        }
+    }
     let alert = Alert {
         payload,
         what: &what,

@@ -7,6 +7,7 @@ mod answers;
 mod config;
 mod degrade;
 mod deliver;
+mod digest;
 mod dry_run;
 mod faults;
 mod icinga;

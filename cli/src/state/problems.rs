@@ -38,6 +38,9 @@ pub struct ProblemRecord {
     pub host: String,
     /// `$SERVICEDESC$`, for people reading the file.
     pub service: String,
+    /// The digest the problem was first announced in (`digest-<hex>`);
+    /// empty when it had a post of its own.
+    pub digest: String,
 }
 
 /// What `notify` knows of one alert, for the record.
@@ -107,7 +110,7 @@ impl StateDir {
         }
     }
 
-    fn write_record(&self, key: &ProblemKey, r: &ProblemRecord) -> std::io::Result<()> {
+    pub(super) fn write_record(&self, key: &ProblemKey, r: &ProblemRecord) -> std::io::Result<()> {
         let dir = self.area(PROBLEMS).map_err(super::dir_io)?;
         dir.write_atomically(&format!("{}.rec", key.hex()), format_record(r).as_bytes())
             .map(|_| ())
@@ -165,6 +168,7 @@ fn next_record(
                 kind: kind_name(ev.kind).into(),
                 host: ev.host.into(),
                 service: ev.service.into(),
+                digest: String::new(),
             };
             (Some(rec), Some(id))
         }
@@ -207,7 +211,7 @@ fn clean(v: &str) -> String {
 }
 
 fn format_record(r: &ProblemRecord) -> String {
-    format!(
+    let mut text = format!(
         "v={RECORD_VERSION}\nproblem={}\nstate={}\nsince={}\nclosed={}\nkind={}\nhost={}\nservice={}\n",
         clean(&r.problem),
         if r.open { "open" } else { "closed" },
@@ -216,7 +220,11 @@ fn format_record(r: &ProblemRecord) -> String {
         clean(&r.kind),
         clean(&r.host),
         clean(&r.service),
-    )
+    );
+    if !r.digest.is_empty() {
+        text.push_str(&format!("digest={}\n", clean(&r.digest)));
+    }
+    text
 }
 
 fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
@@ -229,6 +237,7 @@ fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
         kind: String::new(),
         host: String::new(),
         service: String::new(),
+        digest: String::new(),
     };
     let (mut version, mut state) = (None, None);
     for line in text.lines() {
@@ -242,6 +251,7 @@ fn parse_record(bytes: &[u8]) -> Option<ProblemRecord> {
             "kind" => r.kind = v.to_string(),
             "host" => r.host = v.to_string(),
             "service" => r.service = v.to_string(),
+            "digest" => r.digest = v.to_string(),
             _ => {} // a later version's field
         }
     }
@@ -390,9 +400,11 @@ mod tests {
             kind: "service".into(),
             host: "a\nb".into(),
             service: "s".into(),
+            digest: "digest-0123456789abcdef0123456789abcdef".into(),
         };
         let back = parse_record(format_record(&r).as_bytes()).unwrap();
         assert_eq!(back.host, "a\u{fffd}b");
+        assert_eq!(back.digest, r.digest);
         assert_eq!(
             (back.problem.as_str(), back.open, back.closed_at),
             ("17", false, 9)

@@ -16,6 +16,7 @@ use crate::config::{env_value, key, Config};
 use crate::error::Error;
 use crate::logger::redact;
 use crate::notify::unix_now;
+use crate::state::ratelimit::RateNote;
 use mattermost_notify_core::retry_after::{rate_limit_reset_secs, retry_after_secs};
 use std::fmt;
 use std::sync::Arc;
@@ -122,9 +123,17 @@ pub struct Deliverer {
     redacted: String,
     trust: String,
     route: String,
+    /// Where what answers say of the rate limit is shared.
+    rate_view: Option<crate::state::StateDir>,
 }
 
 impl Deliverer {
+    /// Shares what every answer says of the rate limit through `state`
+    /// (DESIGN §12): the other processes of a storm read it before sending.
+    pub fn share_rate_limit(&mut self, state: Option<crate::state::StateDir>) {
+        self.rate_view = state;
+    }
+
     /// Builds the client from the webhook, TLS, proxy and timeout settings.
     pub fn from_config(cfg: &Config) -> Result<Self, Error> {
         cfg.require(key::WEBHOOK_URL)?;
@@ -147,6 +156,7 @@ impl Deliverer {
             redacted,
             trust,
             route,
+            rate_view: None,
         })
     }
 
@@ -188,6 +198,9 @@ impl Deliverer {
             .map_err(|e| SendError::Temporary(describe_transport_error(&e)))?;
         let status = resp.status;
         let headers = &resp.headers;
+        if let Some(view) = &self.rate_view {
+            view.learn_rate(rate_note(status, headers, unix_now()));
+        }
         let raw = &resp.body;
         let text = printable(raw);
         log::info!(
@@ -251,6 +264,29 @@ pub fn server_wait(headers: &Headers, now: u64) -> Option<Duration> {
     secs("retry-after", retry_after_secs)
         .or_else(|| secs("x-ratelimit-reset", rate_limit_reset_secs))
         .map(Duration::from_secs)
+}
+
+/// What an answer says of the rate limit: a 429 leaves nothing until its
+/// wait is over; any other answer its `X-RateLimit-Remaining` and `-Reset`.
+pub fn rate_note(status: u16, headers: &Headers, now: u64) -> RateNote {
+    if status == 429 {
+        return RateNote {
+            remaining: Some(0),
+            reset: Some(server_wait(headers, now).unwrap_or(Duration::from_secs(1))),
+        };
+    }
+    let value = |name: &str| headers.get(name);
+    RateNote {
+        remaining: value("x-ratelimit-remaining")
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse().ok()),
+        // `-Reset` is when the bucket is full again; a 2xx that took the
+        // last token says nothing of the next one, which comes far sooner
+        // (a tenth of a second under the default 10/s): wait at most 1 s.
+        reset: value("x-ratelimit-reset")
+            .and_then(|v| rate_limit_reset_secs(v, now))
+            .map(|s| Duration::from_secs(s).min(Duration::from_secs(1))),
+    }
 }
 
 /// What sent a 2xx that is not Mattermost's `ok`, in a few words: the
