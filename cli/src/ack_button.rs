@@ -16,7 +16,8 @@
 use crate::config::{key, Config};
 use crate::error::Error;
 use mattermost_notify_core::ack::{
-    encode_sig_hex, is_problem_id, AckContext, AckKind, ACK_VERSION,
+    encode_sig_hex, is_problem_id, AckContext, AckKind, ACK_ACTION_ALL, ACK_ACTION_ONE,
+    ACK_KIND_DIGEST, ACK_VERSION,
 };
 use mattermost_notify_core::actions::{Action, ActionList, Phase, DEFAULT_ACTIONS};
 use mattermost_notify_core::command::{AckCommand, AckTarget};
@@ -387,6 +388,30 @@ fn signed_button(
         exp: &exp,
     };
     signed(action, url, key, &ctx)
+}
+
+/// A digest's **Acknowledge all** button and **Acknowledge one…** menu,
+/// signed over digest `id` (the hash of its list) with the post's
+/// `headline` as the message it keeps; `None` outside receiver mode (an
+/// openITCOCKPIT master acknowledges one problem per URL).
+pub fn for_digest(mode: &AckMode, headline: &str, id: &str, now: u64) -> Option<(Button, Button)> {
+    let AckMode::Receiver { url, key, ttl, .. } = mode else {
+        return None;
+    };
+    let exp = now.saturating_add(ttl.as_secs()).to_string();
+    let ctx = |action| AckContext {
+        version: ACK_VERSION,
+        action,
+        kind: ACK_KIND_DIGEST,
+        host: "",
+        service: "",
+        problem: id,
+        label: cut(headline, ACK_LABEL_MAX),
+        text: cut(headline, ACK_TEXT_MAX),
+        exp: &exp,
+    };
+    let button = |action| signed(Action::Ack, url, key, &ctx(action));
+    Some((button(ACK_ACTION_ALL)?, button(ACK_ACTION_ONE)?))
 }
 
 /// The original module's URL (DESIGN §6), query values percent-encoded.

@@ -80,6 +80,9 @@ pub mod key {
         BOT_TOKEN_FILE,
         TEAM,
         CHANNEL_ID,
+        DIGEST,
+        DIGEST_WINDOW,
+        DIGEST_THRESHOLD,
     );
 }
 
@@ -159,6 +162,9 @@ settings! {
     BOT_TOKEN_FILE "--bot-token-file" false "file holding the bot account's token (API mode; never the token itself)";
     TEAM "--team" false "API mode: the team name of MATTERMOST_CHANNEL";
     CHANNEL_ID "--channel-id" false "API mode: the channel id (instead of MATTERMOST_TEAM and MATTERMOST_CHANNEL)";
+    DIGEST "--digest" false "0: one post per alert even in a storm; 1: digests (default)";
+    DIGEST_WINDOW "--digest-window" false "seconds a storm's digest collects alerts (default 3)";
+    DIGEST_THRESHOLD "--digest-threshold" false "alerts of a window posted one by one before the rest go into digests (default 10)";
 }
 
 /// The known setting called `key`.

@@ -8,6 +8,7 @@ mod ack_button;
 mod cmdline;
 mod config;
 mod conversation;
+mod deadline;
 mod decoration;
 mod error;
 mod logger;

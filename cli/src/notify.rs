@@ -12,6 +12,9 @@ use crate::ack_button;
 use crate::config::{env_value, key, Config};
 use crate::decoration::Decoration;
 use crate::error::Error;
+use crate::outbox::digest::{
+    joins_digest, queue_and_lead, DigestLook, DigestSettings, Fresh, QueuedAlert,
+};
 use crate::outbox::{begin_alert, send_ops, Alert, AlertSlot, Reliability};
 use crate::state::problems::AlertEvent;
 use crate::transport::api::{ApiClient, ApiPoster, ApiSettings};
@@ -186,6 +189,15 @@ pub struct NotifyArgs {
     /// API mode: the channel id (MATTERMOST_CHANNEL_ID)
     #[argh(option)]
     pub channel_id: Option<String>,
+    /// digests in a storm: 1 (default) or 0, one post per alert (MATTERMOST_DIGEST)
+    #[argh(option)]
+    pub digest: Option<String>,
+    /// seconds a storm's digest collects alerts (MATTERMOST_DIGEST_WINDOW, default 3)
+    #[argh(option)]
+    pub digest_window: Option<String>,
+    /// alerts of a window posted one by one (MATTERMOST_DIGEST_THRESHOLD, default 10)
+    #[argh(option)]
+    pub digest_threshold: Option<String>,
 }
 
 impl NotifyArgs {
@@ -227,6 +239,9 @@ impl NotifyArgs {
         cfg.set_flag(key::BOT_TOKEN_FILE, self.bot_token_file.take());
         cfg.set_flag(key::TEAM, self.team.take());
         cfg.set_flag(key::CHANNEL_ID, self.channel_id.take());
+        cfg.set_flag(key::DIGEST, self.digest.take());
+        cfg.set_flag(key::DIGEST_WINDOW, self.digest_window.take());
+        cfg.set_flag(key::DIGEST_THRESHOLD, self.digest_threshold.take());
     }
 }
 
@@ -373,6 +388,28 @@ impl AlertFields {
         }
     }
 
+    /// The alert as it waits for a digest; `problem` is its recorded id.
+    pub fn queued(&self, problem: Option<&str>) -> QueuedAlert {
+        QueuedAlert {
+            kind: match self.kind {
+                Kind::Host => "host".into(),
+                Kind::Service => "service".into(),
+            },
+            notification_type: self.notification_type.clone(),
+            state: self.state.clone(),
+            host: self.host.clone(),
+            host_name: self.host_display.clone(),
+            service: match self.kind {
+                Kind::Host => String::new(),
+                Kind::Service => self.service.clone(),
+            },
+            service_name: self.service_display.clone(),
+            output: self.output.clone(),
+            problem: problem.unwrap_or_default().to_string(),
+            time: self.event_time,
+        }
+    }
+
     /// One line a person can act on when nothing else of the alert is left:
     /// type, host/service, state and the first line of the output.
     pub fn summary(&self) -> String {
@@ -451,7 +488,7 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     let api_mode = matches!(api, Ok(Some(_)));
     // Before rendering: the button carries the problem's id. API mode
     // writes the record once, with the conversation.
-    let slot = begin_alert(&reliability, &fields.event(), api_mode);
+    let mut slot = begin_alert(&reliability, &fields.event(), api_mode);
     // A decoration that cannot be used is left out and logged: never the
     // reason an alert is not sent.
     let decoration = Decoration::resolve(cfg);
@@ -510,13 +547,14 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         ))),
         None => Deliverer::from_config(cfg).map(Transport::Webhook),
     });
-    let transport = match transport {
+    let mut transport = match transport {
         Ok(t) => t,
         Err(e) => return Err(keep_despite_config_error(cfg, &payloads, &key_hex, e)),
     };
     if let (Transport::Api(poster), Some(_)) = (&transport, &slot.lock) {
         poster.hold(Some(key_hex));
     }
+    transport.share_rate_limit(reliability.state.clone());
     let kind = match n.notification_type.as_str() {
         "" => "alert",
         t => t,
@@ -528,6 +566,41 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     // Every log line names the server, never the hook's secret path.
     let what = format!("{what} (to {})", transport.target());
     let summary = fields.summary();
+    // A bad digest setting must not cost the alert: it goes out on its own.
+    let digests = DigestSettings::from_config(cfg).unwrap_or_else(|e| {
+        log::error!("{e}; digests are off for this alert");
+        None
+    });
+    // Digests gather a storm's alerts into webhook posts; in API mode every
+    // alert belongs to its problem's own conversation.
+    let deliverer = match &transport {
+        Transport::Webhook(d) => Some(d),
+        Transport::Api(_) => None,
+    };
+    if let (Some(d), Some(deliverer)) = (
+        digests.filter(|d| joins_digest(&reliability, d, &slot.key)),
+        deliverer,
+    ) {
+        let look = DigestLook {
+            opts: decoration.render_options(),
+            ack: decoration.ack.as_ref(),
+        };
+        let queued = fields.queued(slot.problem_id.as_deref());
+        if queue_and_lead(
+            deliverer,
+            &reliability,
+            &d,
+            &look,
+            Fresh {
+                alert: &queued,
+                what: &what,
+                lock: slot.lock.take(),
+                deadline: slot.deadline,
+            },
+        )? {
+            return Ok(());
+        }
+    }
     let alert = Alert {
         payload: &[],
         what: &what,

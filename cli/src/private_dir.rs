@@ -175,6 +175,28 @@ impl PrivateDir {
         Ok(to)
     }
 
+    /// Replaces `name` with `bytes` whole (temporary name, rename) but
+    /// without fsync: for views that are only relearned when lost.
+    pub fn replace_quickly(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = self
+            .path
+            .join(format!("{TEMP_PREFIX}{name}-{}-{n}", std::process::id()));
+        let result = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(bytes))
+            .and_then(|()| fs::rename(&tmp, self.path.join(name)));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
     /// Makes renames and removals in it durable.
     pub fn sync(&self) -> io::Result<()> {
         File::open(&self.path)?.sync_all()

@@ -12,8 +12,8 @@ use crate::decoration::Decoration;
 use crate::error::Error;
 use crate::notify::{render, unix_now};
 use crate::transport::api::{ApiClient, ApiSettings, ChannelRef, Purpose};
-use crate::transport::http::SendError;
 use crate::transport::webhook::Deliverer;
+use crate::transport::webhook::SendError;
 use argh::FromArgs;
 use mattermost_notify_core::{
     limits::PAYLOAD_BUF_LEN, Kind, Notification, NotificationType, State,

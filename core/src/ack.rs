@@ -57,6 +57,19 @@ pub const ACK_OLD_VERSION: &str = "1";
 /// The action of a plain Acknowledge button.
 pub const ACK_ACTION: &str = "ack";
 
+/// The action of a digest's **Acknowledge all** button: every problem of
+/// the digest's signed list ([`crate::digest_list`]).
+pub const ACK_ACTION_ALL: &str = "ackall";
+
+/// The action of a digest's **Acknowledge one…** menu: the problem of the
+/// list the clicker selected (`selected_option`, an index; not signed, the
+/// list is).
+pub const ACK_ACTION_ONE: &str = "ackone";
+
+/// `kind` of a digest's contexts: `host` and `service` are empty and
+/// `problem` is the digest's id, the hash of its list.
+pub const ACK_KIND_DIGEST: &str = "digest";
+
 /// First bytes of every canonical encoding (domain separation).
 pub const ACK_DOMAIN: &[u8] = b"mattermost-notify ack context\n";
 
@@ -180,6 +193,21 @@ pub struct AckContext<'a> {
     pub exp: &'a str,
 }
 
+/// A digest context that passed [`AckContext::validate_digest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidDigestAck<'a> {
+    /// `ackall` (true) or `ackone`.
+    pub all: bool,
+    /// The digest id (`digest-<32 hex>`): the hash of its signed list.
+    pub digest: &'a str,
+    /// Display label, e.g. the headline.
+    pub label: &'a str,
+    /// The post's top-level message, kept after the click.
+    pub text: &'a str,
+    /// Expiry, unix seconds.
+    pub exp: u64,
+}
+
 /// A context that passed [`AckContext::validate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ValidAck<'a> {
@@ -256,6 +284,53 @@ impl<'a> AckContext<'a> {
             host: self.host,
             service: self.service,
             problem: self.problem,
+            label: self.label,
+            text: self.text,
+            exp,
+        })
+    }
+
+    /// Whether the context is a digest's (`ackall` or `ackone`): checked
+    /// with [`AckContext::validate_digest`] instead of
+    /// [`AckContext::validate`]. The signed bytes are the same encoding.
+    pub fn is_digest(&self) -> bool {
+        self.action == ACK_ACTION_ALL || self.action == ACK_ACTION_ONE
+    }
+
+    /// Checks a digest context: lengths, version, action, `kind` =
+    /// [`ACK_KIND_DIGEST`] with no host or service, `problem` a digest id
+    /// ([`crate::digest_list::is_digest_id`]), expiry syntax.
+    pub fn validate_digest(&self) -> Result<ValidDigestAck<'a>, AckError> {
+        if self.version == ACK_OLD_VERSION {
+            return Err(AckError::OldVersion);
+        }
+        for (name, value, max) in self.signed_fields() {
+            if value.len() > max {
+                return Err(AckError::FieldTooLong(name));
+            }
+        }
+        if self.version != ACK_VERSION {
+            return Err(AckError::WrongVersion);
+        }
+        if !self.is_digest() {
+            return Err(AckError::UnknownAction);
+        }
+        if self.kind != ACK_KIND_DIGEST {
+            return Err(AckError::UnknownKind);
+        }
+        if !self.host.is_empty() || !self.service.is_empty() {
+            return Err(AckError::UnexpectedService);
+        }
+        if self.problem.is_empty() {
+            return Err(AckError::MissingProblem);
+        }
+        if !crate::digest_list::is_digest_id(self.problem) {
+            return Err(AckError::BadProblem);
+        }
+        let exp = parse_unix_time(self.exp).ok_or(AckError::BadExpiry)?;
+        Ok(ValidDigestAck {
+            all: self.action == ACK_ACTION_ALL,
+            digest: self.problem,
             label: self.label,
             text: self.text,
             exp,
@@ -414,6 +489,65 @@ mod tests {
         let mut buf = [0u8; ACK_CANONICAL_BUF_LEN];
         let n = c.canonical_bytes(&mut buf).unwrap();
         buf[..n].to_vec()
+    }
+
+    #[test]
+    fn digest_contexts_validate_on_their_own_rules() {
+        let digest = AckContext {
+            action: ACK_ACTION_ALL,
+            kind: ACK_KIND_DIGEST,
+            host: "",
+            service: "",
+            problem: "digest-0123456789abcdef0123456789abcdef",
+            ..service_ctx()
+        };
+        let v = digest.validate_digest().unwrap();
+        assert!(v.all && v.digest == digest.problem && v.exp == 1_800_000_000);
+        // A digest context is never a single acknowledgement, and back.
+        assert_eq!(digest.validate(), Err(AckError::UnknownAction));
+        assert_eq!(
+            service_ctx().validate_digest(),
+            Err(AckError::UnknownAction)
+        );
+        let one = AckContext {
+            action: ACK_ACTION_ONE,
+            ..digest
+        };
+        assert!(!one.validate_digest().unwrap().all);
+        for (bad, why) in [
+            (
+                AckContext {
+                    kind: "service",
+                    ..digest
+                },
+                AckError::UnknownKind,
+            ),
+            (
+                AckContext {
+                    host: "web1",
+                    ..digest
+                },
+                AckError::UnexpectedService,
+            ),
+            (
+                AckContext {
+                    problem: "4711",
+                    ..digest
+                },
+                AckError::BadProblem,
+            ),
+            (
+                AckContext {
+                    exp: "soon",
+                    ..digest
+                },
+                AckError::BadExpiry,
+            ),
+        ] {
+            assert_eq!(bad.validate_digest(), Err(why), "{bad:?}");
+        }
+        // Signed like any context: the action is in the bytes.
+        assert_ne!(canon(&digest), canon(&one));
     }
 
     #[test]

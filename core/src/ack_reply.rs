@@ -20,11 +20,12 @@
 //! validated user name ([`crate::callback::is_user_name`]), so `@user`
 //! mentions exactly them.
 
-use crate::ack::ValidAck;
+use crate::ack::{ValidAck, ValidDigestAck};
 use crate::actions::Action;
 use crate::dialog::write_what;
 use crate::json::{JsonWriter, Overflow};
 use crate::limits::ACK_REPLY_REASON_MAX;
+use crate::render::UtcTime;
 use crate::text::{Budgeted, Style};
 
 /// Colour of an acknowledged post: the blue the original module uses for
@@ -261,6 +262,78 @@ fn write_declined_text(why: &Declined<'_>, w: &mut JsonWriter<'_>) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// What an **Acknowledge all** click of a digest did, item by item.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestAcked<'a> {
+    /// The digest's context.
+    pub ack: ValidDigestAck<'a>,
+    /// The clicker's Mattermost user name (validated).
+    pub user_name: &'a str,
+    /// When, unix seconds.
+    pub acked_at: u64,
+    /// Problems acknowledged now.
+    pub acked: usize,
+    /// Problems someone had acknowledged from this digest already.
+    pub already: usize,
+    /// Problems that have recovered or were followed by a newer one.
+    pub stale: usize,
+    /// Problems the backend (or the single-use record) could not take.
+    pub failed: usize,
+}
+
+/// Writes the reply to **Acknowledge all**: when anything was
+/// acknowledged, the post's message (the signed headline) gains who and
+/// when, its table and menu stay (`props` omitted); the clicker reads the
+/// counts. [`crate::limits::ACK_REPLY_BUF_LEN`] bytes always suffice.
+pub fn write_digest_reply(p: &DigestAcked<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
+    let mut w = JsonWriter::new(buf);
+    w.raw("{")?;
+    if p.acked > 0 {
+        w.raw("\"update\":{\"message\":\"")?;
+        // The signed headline: digits and fixed words (and a configured
+        // mention, verbatim, as the post wrote it).
+        w.escaped(p.ack.text)?;
+        w.raw("\\n✔️ Acknowledged by @")?;
+        w.escaped(p.user_name)?;
+        w.raw(" at ")?;
+        UtcTime::from_unix(p.acked_at).write(&mut w)?;
+        w.raw("\"},")?;
+    }
+    w.raw("\"ephemeral_text\":\"")?;
+    let counted = [
+        (p.acked, "You acknowledged ", " problem(s) of this digest."),
+        (p.already, " ", " had been acknowledged already."),
+        (p.stale, " ", " had recovered or have a newer problem."),
+        (
+            p.failed,
+            " ",
+            " could not be acknowledged: try again, or use the monitoring interface.",
+        ),
+    ];
+    if p.acked == 0 {
+        w.raw("Nothing was acknowledged.")?;
+    }
+    for (n, before, after) in counted {
+        if n > 0 {
+            w.raw(before)?;
+            w.uint(n as u64)?;
+            w.raw(after)?;
+        }
+    }
+    w.raw("\"}")?;
+    Ok(w.len())
+}
+
+/// Writes the reply to a problem acknowledged from a digest's menu: for
+/// the clicker only; the digest keeps its table and menu for the others.
+pub fn write_one_acked_reply(ack: &ValidAck<'_>, buf: &mut [u8]) -> Result<usize, ReplyError> {
+    let mut w = JsonWriter::new(buf);
+    w.raw("{\"ephemeral_text\":\"You acknowledged ")?;
+    write_what(&mut w, ack)?;
+    w.raw(".\"}")?;
+    Ok(w.len())
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@ struct RawContext {
     text: Bounded<ACK_TEXT_MAX>,
     exp: Bounded<ACK_EXP_MAX>,
     sig: Bounded<ACK_SIG_HEX_LEN>,
+    selected_option: Bounded<ACK_SHORT_MAX>,
 }
 
 #[derive(Default, serde::Deserialize)]
@@ -147,6 +148,10 @@ pub struct CallbackContext {
     pub exp: String<ACK_EXP_MAX>,
     /// Hex HMAC tag (not part of [`AckContext`]).
     pub sig: String<ACK_SIG_HEX_LEN>,
+    /// What the clicker chose in a menu (DESIGN §10): Mattermost adds it
+    /// to the context; not signed (a digest's menu offers indexes into its
+    /// signed list).
+    pub selected_option: String<ACK_SHORT_MAX>,
 }
 
 impl CallbackContext {
@@ -268,6 +273,7 @@ pub fn parse_callback(body: &[u8]) -> Result<Callback, CallbackError> {
             text: take("context.text", c.text)?,
             exp: take("context.exp", c.exp)?,
             sig: take("context.sig", c.sig)?,
+            selected_option: take("context.selected_option", c.selected_option)?,
         }),
     };
     let cb = Callback {

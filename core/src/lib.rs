@@ -35,6 +35,7 @@ pub mod actions;
 pub mod callback;
 pub mod command;
 pub mod dialog;
+pub mod digest_list;
 pub mod hex;
 pub mod json;
 pub mod limits;

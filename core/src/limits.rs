@@ -91,6 +91,27 @@ pub const URL_MAX_LEN: usize = 1024;
 /// (`{"k":"v",...}`); with a larger context the button is not rendered.
 pub const ACK_CONTEXT_MAX_LEN: usize = 2048;
 
+// --- Digests ----------------------------------------------------------------
+
+/// Buffer for one digest post ([`crate::render::digest::render_digest`]):
+/// a quarter of what newer servers read of a JSON body (DESIGN §3). A
+/// digest that does not fit is split over more posts.
+pub const DIGEST_BUF_LEN: usize = 32 * 1024;
+
+/// Most rows one digest post carries; more are split over more posts.
+pub const DIGEST_MAX_ROWS: usize = 100;
+
+/// Longest host or service name in a digest row (bytes; cut with `…`).
+pub const DIGEST_CELL_MAX: usize = 64;
+
+/// Longest first line of output in a digest row (bytes; cut with `…`).
+pub const DIGEST_OUTPUT_MAX: usize = 120;
+
+/// Buffer for a digest's signed list ([`crate::digest_list`]): every row
+/// of a post at the ack context's maximum host and service.
+pub const DIGEST_LIST_BUF_LEN: usize =
+    64 + DIGEST_MAX_ROWS * (ACK_HOST_MAX + ACK_SERVICE_MAX + ACK_PROBLEM_MAX + 64);
+
 // --- Acknowledge buttons, callbacks and external commands -----------------
 
 /// Longest host name an ack context, a callback or a command line carries

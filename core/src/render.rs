@@ -18,6 +18,7 @@
 //! [`crate::limits`] documents. The payload is measured with a counting
 //! writer, budgets shrink until it fits, and only then is it written.
 
+pub mod digest;
 mod fit;
 mod layout;
 mod link;

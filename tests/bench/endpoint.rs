@@ -7,6 +7,11 @@
 //! the kernel picks, writes the CA to `<dir>/ca.pem` and prints one line,
 //! `port=<port> ca=<path>`, once it accepts connections.
 //!
+//! It is multi-threaded (one accept loop per thread on a shared listener) so
+//! that an alert storm from 8 worker processes measures the senders, not
+//! the endpoint, and it sends no session tickets: a one-shot sender cannot
+//! use them, and issuing them would only add server work.
+//!
 //! And for API mode, the REST subset a bot uses (DESIGN §9), with a
 //! `Bearer` token required: `POST /api/v4/posts` → 201 with the new post's
 //! id, `PUT /api/v4/posts/{id}/patch` → 200, the channel lookups (`GET
@@ -14,21 +19,55 @@
 //! /api/v4/users/me` → 200 with an id. It keeps no posts: the benchmark
 //! measures the senders, and the e2e stand-in checks the semantics.
 //!
-//! It is multi-threaded (one accept loop per thread on a shared listener) so
-//! that an alert storm from 8 worker processes measures the senders, not
-//! the endpoint, and it sends no session tickets: a one-shot sender cannot
-//! use them, and issuing them would only add server work.
-//!
 //! `GET /stats` answers with the number of writes accepted so far (webhook
 //! posts, REST posts and edits), which the driver checks after each phase:
 //! a sender that exits 0 without delivering must not count.
+//!
+//! With `BENCH_LIMIT=<per second>,<burst>` it enforces Mattermost's rate
+//! limiter (DESIGN §3: a token bucket; 429 `limit exceeded` with
+//! `Retry-After`, and `X-RateLimit-Limit`/`-Remaining`/`-Reset` on every
+//! answer), logs each accepted body to `<dir>/posts.log` as
+//! `<unix ms> <body>` (a JSON body has no raw newline), and `GET /counts`
+//! answers `<requests> <accepted> <limited>`.
 //!
 //! Usage: `bench_endpoint <dir> [threads]` (threads default to 8).
 
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The limiter and the post log, when `BENCH_LIMIT` is set.
+struct Limited {
+    per_second: f64,
+    burst: f64,
+    bucket: Mutex<(f64, Instant)>,
+    log: Mutex<std::fs::File>,
+    requests: AtomicU64,
+    limited: AtomicU64,
+}
+
+impl Limited {
+    /// Takes a token: `Ok(remaining)` or `Err(seconds to wait)`; both
+    /// with the seconds until the bucket is full again.
+    fn take(&self) -> (Result<u64, u64>, u64) {
+        let mut b = self.bucket.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * self.per_second).min(self.burst);
+        b.1 = now;
+        let reset = ((self.burst - b.0) / self.per_second).ceil() as u64;
+        if b.0 >= 1.0 {
+            b.0 -= 1.0;
+            (Ok(b.0 as u64), reset)
+        } else {
+            (
+                Err(((1.0 - b.0) / self.per_second).ceil().max(1.0) as u64),
+                reset,
+            )
+        }
+    }
+}
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, SanType};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
@@ -94,73 +133,33 @@ fn server_config(pki: TestPki) -> Result<ServerConfig, BoxError> {
 struct Request {
     head_len: usize,
     body_len: usize,
+    is_post: bool,
+    is_stats: bool,
+    is_counts: bool,
+    is_json: bool,
+    close: bool,
     method: String,
     path: String,
-    is_json: bool,
     /// `Authorization: Bearer <token>` with a token.
     bearer: bool,
-    close: bool,
 }
 
 /// The channel id every lookup answers.
 const CHANNEL_ID: &str = "bench0channel0000000000000";
 
-/// Parses a request head from `buf`; `Ok(None)` means "read more".
-fn parse_head(buf: &[u8]) -> Result<Option<Request>, BoxError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
-    let head_len = match req.parse(buf)? {
-        httparse::Status::Complete(n) => n,
-        httparse::Status::Partial => return Ok(None),
-    };
-    let mut body_len = 0;
-    let mut is_json = false;
-    let mut bearer = false;
-    let mut close = req.version == Some(0);
-    for h in req.headers.iter() {
-        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-        if h.name.eq_ignore_ascii_case("content-length") {
-            body_len = value.parse()?;
-        } else if h.name.eq_ignore_ascii_case("content-type") {
-            is_json = value.starts_with("application/json");
-        } else if h.name.eq_ignore_ascii_case("authorization") {
-            bearer = value.strip_prefix("Bearer ").is_some_and(|t| !t.is_empty());
-        } else if h.name.eq_ignore_ascii_case("connection") {
-            close = value.eq_ignore_ascii_case("close");
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err("chunked bodies are not supported".into());
-        }
-    }
-    Ok(Some(Request {
-        head_len,
-        body_len,
-        method: req.method.unwrap_or("").to_string(),
-        path: req.path.unwrap_or("").to_string(),
-        is_json,
-        bearer,
-        close,
-    }))
-}
-
-/// Status, content type and body for `req` with `body`; counts writes.
-fn route(req: &Request, body: &[u8], accepted: &AtomicU64) -> (&'static str, &'static str, String) {
+/// Status, content type and body of a REST request (`api`: its path after
+/// `/api/v4/`) with `body`; counts writes.
+fn route_api(
+    req: &Request,
+    api: &str,
+    body: &[u8],
+    accepted: &AtomicU64,
+) -> (&'static str, &'static str, String) {
     const JSON: &str = "application/json";
-    const TEXT: &str = "text/plain";
-    let json_object = req.is_json && body.first() == Some(&b'{');
-    let path = req.path.split('?').next().unwrap_or("");
-    if req.method == "GET" && path == "/stats" {
-        return ("200 OK", TEXT, accepted.load(Ordering::Relaxed).to_string());
-    }
-    let Some(api) = path.strip_prefix("/api/v4/") else {
-        if req.method == "POST" && json_object {
-            accepted.fetch_add(1, Ordering::Relaxed);
-            return ("200 OK", TEXT, "ok".to_string());
-        }
-        return ("400 Bad Request", TEXT, "expected a JSON POST".to_string());
-    };
     if !req.bearer {
         return ("401 Unauthorized", JSON, r#"{"id":"api.context.session_expired.app_error","message":"Invalid or expired session","status_code":401}"#.to_string());
     }
+    let json_object = req.is_json && body.first() == Some(&b'{');
     let id_json = |id: &str| format!(r#"{{"id":"{id}"}}"#);
     match (
         req.method.as_str(),
@@ -192,11 +191,52 @@ fn route(req: &Request, body: &[u8], accepted: &AtomicU64) -> (&'static str, &'s
     }
 }
 
+/// Parses a request head from `buf`; `Ok(None)` means "read more".
+fn parse_head(buf: &[u8]) -> Result<Option<Request>, BoxError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    let head_len = match req.parse(buf)? {
+        httparse::Status::Complete(n) => n,
+        httparse::Status::Partial => return Ok(None),
+    };
+    let mut body_len = 0;
+    let mut is_json = false;
+    let mut bearer = false;
+    let mut close = req.version == Some(0);
+    for h in req.headers.iter() {
+        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
+        if h.name.eq_ignore_ascii_case("content-length") {
+            body_len = value.parse()?;
+        } else if h.name.eq_ignore_ascii_case("content-type") {
+            is_json = value.starts_with("application/json");
+        } else if h.name.eq_ignore_ascii_case("authorization") {
+            bearer = value.strip_prefix("Bearer ").is_some_and(|t| !t.is_empty());
+        } else if h.name.eq_ignore_ascii_case("connection") {
+            close = value.eq_ignore_ascii_case("close");
+        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err("chunked bodies are not supported".into());
+        }
+    }
+    Ok(Some(Request {
+        head_len,
+        body_len,
+        is_post: req.method == Some("POST"),
+        is_stats: req.method == Some("GET") && req.path == Some("/stats"),
+        is_counts: req.method == Some("GET") && req.path == Some("/counts"),
+        is_json,
+        close,
+        method: req.method.unwrap_or("").to_string(),
+        path: req.path.unwrap_or("").to_string(),
+        bearer,
+    }))
+}
+
 /// Serves requests on one connection until the client closes it.
 fn serve_connection(
     stream: TcpStream,
     config: Arc<ServerConfig>,
     accepted: &AtomicU64,
+    limit: Option<&Limited>,
 ) -> Result<(), BoxError> {
     stream.set_nodelay(true)?;
     let conn = ServerConnection::new(config)?;
@@ -232,9 +272,69 @@ fn serve_connection(
             filled += n;
         }
         let body = &buf[req.head_len..total];
-        let (status, content_type, answer) = route(&req, body, accepted);
+        let mut extra = String::new();
+        let mut content_type = "text/plain";
+        let api = req
+            .path
+            .split('?')
+            .next()
+            .unwrap_or("")
+            .strip_prefix("/api/v4/");
+        let (status, answer) = if let Some(api) = api {
+            let (status, json, answer) = route_api(&req, api, body, accepted);
+            content_type = json;
+            (status, answer)
+        } else if req.is_stats {
+            ("200 OK", accepted.load(Ordering::Relaxed).to_string())
+        } else if let (true, Some(l)) = (req.is_counts, limit) {
+            let counts = [&l.requests, accepted, &l.limited].map(|c| c.load(Ordering::Relaxed));
+            (
+                "200 OK",
+                format!("{} {} {}", counts[0], counts[1], counts[2]),
+            )
+        } else if req.is_post && req.is_json && body.first() == Some(&b'{') {
+            let taken = limit.map(|l| {
+                l.requests.fetch_add(1, Ordering::Relaxed);
+                let (taken, reset) = l.take();
+                let remaining = *taken.as_ref().unwrap_or(&0);
+                extra = format!(
+                    "X-RateLimit-Limit: {}\r\nX-RateLimit-Remaining: {remaining}\r\n\
+                     X-RateLimit-Reset: {reset}\r\n",
+                    l.per_second
+                );
+                if let Err(wait) = taken {
+                    extra.push_str(&format!("Retry-After: {wait}\r\n"));
+                }
+                taken.is_ok()
+            });
+            match (taken, limit) {
+                (Some(false), Some(l)) => {
+                    l.limited.fetch_add(1, Ordering::Relaxed);
+                    ("429 Too Many Requests", "limit exceeded\n".to_string())
+                }
+                (_, limit) => {
+                    accepted.fetch_add(1, Ordering::Relaxed);
+                    if let Some(l) = limit {
+                        let ms = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .map(|d| d.as_millis())
+                            .unwrap_or(0);
+                        let mut line = format!("{ms} ").into_bytes();
+                        line.extend_from_slice(body);
+                        line.push(b'\n');
+                        l.log
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .write_all(&line)?;
+                    }
+                    ("200 OK", "ok".to_string())
+                }
+            }
+        } else {
+            ("400 Bad Request", "expected a JSON POST".to_string())
+        };
         let response = format!(
-            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{}\r\n{answer}",
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}{}\r\n{answer}",
             answer.len(),
             if req.close {
                 "Connection: close\r\n"
@@ -268,16 +368,36 @@ fn main() -> Result<(), BoxError> {
     let listener = Arc::new(TcpListener::bind("127.0.0.1:0")?);
     let port = listener.local_addr()?.port();
     let accepted = Arc::new(AtomicU64::new(0));
+    let limit = match std::env::var("BENCH_LIMIT") {
+        Ok(v) => {
+            let (rate, burst) = v.split_once(',').ok_or("BENCH_LIMIT=<rate>,<burst>")?;
+            let burst: f64 = burst.parse()?;
+            Some(Arc::new(Limited {
+                per_second: rate.parse()?,
+                burst,
+                bucket: Mutex::new((burst, Instant::now())),
+                log: Mutex::new(std::fs::File::create(
+                    std::path::Path::new(&dir).join("posts.log"),
+                )?),
+                requests: AtomicU64::new(0),
+                limited: AtomicU64::new(0),
+            }))
+        }
+        Err(_) => None,
+    };
 
     let mut workers = Vec::with_capacity(threads);
     for _ in 0..threads {
         let listener = Arc::clone(&listener);
         let config = Arc::clone(&config);
         let accepted = Arc::clone(&accepted);
+        let limit = limit.clone();
         workers.push(std::thread::spawn(move || loop {
             match listener.accept() {
                 Ok((stream, _)) => {
-                    if let Err(e) = serve_connection(stream, Arc::clone(&config), &accepted) {
+                    let served =
+                        serve_connection(stream, Arc::clone(&config), &accepted, limit.as_deref());
+                    if let Err(e) = served {
                         eprintln!("bench_endpoint: connection: {e}");
                     }
                 }

@@ -43,7 +43,8 @@ fn the_harness_runs_a_daemon_with_a_problem_and_the_readme_api_user() {
 }
 
 use crate::serve::kit::{
-    self, callback, host_context, service_context, submission, with_action, Serve,
+    self, click, ephemeral, host_context, open_dialog, service_context, submission, with_action,
+    Serve,
 };
 use crate::support::{MattermostStandIn, TestPki};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -99,48 +100,6 @@ fn serve(
         tls: None,
         listen: None,
     })
-}
-
-/// Clicks the button `ctx` with a fresh trigger id; returns the body.
-fn click(
-    serve: &Serve,
-    standin: &MattermostStandIn,
-    ctx: serde_json::Map<String, serde_json::Value>,
-) -> String {
-    let mut cb = callback("alice", ctx);
-    cb["trigger_id"] = standin.issue_trigger_id().into();
-    let (status, body) = serve.post(&serde_json::to_vec(&cb).unwrap());
-    assert_eq!(status, 200, "{body}\n{}", serve.stderr());
-    body
-}
-
-/// Clicks a dialog button and returns the state of the dialog it opened.
-fn open_dialog(
-    serve: &Serve,
-    standin: &MattermostStandIn,
-    ctx: serde_json::Map<String, serde_json::Value>,
-) -> String {
-    let before = standin.dialogs().len();
-    let body = click(serve, standin, ctx);
-    assert_eq!(body, "{}", "{}", serve.stderr());
-    let dialogs = standin.dialogs();
-    assert_eq!(
-        dialogs.len(),
-        before + 1,
-        "no dialog opened:\n{}",
-        serve.stderr()
-    );
-    let d = dialogs.last().unwrap();
-    assert!(d["url"]
-        .as_str()
-        .unwrap()
-        .ends_with("/mattermost/ack/dialog"));
-    d["dialog"]["state"].as_str().unwrap().to_string()
-}
-
-fn ephemeral(body: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(body).unwrap();
-    v["ephemeral_text"].as_str().unwrap_or("").to_string()
 }
 
 /// Every action through Icinga 2's API, each seen in Icinga's own objects:

@@ -8,6 +8,7 @@ mod api;
 mod config;
 mod degrade;
 mod deliver;
+mod digest;
 mod dry_run;
 mod faults;
 mod icinga;

@@ -685,3 +685,116 @@ fn line_breaks_in_fields_that_never_reach_the_pipe_still_yield_one_clean_line() 
         "no stray line in between"
     );
 }
+
+/// A 64 KiB comment through the dialog path, and the largest comments a
+/// 64 KiB body can carry: none reaches the pipe, the button is not used up,
+/// and a fair submission of the same dialog then acknowledges once.
+#[test]
+fn oversized_dialog_comments_are_refused_and_nothing_is_written() {
+    use crate::support::{MattermostStandIn, TestPki};
+    let pki = TestPki::new();
+    let standin = MattermostStandIn::https(&pki);
+    let fifo = Fifo::with_reader();
+    let mut serve = kit::serve_on(
+        &fifo.path,
+        vec![
+            ("MATTERMOST_ACTIONS", "ack,comment,downtime".into()),
+            ("MATTERMOST_URL", standin.base_url()),
+            ("MATTERMOST_CA_FILE", pki.ca_file.display().to_string()),
+        ],
+    );
+    let comment_state = kit::open_dialog(&serve, &standin, kit::with_action(svc(), "comment"));
+    let downtime_state = kit::open_dialog(&serve, &standin, kit::with_action(svc(), "downtime"));
+    let comment_body = |comment: &str| {
+        kit::submission(
+            &comment_state,
+            json!({"comment": comment, "sticky": true, "notify": false}),
+        )
+    };
+    let downtime_body = |comment: &str| {
+        kit::submission(&downtime_state, json!({"preset": "1h", "comment": comment}))
+    };
+    // The comment that makes the whole body exactly the 64 KiB cap.
+    let cap = 64 * 1024;
+    let fill = |body: &dyn Fn(&str) -> Vec<u8>| "x".repeat(cap - body("").len());
+    let (at_cap, at_cap_downtime) = (fill(&comment_body), fill(&downtime_body));
+    assert_eq!(comment_body(&at_cap).len(), cap);
+    assert_eq!(downtime_body(&at_cap_downtime).len(), cap);
+    let kib64 = "x".repeat(cap);
+    // Comments of escapes (`\u0000`, six bytes each on the wire): one that
+    // unescapes within the parser's buffer, one that does not.
+    let escaped_nuls = "\u{0}".repeat(cap / 18);
+    let escaped_nuls_past_scratch = "\u{0}".repeat(9000);
+    assert!(comment_body(&escaped_nuls_past_scratch).len() < cap);
+    let cases: Vec<(&str, Vec<u8>, Result<u16, &str>)> = vec![
+        (
+            "comment dialog, 64 KiB comment",
+            comment_body(&kib64),
+            Ok(413),
+        ),
+        (
+            "downtime dialog, 64 KiB comment",
+            downtime_body(&kib64),
+            Ok(413),
+        ),
+        (
+            "comment dialog, body one byte over the cap",
+            comment_body(&format!("{at_cap}x")),
+            Ok(413),
+        ),
+        (
+            "comment dialog, body at the cap",
+            comment_body(&at_cap),
+            Err("250"),
+        ),
+        (
+            "downtime dialog, body at the cap",
+            downtime_body(&at_cap_downtime),
+            Err("250"),
+        ),
+        (
+            "comment dialog, 3640 escaped NULs",
+            comment_body(&escaped_nuls),
+            Err("250"),
+        ),
+        // Past the submission's unescape buffer (8 KiB): the JSON is refused.
+        (
+            "comment dialog, 9000 escaped NULs",
+            comment_body(&escaped_nuls_past_scratch),
+            Ok(400),
+        ),
+    ];
+    for (name, body, want) in cases {
+        let (status, reply) = serve.submit(&body);
+        match want {
+            Ok(code) => assert_eq!(status, code, "{name}: {reply}"),
+            Err(needle) => {
+                assert_eq!(status, 200, "{name}: {reply}");
+                let v: Value =
+                    serde_json::from_str(&reply).unwrap_or_else(|_| panic!("{name}: {reply}"));
+                let why = v["errors"]["comment"].as_str().unwrap_or("");
+                assert!(why.contains(needle), "{name}: {reply}");
+            }
+        }
+        println!("{name}: {status} {reply}");
+    }
+    assert!(serve.alive(), "serve died:\n{}", serve.stderr());
+    // The dialog is still good: its fair submission is the pipe's first line.
+    let (status, reply) = serve.submit(&comment_body("disk swapped"));
+    assert_eq!((status, reply.as_str()), (200, "{}"), "{}", serve.stderr());
+    let first = fifo.next_line();
+    assert!(
+        first.ends_with("ACKNOWLEDGE_SVC_PROBLEM;web1;HTTP;2;0;1;alice;disk swapped"),
+        "the pipe received something before the fair submission: {first:?}"
+    );
+    assert!(!fifo.has_more());
+    let log = serve.stderr();
+    assert_eq!(
+        log.matches("refused: HTTP 413 body larger than 64 KiB")
+            .count(),
+        3,
+        "{log}"
+    );
+    assert_eq!(log.matches("refused: comment too long").count(), 3, "{log}");
+    assert!(log.contains("escaped string that is too long"), "{log}");
+}

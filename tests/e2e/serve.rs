@@ -348,6 +348,71 @@ pub mod kit {
         })
     }
 
+    /// Clicks the button `ctx` as `alice` with a fresh trigger id from
+    /// `standin` (as Mattermost puts one into every click); returns the body.
+    pub fn click(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        click_as(serve, standin, "alice", ctx)
+    }
+
+    /// [`click`] by `user`.
+    pub fn click_as(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        user: &str,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        let mut cb = callback(user, ctx);
+        cb["trigger_id"] = standin.issue_trigger_id().into();
+        let (status, body) = serve.post(&serde_json::to_vec(&cb).unwrap());
+        assert_eq!(status, 200, "{body}\n{}", serve.stderr());
+        body
+    }
+
+    /// Clicks a dialog button (as `user`) and returns the state of the
+    /// dialog it opened at `standin`.
+    pub fn open_dialog_as(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        user: &str,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        let before = standin.dialogs().len();
+        let body = click_as(serve, standin, user, ctx);
+        assert_eq!(body, "{}", "{}", serve.stderr());
+        let dialogs = standin.dialogs();
+        assert_eq!(
+            dialogs.len(),
+            before + 1,
+            "no dialog opened:\n{}",
+            serve.stderr()
+        );
+        let d = dialogs.last().unwrap();
+        assert!(d["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/mattermost/ack/dialog"));
+        d["dialog"]["state"].as_str().unwrap().to_string()
+    }
+
+    /// [`open_dialog_as`] by `alice`.
+    pub fn open_dialog(
+        serve: &Serve,
+        standin: &crate::support::MattermostStandIn,
+        ctx: serde_json::Map<String, serde_json::Value>,
+    ) -> String {
+        open_dialog_as(serve, standin, "alice", ctx)
+    }
+
+    /// The `ephemeral_text` of a click's answer ("" when there is none).
+    pub fn ephemeral(body: &str) -> String {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["ephemeral_text"].as_str().unwrap_or("").to_string()
+    }
+
     /// A valid service click by `alice` as bytes.
     pub fn click_body(host: &str, service: &str) -> Vec<u8> {
         serde_json::to_vec(&callback("alice", service_context(host, service))).unwrap()
@@ -798,6 +863,124 @@ fn openitcockpit_backend_sends_the_api_call_with_the_key_in_the_header() {
     assert!(serve.alive());
 }
 
+/// The other actions through openITCOCKPIT's API, as the README's table
+/// says: a recheck with `check_time`, an unack, a service downtime and a
+/// host downtime with its services (two calls), each with the times.
+#[test]
+fn openitcockpit_backend_sends_every_action_with_the_apis_names() {
+    use crate::support::{Behaviour, MattermostStandIn, TestPki};
+    let pki = TestPki::new();
+    let oitc = MattermostStandIn::https(&pki);
+    oitc.set_default(Behaviour::Status {
+        status: 200,
+        body: r#"{"message":"Command added successfully to queue"}"#.into(),
+    });
+    let dialogs = MattermostStandIn::https(&pki);
+    let base = standin_base(&oitc, "https");
+    let serve = kit::Serve::start(kit::Options {
+        command_file: None,
+        oitc_url: Some(&base),
+        env: vec![
+            ("MATTERMOST_OITC_API_KEY", "f3c1d2e4a5b6oitcapikey".into()),
+            ("MATTERMOST_CA_FILE", pki.ca_file.display().to_string()),
+            ("MATTERMOST_ACTIONS", "ack,downtime,recheck".into()),
+            ("MATTERMOST_URL", dialogs.base_url()),
+        ],
+        tls: None,
+        listen: None,
+    });
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let t0 = now();
+    let body = kit::click(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::service_context("h-uuid", "s-uuid"), "recheck"),
+    );
+    assert!(
+        kit::ephemeral(&body).starts_with("You asked for a recheck"),
+        "{body}"
+    );
+    let body = kit::click(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::host_context("h-uuid"), "unack"),
+    );
+    assert!(
+        kit::ephemeral(&body).starts_with("You removed the acknowledgement"),
+        "{body}"
+    );
+    let state = kit::open_dialog(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::service_context("h-uuid", "s-uuid"), "downtime"),
+    );
+    let (status, body) = serve.submit(&kit::submission(
+        &state,
+        serde_json::json!({"preset": "1h", "comment": "patching"}),
+    ));
+    assert_eq!((status, body.as_str()), (200, "{}"), "{}", serve.stderr());
+    let state = kit::open_dialog(
+        &serve,
+        &dialogs,
+        kit::with_action(kit::host_context("h-uuid"), "downtime"),
+    );
+    let (status, body) = serve.submit(&kit::submission(
+        &state,
+        serde_json::json!({"preset": "4h", "comment": "", "services": true}),
+    ));
+    assert_eq!((status, body.as_str()), (200, "{}"), "{}", serve.stderr());
+    let t1 = now();
+    let reqs = oitc.wait_for_requests(5, Duration::from_secs(20));
+    assert_eq!(reqs.len(), 5, "{reqs:?}");
+    for r in &reqs {
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/nagios_module/cmd/submit.json")
+        );
+        assert_eq!(
+            r.header("authorization"),
+            Some("X-OITC-API f3c1d2e4a5b6oitcapikey")
+        );
+    }
+    let mut bodies: Vec<serde_json::Value> = reqs.iter().map(|r| r.json()).collect();
+    // The times are "now": check them, then compare the rest exactly.
+    let mut take = |i: usize, k: &str| -> u64 {
+        let v = bodies[i][k]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{k}: {}", bodies[i]));
+        assert!((t0..=t1).contains(&v) || k == "end_time", "{k} {v}");
+        bodies[i].as_object_mut().unwrap().remove(k);
+        v
+    };
+    take(0, "check_time");
+    for (i, secs) in [(2, 3600), (3, 4 * 3600), (4, 4 * 3600)] {
+        let start = take(i, "start_time");
+        assert_eq!(take(i, "end_time"), start + secs);
+    }
+    assert_eq!(
+        bodies,
+        [
+            serde_json::json!({"command": "SCHEDULE_FORCED_SVC_CHECK",
+                "hostUuid": "h-uuid", "serviceUuid": "s-uuid"}),
+            serde_json::json!({"command": "REMOVE_HOST_ACKNOWLEDGEMENT", "hostUuid": "h-uuid"}),
+            serde_json::json!({"command": "SCHEDULE_SVC_DOWNTIME",
+                "hostUuid": "h-uuid", "serviceUuid": "s-uuid", "fixed": 1, "trigger_id": 0,
+                "duration": 3600, "author": "alice", "comment": "patching"}),
+            serde_json::json!({"command": "SCHEDULE_HOST_DOWNTIME", "hostUuid": "h-uuid",
+                "fixed": 1, "trigger_id": 0, "duration": 14400, "author": "alice",
+                "comment": "Downtime via Mattermost by @alice"}),
+            serde_json::json!({"command": "SCHEDULE_HOST_SVC_DOWNTIME", "hostUuid": "h-uuid",
+                "fixed": 1, "trigger_id": 0, "duration": 14400, "author": "alice",
+                "comment": "Downtime via Mattermost by @alice"}),
+        ]
+    );
+}
+
 #[test]
 fn openitcockpit_refusal_leaves_the_post_and_explains() {
     use crate::support::{Behaviour, MattermostStandIn};
@@ -847,9 +1030,6 @@ fn https_receiver_answers_with_the_given_certificate() {
         })
         .collect();
     let tls = ureq::tls::TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
         .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
         .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()

@@ -210,9 +210,6 @@ fn https_click(ca: &std::path::Path, port: u16, host: &str) -> u16 {
         })
         .collect();
     let tls = ureq::tls::TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
         .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
         .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()

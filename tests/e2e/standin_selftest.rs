@@ -14,9 +14,6 @@ fn agent(pki: &TestPki, proxy: Option<&str>) -> ureq::Agent {
         })
         .collect();
     let tls = ureq::tls::TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
         .root_certs(ureq::tls::RootCerts::new_with_certs(&certs))
         .build();
     ureq::Agent::config_builder()

@@ -138,6 +138,8 @@ fn storm(api: bool) {
         ("MATTERMOST_CA_FILE", &*ca),
         ("MATTERMOST_RETRY_BUDGET", "6"),
         ("MATTERMOST_LOG_LEVEL", "warn"),
+        // One post per alert: this storm tests the spool and retries.
+        ("MATTERMOST_DIGEST", "0"),
     ];
     let rig = if api {
         Rig::api(&mm.api_url(), &settings)
@@ -295,4 +297,116 @@ fn storm(api: bool) {
         );
         assert!(posts.iter().all(|p| p.root_id.is_empty()), "all roots");
     }
+}
+
+/// The same storm with digests on (the default): the first alerts of the
+/// window go out one by one, the rest in a few digest posts sent by one
+/// leader under Mattermost's default limiter (10/s, burst 100). Counts go
+/// to stderr; none may be lost.
+#[test]
+fn storm_of_500_concurrent_alerts_in_digests_loses_none() {
+    let Some(flock) = require_tool(&["/usr/bin/flock", "/bin/flock"]) else {
+        return;
+    };
+    raise_nofile_limit();
+    let pki = TestPki::new();
+    let mm = MattermostStandIn::https(&pki);
+    mm.rate_limit(10.0, 100.0);
+    let rig = Rig::new(
+        &mm.url(),
+        &[
+            ("MATTERMOST_CA_FILE", &pki.ca_file.to_string_lossy()),
+            ("MATTERMOST_RETRY_BUDGET", "15"),
+            ("MATTERMOST_LOG_LEVEL", "warn"),
+        ],
+    );
+    let gate_path = rig.dir.join("gate");
+    let gate = Gate::closed(&gate_path);
+    let ids: Vec<String> = (0..ALERTS).map(|i| format!("storm{i:04}")).collect();
+    let children: Vec<(String, Child)> = ids
+        .iter()
+        .map(|id| {
+            let child = Gate::behind(&gate_path, &flock, &storm_alert(&rig, id))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn notify");
+            (id.clone(), child)
+        })
+        .collect();
+    let started = Instant::now();
+    gate.open();
+    let mut exits: BTreeMap<String, Option<i32>> = BTreeMap::new();
+    for (id, mut child) in children {
+        exits.insert(id, child.wait().expect("wait").code());
+    }
+    let notify_time = started.elapsed();
+    let odd: Vec<_> = exits
+        .iter()
+        .filter(|(_, c)| **c != Some(exit::OK) && **c != Some(exit::SPOOLED))
+        .collect();
+    assert!(odd.is_empty(), "every notify is delivered or kept: {odd:?}");
+    let mut flush_runs = 0;
+    let queue = rig.spool.join("digest");
+    let queued = || {
+        std::fs::read_dir(&queue)
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".item"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    while !rig.entries().is_empty() || queued() > 0 {
+        flush_runs += 1;
+        assert!(flush_runs <= 30, "not drained after 30 flush runs");
+        let _ = rig.flush_cmd().output().expect("flush");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let reqs = mm.requests();
+    let count = |status: u16| reqs.iter().filter(|r| r.answered == status).count();
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for r in reqs.iter().filter(|r| r.answered == 200) {
+        let text = String::from_utf8_lossy(&r.body);
+        let mut in_post = BTreeSet::new();
+        for id in ids
+            .iter()
+            .filter(|id| text.contains(&format!("alert {id} end")))
+        {
+            if in_post.insert(id.clone()) {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    let missing: Vec<&String> = ids.iter().filter(|id| !seen.contains_key(*id)).collect();
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    let digests = reqs
+        .iter()
+        .filter(|r| r.answered == 200 && String::from_utf8_lossy(&r.body).contains("problems on"))
+        .count();
+    eprintln!(
+        "storm with digests: sent {ALERTS}, visible {}, lost {}, duplicates {duplicates}; \
+         requests {} (200: {}, 429: {}), digest posts {digests}; followers and leader \
+         done in {:.1} s, {flush_runs} flush runs, total {:.1} s",
+        seen.len(),
+        missing.len(),
+        reqs.len(),
+        count(200),
+        count(429),
+        notify_time.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+    );
+    assert!(missing.is_empty(), "lost alerts: {missing:?}");
+    assert!(digests > 0, "the storm went into digests");
+    // More than a post's 100 rows: the digest is split, and says so.
+    let parts = reqs
+        .iter()
+        .filter(|r| r.answered == 200 && String::from_utf8_lossy(&r.body).contains("(part 1 of"))
+        .count();
+    assert!(parts > 0, "a split digest names its parts");
+    assert!(
+        reqs.len() * 20 <= ALERTS + 20 * 10,
+        "{} requests for {ALERTS} alerts",
+        reqs.len()
+    );
 }

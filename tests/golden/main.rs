@@ -8,6 +8,7 @@
 //! `git diff tests/data/golden`.
 
 mod checks;
+mod digest;
 mod fixtures;
 mod matrix;
 mod props;

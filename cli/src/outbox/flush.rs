@@ -154,6 +154,21 @@ pub fn flush_spool(
                     continue;
                 }
             };
+            // Drain at the rate the server allows: when any process learned
+            // the bucket is empty, wait for it (within the budget) rather
+            // than send into a 429. The first request of `flush` (no
+            // deadline: the timer's run) goes anyway: it re-checks a view
+            // the server may no longer hold (a huge wait asked long ago, a
+            // limiter since switched off).
+            let probe = scope.deadline.is_none() && done == 0;
+            let view = rel.state.as_ref().filter(|_| !probe);
+            if let Some(wait) = view.and_then(|s| s.rate_wait()) {
+                if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) > entry_budget {
+                    report.stopped = Some("the server's rate limit is exhausted".into());
+                    break 'rounds;
+                }
+                clock.sleep(wait);
+            }
             let policy = rel.policy(entry_budget, scope.on_rate_limit);
             done += 1;
             match send_with_retries(poster, clock, jitter, &policy, &payload) {
@@ -224,11 +239,13 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
         )),
     };
     let waiting = rel.spool.entries().map_err(|e| spool_error("reading", e))?;
-    if waiting.is_empty() {
+    let queued = rel.spool.digest_queue().entries().map_or(0, |e| e.len());
+    if waiting.is_empty() && queued == 0 {
         log::info!("flush: the spool {dir} is empty");
         return Ok(());
     }
-    let deliverer = Transport::from_config(&cfg, rel.state.clone())?;
+    let mut deliverer = Transport::from_config(&cfg, rel.state.clone())?;
+    deliverer.share_rate_limit(rel.state.clone());
     let lock = rel
         .spool
         .lock(true)
@@ -242,6 +259,19 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
     )
     .map_err(|e| spool_error("flushing", e))?;
     drop(lock);
+    // The digest queue after the spool: a problem's spooled alerts are
+    // older than its queued ones (a queued alert never goes around them).
+    let decoration = crate::decoration::Decoration::resolve(&cfg);
+    let look = crate::outbox::digest::DigestLook {
+        opts: decoration.render_options(),
+        ack: decoration.ack.as_ref(),
+    };
+    let queued_left = crate::outbox::digest::flush_queue(&deliverer, &rel, &look)?;
+    if queued_left > 0 {
+        return Err(Error::Temporary(format!(
+            "flush: {report}; {queued_left} alert(s) wait in the digest queue for the next flush"
+        )));
+    }
     if report.left == 0 {
         log::info!("flush: {report}");
         Ok(())
@@ -256,7 +286,7 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::outbox::spool::Spool;
-    use crate::transport::http::SendError;
+    use crate::transport::webhook::SendError;
     use std::cell::RefCell;
     use std::path::PathBuf;
     use std::time::Duration;

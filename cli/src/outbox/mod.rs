@@ -17,6 +17,7 @@
 //! | not kept: the spool directory cannot be written | 74 |
 //! | not confirmed in time, kept in the spool | 75 |
 
+pub mod digest;
 pub mod flush;
 pub mod ops;
 pub mod spool;
@@ -27,11 +28,11 @@ use crate::outbox::flush::{flush_spool, FlushScope};
 use crate::outbox::spool::{Spool, SpoolError, DEFAULT_DIR, DEFAULT_MAX_BYTES, DEFAULT_MAX_FILES};
 use crate::state::problems::{made_up_problem_id, valid_problem_id, AlertEvent, Tracked};
 use crate::state::{ProblemKey, ProblemLock, StateDir};
-use crate::transport::http::{SendError, DEFAULT_TIMEOUT};
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, RetryPolicy, SystemClock,
     DEFAULT_BUDGET_SECS,
 };
+use crate::transport::webhook::{SendError, DEFAULT_TIMEOUT};
 use mattermost_notify_core::NotificationType;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -358,6 +359,21 @@ fn send_directly(
     let jitter = Jitter::from_time_and_pid();
     let budget = deadline.saturating_duration_since(clock.now());
     let policy = rel.policy(budget, OnRateLimit::Wait);
+    // Another process learned the bucket is empty: a request now would be
+    // answered 429. Keep the alert at once; `flush` (and the next alert's
+    // bounded flush) sends it as the server allows.
+    let empty = rel.state.as_ref().and_then(|s| s.rate_wait());
+    if let (None, Some(wait)) = (unusable_spool, empty) {
+        let key_hex = alert.key.map(|k| k.hex());
+        if let Ok(path) = rel.spool.store(alert.payload, key_hex.as_deref()) {
+            return Err(Error::Temporary(format!(
+                "{} kept in the spool as {} without sending: the server's rate limit is exhausted for {} ms more; `mattermost-notify flush` will send it",
+                alert.what,
+                path.display(),
+                wait.as_millis()
+            )));
+        }
+    }
     match send_with_retries(poster, &clock, &jitter, &policy, alert.payload) {
         Outcome::Delivered { attempts } => {
             log::info!("delivered {} after {attempts} attempt(s)", alert.what);

@@ -127,7 +127,14 @@ pub struct Spool {
     dir: PathBuf,
     max_files: u64,
     max_bytes: u64,
+    suffix: &'static str,
 }
+
+/// The digest queue inside the spool directory (outbox/digest.rs).
+pub const DIGEST_DIR: &str = "digest";
+
+/// Suffix of an alert waiting for a digest.
+const ITEM_SUFFIX: &str = ".item";
 
 impl Spool {
     /// A spool in `dir` holding at most `max_files` alerts and `max_bytes` bytes.
@@ -136,6 +143,17 @@ impl Spool {
             dir: dir.into(),
             max_files,
             max_bytes,
+            suffix: ENTRY_SUFFIX,
+        }
+    }
+
+    /// The digest queue: alerts waiting to go out in a digest, with the
+    /// same atomic files, names, bounds and trust as the spool.
+    pub fn digest_queue(&self) -> Spool {
+        Spool {
+            dir: self.dir.join(DIGEST_DIR),
+            suffix: ITEM_SUFFIX,
+            ..self.clone()
         }
     }
 
@@ -168,7 +186,7 @@ impl Spool {
     pub fn store(&self, payload: &[u8], key: Option<&str>) -> Result<PathBuf, SpoolError> {
         let dir = self.open()?;
         self.check_room(dir.path(), payload.len() as u64)?;
-        Ok(dir.write_atomically(&entry_name(key), payload)?)
+        Ok(dir.write_atomically(&entry_name(key, self.suffix), payload)?)
     }
 
     /// Keeps a refused `payload` in `failed/` with the server's `answer`.
@@ -176,7 +194,7 @@ impl Spool {
     pub fn store_failed(&self, payload: &[u8], answer: &str) -> Result<PathBuf, SpoolError> {
         let failed = self.open()?.subdir(FAILED_DIR)?;
         self.check_room(failed.path(), payload.len() as u64)?;
-        let name = entry_name(None);
+        let name = entry_name(None, self.suffix);
         failed.write_atomically(&answer_name(&name), answer.as_bytes())?;
         Ok(failed.write_atomically(&name, payload)?)
     }
@@ -198,7 +216,7 @@ impl Spool {
     /// The spooled alerts, oldest first. A missing directory is an empty spool.
     pub fn entries(&self) -> Result<Vec<Entry>, SpoolError> {
         match self.existing()? {
-            Some(dir) => Ok(list_entries(dir.path())?),
+            Some(dir) => Ok(list_entries(dir.path(), self.suffix)?),
             None => Ok(Vec::new()),
         }
     }
@@ -261,7 +279,7 @@ impl Spool {
     /// checking at the same instant; it is a guard against filling the disk,
     /// not an exact quota.
     fn check_room(&self, dir: &Path, new_len: u64) -> Result<(), SpoolError> {
-        let entries = list_entries(dir)?;
+        let entries = list_entries(dir, self.suffix)?;
         let files = entries.len() as u64;
         let bytes = entries
             .iter()
@@ -284,13 +302,14 @@ pub struct SpoolLock {
 /// The `.answer` file beside a refused entry named `name`.
 pub fn answer_name(name: &str) -> String {
     let stem = name.strip_suffix(ENTRY_SUFFIX).unwrap_or(name);
+    let stem = stem.strip_suffix(ITEM_SUFFIX).unwrap_or(stem);
     format!("{stem}{ANSWER_SUFFIX}")
 }
 
 /// A fresh entry name: sorts by creation time, unique across processes
 /// (pid) and within one (counter), with the problem key when there is one:
 /// `<nanoseconds, 20 digits>-<pid>-<counter>[-<key>].json`.
-fn entry_name(key: Option<&str>) -> String {
+fn entry_name(key: Option<&str>, suffix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -299,14 +318,14 @@ fn entry_name(key: Option<&str>) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let pid = std::process::id();
     match key.filter(|k| is_key(k)) {
-        Some(k) => format!("{nanos:020}-{pid:010}-{n:06}-{k}{ENTRY_SUFFIX}"),
-        None => format!("{nanos:020}-{pid:010}-{n:06}{ENTRY_SUFFIX}"),
+        Some(k) => format!("{nanos:020}-{pid:010}-{n:06}-{k}{suffix}"),
+        None => format!("{nanos:020}-{pid:010}-{n:06}{suffix}"),
     }
 }
 
 /// The problem key in an entry name, when it has one.
-fn key_of(name: &str) -> Option<String> {
-    let stem = name.strip_suffix(ENTRY_SUFFIX)?;
+fn key_of(name: &str, suffix: &str) -> Option<String> {
+    let stem = name.strip_suffix(suffix)?;
     let key = stem.rsplit('-').next()?;
     (stem.split('-').count() == 4 && is_key(key)).then(|| key.to_string())
 }
@@ -341,7 +360,7 @@ fn remove_stale_temps_in(dir: &Path) -> usize {
 /// Every `*.json` name (hidden ones excepted), whatever kind of file it
 /// is: the read decides whether it is sent, so a planted symlink or FIFO
 /// is reported and moved away instead of silently skipped.
-fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
+fn list_entries(dir: &Path, suffix: &str) -> io::Result<Vec<Entry>> {
     let read = match fs::read_dir(dir) {
         Ok(r) => r,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -351,7 +370,7 @@ fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
     for item in read {
         let item = item?;
         let name = item.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !name.ends_with(ENTRY_SUFFIX) {
+        if name.starts_with('.') || !name.ends_with(suffix) {
             continue;
         }
         // lstat; a file removed by a concurrent flush between listing and
@@ -362,7 +381,7 @@ fn list_entries(dir: &Path) -> io::Result<Vec<Entry>> {
         }
         out.push(Entry {
             path: item.path(),
-            key: key_of(&name),
+            key: key_of(&name, suffix),
             name,
             len: meta.len(),
         });
@@ -379,7 +398,7 @@ mod tests {
         let d = std::env::temp_dir().join(format!(
             "mn-spool-{tag}-{}-{}",
             std::process::id(),
-            entry_name(None)
+            entry_name(None, ENTRY_SUFFIX)
         ));
         let _ = fs::remove_dir_all(&d);
         d

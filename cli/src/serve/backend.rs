@@ -7,7 +7,7 @@
 
 use crate::config::{key, Config};
 use crate::error::Error;
-use crate::transport::http;
+use crate::transport::http::{Client, Request, Url};
 use mattermost_notify_core::command::{write_core_lines, write_oitc_request, CoreCommand};
 use mattermost_notify_core::limits::{COMMAND_LINE_MAX, OITC_BODY_BUF_LEN};
 
@@ -138,8 +138,9 @@ impl Backend for CommandFile {
 /// `Authorization: X-OITC-API <key>`.
 pub struct Oitc {
     endpoint: String,
+    url: Url,
     authorization: String,
-    agent: ureq::Agent,
+    client: Client,
 }
 
 impl std::fmt::Debug for Oitc {
@@ -158,15 +159,18 @@ impl Oitc {
         if api_key.chars().any(|c| c.is_control()) {
             return Err(cfg.invalid(key::OITC_API_KEY, "contains control characters"));
         }
-        let (tls, _) = http::tls_config(cfg)?;
-        let agent = http::direct_agent(tls, OITC_TIMEOUT);
+        let (tls, _) = crate::transport::webhook::tls_config(cfg)?;
+        let endpoint = format!(
+            "{}/nagios_module/cmd/submit.json",
+            base.trim_end_matches('/')
+        );
+        let url = Url::parse(&endpoint)
+            .map_err(|e| cfg.invalid(key::OITC_URL, format!("is not a valid URL: {e}")))?;
         Ok(Oitc {
-            endpoint: format!(
-                "{}/nagios_module/cmd/submit.json",
-                base.trim_end_matches('/')
-            ),
+            endpoint,
+            url,
             authorization: format!("X-OITC-API {api_key}"),
-            agent,
+            client: Client::new(tls, OITC_TIMEOUT, OITC_TIMEOUT),
         })
     }
 }
@@ -198,14 +202,19 @@ impl Backend for Oitc {
 
 impl Oitc {
     fn submit(&self, body: &[u8]) -> Result<(), BackendError> {
-        let e = &self.endpoint;
-        let auth = Some(self.authorization.as_str());
-        let status = http::exchange(&self.agent, e, auth, Some(body), false, OITC_TIMEOUT, e)
-            .map_err(|err| BackendError {
+        let headers = [
+            ("Authorization", self.authorization.as_str()),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+        ];
+        let resp = self
+            .client
+            .send(&Request::post(&self.url, &headers, body))
+            .map_err(|e| BackendError {
                 user: "openITCOCKPIT could not be reached.".into(),
-                log: format!("openITCOCKPIT {e}: {err}"),
-            })?
-            .status;
+                log: format!("openITCOCKPIT {}: {e}", self.endpoint),
+            })?;
+        let status = resp.status;
         if (200..300).contains(&status) {
             Ok(())
         } else {

@@ -68,6 +68,10 @@ struct Entry<H> {
     key: IpAddr,
     /// `None` while a request is in flight.
     idle_since: Option<Instant>,
+    /// Writing its last answer: not evictable (the answer must get out),
+    /// but no longer a request in flight of its address, so a client that
+    /// reconnects at once is not refused for the connection it left.
+    closing: bool,
     hangup: H,
 }
 
@@ -129,6 +133,7 @@ impl<H: Hangup> Registry<H> {
             id,
             key: address_key(peer),
             idle_since: Some(now),
+            closing: false,
             hangup,
         });
         let ticket = Ticket {
@@ -163,7 +168,7 @@ impl<H: Hangup> Ticket<H> {
         let key = me.key;
         let busy = entries
             .iter()
-            .filter(|e| e.key == key && e.idle_since.is_none())
+            .filter(|e| e.key == key && e.idle_since.is_none() && !e.closing)
             .count();
         if busy >= MAX_BUSY_PER_ADDRESS {
             return Err(Refused::AddressBusy);
@@ -172,6 +177,16 @@ impl<H: Hangup> Ticket<H> {
             me.idle_since = None;
         }
         Ok(())
+    }
+
+    /// The request in flight is answered last: the connection closes
+    /// after the answer, which is not evicted meanwhile, and no longer
+    /// counts against its address's [`MAX_BUSY_PER_ADDRESS`].
+    pub fn finish_last_request(&self) {
+        let mut entries = self.registry.lock();
+        if let Some(me) = entries.iter_mut().find(|e| e.id == self.id) {
+            me.closing = true;
+        }
     }
 
     /// Marks the connection idle from `now`: it waits for another request
@@ -296,6 +311,35 @@ mod tests {
         held[MAX_BUSY_PER_ADDRESS].0.start_request().unwrap();
         // Marking a busy connection busy again is not a second request.
         held[MAX_BUSY_PER_ADDRESS].0.start_request().unwrap();
+    }
+
+    #[test]
+    fn a_closing_connection_leaves_its_address_room_but_is_not_evicted() {
+        let r = Arc::new(Registry::<Probe>::default());
+        let t0 = Instant::now();
+        let held: Vec<_> = (0..MAX_BUSY_PER_ADDRESS)
+            .map(|_| admit(&r, "192.0.2.1", t0).unwrap())
+            .collect();
+        for (t, _) in &held {
+            t.start_request().unwrap();
+        }
+        let (next, _) = admit(&r, "192.0.2.1", t0).unwrap();
+        assert_eq!(next.start_request(), Err(Refused::AddressBusy));
+        // One is writing its last answer: the client's new connection
+        // (it read the answer and reconnected) may start its request.
+        held[0].0.finish_last_request();
+        next.start_request().unwrap();
+        // Filling the registry evicts idle connections only, never it.
+        let mut more = Vec::new();
+        while r.len() < MAX_CONNECTIONS {
+            let peer = format!("2001:db8:{:x}::1", more.len());
+            more.push(admit(&r, &peer, t0 + Duration::from_secs(1)).unwrap());
+        }
+        for (t, _) in &more {
+            t.start_request().unwrap();
+        }
+        assert!(matches!(admit(&r, "192.0.2.9", t0), Err(Refused::Full)));
+        assert!(!held[0].1.hung_up());
     }
 
     #[test]

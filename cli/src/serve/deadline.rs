@@ -1,11 +1,7 @@
 //! A connection's socket with one total deadline per phase instead of a
-//! timeout per read.
-//!
-//! A per-read timeout lets a peer that sends one byte just before each
-//! timeout hold a connection forever, and the TLS handshake (which rustls
-//! runs inside the first read) was bounded by nothing else. So before every
-//! read and write this stream sets the socket's timeout to what is left of
-//! the current phase, and fails with `TimedOut` once it has passed:
+//! timeout per read: a [`crate::deadline::DeadlineStream`] whose deadline
+//! moves with the phase, which also tells the [registry](super::conns)
+//! when a request starts and ends.
 //!
 //! | phase | ends at |
 //! |---|---|
@@ -14,48 +10,39 @@
 //! | a later request, from its first byte | first byte + [`REQUEST_DEADLINE`] |
 //! | writing an answer | its start + [`WRITE_TIMEOUT`] |
 //!
-//! The stream also tells the [registry](super::conns) when a request's
-//! first byte arrives (busy) and when the connection waits again (idle).
+//! The stream tells the registry when a request's first byte arrives
+//! (busy) and when the connection waits again (idle).
 
 use super::conns::{Refused, Ticket};
 use super::http::{REQUEST_DEADLINE, WRITE_TIMEOUT};
-use std::io::{self, ErrorKind, Read, Write};
+use crate::deadline::{after, DeadlineStream};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-#[derive(Debug, Clone, Copy)]
-enum Phase {
-    /// Waiting for a request's first byte, until then.
-    Idle { until: Instant },
-    /// Reading (and, over TLS, handshaking) a request.
-    Request { deadline: Instant },
-    /// Writing an answer.
-    Answer { deadline: Instant },
-}
-
-/// A TCP stream whose reads and writes end at the current phase's
-/// deadline; see the module documentation.
-pub struct DeadlineStream {
-    sock: TcpStream,
+/// A connection's stream, its deadline set by the phase; see the module
+/// documentation.
+pub struct PhasedStream {
+    sock: DeadlineStream,
     ticket: Ticket,
-    phase: Phase,
+    /// Waiting for a request's first byte (the deadline is the `until`).
+    idle: bool,
     /// Whether the registry counts this connection as mid-request.
     busy: bool,
     /// Set when the registry refused to let a request start.
     refused: Option<Refused>,
 }
 
-impl DeadlineStream {
+impl PhasedStream {
     /// A connection accepted at `accepted`: its first request (TLS
     /// handshake included) must be complete by accept +
     /// [`REQUEST_DEADLINE`].
-    pub fn new(sock: TcpStream, ticket: Ticket, accepted: Instant) -> DeadlineStream {
-        DeadlineStream {
-            sock,
+    pub fn new(sock: TcpStream, ticket: Ticket, accepted: Instant) -> PhasedStream {
+        let deadline = accepted.checked_add(REQUEST_DEADLINE).unwrap_or(accepted);
+        PhasedStream {
+            sock: DeadlineStream::new(sock, deadline),
             ticket,
-            phase: Phase::Request {
-                deadline: accepted.checked_add(REQUEST_DEADLINE).unwrap_or(accepted),
-            },
+            idle: false,
             busy: false,
             refused: None,
         }
@@ -66,10 +53,9 @@ impl DeadlineStream {
     /// deadline if the connection was idle.
     pub fn begin_request(&mut self) -> Result<(), Refused> {
         self.mark_busy()?;
-        if let Phase::Idle { .. } = self.phase {
-            self.phase = Phase::Request {
-                deadline: after(REQUEST_DEADLINE),
-            };
+        if self.idle {
+            self.idle = false;
+            self.sock.set_deadline(after(REQUEST_DEADLINE));
         }
         Ok(())
     }
@@ -78,18 +64,28 @@ impl DeadlineStream {
     /// even when the request's deadline has just passed (a 408 still goes
     /// out).
     pub fn begin_answer(&mut self) {
-        self.phase = Phase::Answer {
-            deadline: after(WRITE_TIMEOUT),
-        };
+        self.idle = false;
+        self.sock.set_deadline(after(WRITE_TIMEOUT));
     }
 
     /// The answer is out and the connection stays open: wait for the next
     /// request's first byte until `until`, evictable meanwhile.
     pub fn await_next_request(&mut self, until: Instant) {
-        self.phase = Phase::Idle { until };
+        self.idle = true;
+        self.sock.set_deadline(until);
         if self.busy {
             self.busy = false;
             self.ticket.finish_request(Instant::now());
+        }
+    }
+
+    /// The answer about to be written is the connection's last: the
+    /// request stops counting as in flight for its address (see
+    /// [`Ticket::finish_last_request`]).
+    pub fn last_answer(&mut self) {
+        if self.busy {
+            self.busy = false;
+            self.ticket.finish_last_request();
         }
     }
 
@@ -100,7 +96,7 @@ impl DeadlineStream {
 
     /// The socket, for the closing steps.
     pub fn into_inner(self) -> TcpStream {
-        self.sock
+        self.sock.into_inner()
     }
 
     fn mark_busy(&mut self) -> Result<(), Refused> {
@@ -118,45 +114,14 @@ impl DeadlineStream {
             }
         }
     }
-
-    /// What is left of the current phase; `TimedOut` once nothing is.
-    fn left(&self) -> io::Result<std::time::Duration> {
-        let end = match self.phase {
-            Phase::Idle { until } => until,
-            Phase::Request { deadline } | Phase::Answer { deadline } => deadline,
-        };
-        let left = end.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            Err(io::Error::new(ErrorKind::TimedOut, "deadline passed"))
-        } else {
-            Ok(left)
-        }
-    }
 }
 
-/// `now + d`, or a deadline already passed if that cannot be represented.
-fn after(d: std::time::Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(d).unwrap_or(now)
-}
-
-/// A socket timeout shows as `WouldBlock` on unix; callers see `TimedOut`.
-fn timed_out(e: io::Error) -> io::Error {
-    if e.kind() == ErrorKind::WouldBlock {
-        io::Error::new(ErrorKind::TimedOut, "deadline passed")
-    } else {
-        e
-    }
-}
-
-impl Read for DeadlineStream {
+impl Read for PhasedStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(why) = self.refused {
             return Err(io::Error::other(why.to_string()));
         }
-        // std rounds a sub-microsecond timeout up, never to "no timeout".
-        self.sock.set_read_timeout(Some(self.left()?))?;
-        let n = self.sock.read(buf).map_err(timed_out)?;
+        let n = self.sock.read(buf)?;
         if n > 0 && !self.busy {
             if let Err(why) = self.begin_request() {
                 return Err(io::Error::other(why.to_string()));
@@ -166,10 +131,13 @@ impl Read for DeadlineStream {
     }
 }
 
-impl Write for DeadlineStream {
+impl Write for PhasedStream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.sock.set_write_timeout(Some(self.left()?))?;
-        self.sock.write(buf).map_err(timed_out)
+        self.sock.write(buf)
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        self.sock.write_vectored(bufs)
     }
 
     fn flush(&mut self) -> io::Result<()> {

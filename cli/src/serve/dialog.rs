@@ -16,7 +16,7 @@
 //! post (that needs the REST API); it answers `{}` and the dialog closes.
 
 use super::handler::{refuse, target_of, what, Outcome, Receiver, Response, VerifiedClick};
-use crate::transport::http;
+use crate::transport::http::{Client, Request, Url};
 use mattermost_notify_core::ack::{decode_sig_hex, is_expired, AckContext, ValidAck};
 use mattermost_notify_core::ack_reply::{write_declined_errors, Declined};
 use mattermost_notify_core::actions::{downtime_end, Action};
@@ -46,7 +46,8 @@ pub const DIALOG_OPEN_TIMEOUT: Duration = Duration::from_secs(3);
 /// The dialog endpoint of a Mattermost server.
 pub struct MattermostDialogs {
     endpoint: String,
-    agent: ureq::Agent,
+    url: Url,
+    client: Client,
 }
 
 impl std::fmt::Debug for MattermostDialogs {
@@ -62,42 +63,49 @@ impl MattermostDialogs {
     /// the delivery settings (`MATTERMOST_CA_FILE`, `MATTERMOST_INSECURE`).
     /// The call needs no token: the trigger id is the credential.
     pub fn new(cfg: &crate::config::Config, base: &str) -> Result<Self, crate::error::Error> {
-        let (tls, _) = http::tls_config(cfg)?;
-        let agent = http::direct_agent(tls, DIALOG_OPEN_TIMEOUT);
+        let (tls, _) = crate::transport::webhook::tls_config(cfg)?;
+        let endpoint = format!("{}/api/v4/actions/dialogs/open", base.trim_end_matches('/'));
+        let url = Url::parse(&endpoint).map_err(|e| {
+            cfg.invalid(crate::config::key::URL, format!("is not a valid URL: {e}"))
+        })?;
         Ok(MattermostDialogs {
-            endpoint: format!("{}/api/v4/actions/dialogs/open", base.trim_end_matches('/')),
-            agent,
+            endpoint,
+            url,
+            client: Client::new(tls, DIALOG_OPEN_TIMEOUT, DIALOG_OPEN_TIMEOUT),
         })
     }
 }
 
 impl DialogOpener for MattermostDialogs {
     fn open(&self, body: &[u8]) -> Result<(), String> {
-        let e = &self.endpoint;
-        let answer = http::exchange(
-            &self.agent,
-            e,
-            None,
-            Some(body),
-            false,
-            DIALOG_OPEN_TIMEOUT,
-            e,
-        )
-        .map_err(|err| {
-            log::warn!("serve: dialog {e}: {err}");
-            "Mattermost could not be reached.".to_string()
-        })?;
-        let status = answer.status;
+        let resp = self
+            .client
+            .send(&Request::post(
+                &self.url,
+                &[("Content-Type", "application/json")],
+                body,
+            ))
+            .map_err(|e| {
+                log::warn!("serve: dialog {}: {e}", self.endpoint);
+                "Mattermost could not be reached.".to_string()
+            })?;
+        let status = resp.status;
         if status == 200 {
             return Ok(());
         }
+        let shown = resp.body.get(..4096).unwrap_or(&resp.body);
+        let text = String::from_utf8_lossy(shown);
         log::warn!(
-            "serve: dialog {e} answered HTTP {status}: {}",
-            http::printable(&answer.body)
+            "serve: dialog {} answered HTTP {status}: {text}",
+            self.endpoint
         );
         // Mattermost's error JSON carries a `message` for people.
-        let (_, message) = http::answer_fields(&answer.body);
-        let message = http::printable(message.as_bytes());
+        let message = text
+            .split("\"message\":\"")
+            .nth(1)
+            .and_then(|m| m.split('"').next())
+            .unwrap_or("")
+            .to_string();
         Err(if message.is_empty() {
             format!("Mattermost answered HTTP {status}.")
         } else {

@@ -131,4 +131,8 @@ impl ClickGuard for StateGuard {
     fn describe(&self) -> String {
         format!("state directory {}", self.state.path().display())
     }
+
+    fn digest_list(&self, id: &str) -> Result<Vec<u8>, String> {
+        self.state.digest_list(id)
+    }
 }

@@ -184,6 +184,11 @@ pub trait ClickGuard: Send + Sync {
     fn release(&self, click: &VerifiedClick<'_>);
     /// A short name for logs, e.g. `state directory /var/lib/…`.
     fn describe(&self) -> String;
+    /// The list of digest `id` (serve/digest_click.rs), only when its
+    /// bytes hash to `id`; a reason for the log when it cannot be had.
+    fn digest_list(&self, id: &str) -> Result<Vec<u8>, String> {
+        Err(format!("{id}: this guard keeps no digest lists"))
+    }
 }
 
 /// An HTTP answer.
@@ -288,25 +293,19 @@ impl Receiver {
             Err(e) => return refuse(outcome, 400, e.to_string()),
         };
         let fields = ctx.ack_context();
+        if fields.is_digest() {
+            return self.handle_digest(&cb, ctx, fields, now, outcome);
+        }
         let ack = match fields.validate() {
             Ok(a) => a,
             Err(AckError::OldVersion) => return decline(outcome, Declined::OldVersion),
             Err(e) => return refuse(outcome, 400, e.to_string()),
         };
         outcome.what = what(&ack);
-        let tag = match decode_sig_hex(&ctx.sig) {
+        let tag = match self.verify(&fields, &ctx.sig) {
             Ok(t) => t,
-            Err(e) => return refuse(outcome, 403, e.to_string()),
+            Err((status, why)) => return refuse(outcome, status, why),
         };
-        let mut canonical = [0u8; ACK_CANONICAL_BUF_LEN];
-        let signed = match fields.canonical_bytes(&mut canonical) {
-            Ok(n) => canonical.get(..n).unwrap_or_default(),
-            Err(e) => return refuse(outcome, 400, e.to_string()),
-        };
-        // ring compares in constant time.
-        if hmac::verify(&self.key, signed, &tag).is_err() {
-            return refuse(outcome, 403, "ack context signature does not verify".into());
-        }
         if is_expired(ack.exp, now) {
             return decline(outcome, Declined::Expired);
         }
@@ -444,6 +443,24 @@ impl Receiver {
         }
     }
 
+    /// The decoded tag of `sig` when it signs `fields` (403 when it does
+    /// not, 400 for a context over its limits).
+    pub(super) fn verify(
+        &self,
+        fields: &AckContext<'_>,
+        sig: &str,
+    ) -> Result<[u8; 32], (u16, String)> {
+        let tag = decode_sig_hex(sig).map_err(|e| (403, e.to_string()))?;
+        let mut canonical = [0u8; ACK_CANONICAL_BUF_LEN];
+        let n = fields
+            .canonical_bytes(&mut canonical)
+            .map_err(|e| (400, e.to_string()))?;
+        // ring compares in constant time.
+        hmac::verify(&self.key, canonical.get(..n).unwrap_or_default(), &tag)
+            .map_err(|_| (403, "ack context signature does not verify".to_string()))?;
+        Ok(tag)
+    }
+
     /// The signed buttons an updated post offers in `phase`: same target,
     /// problem, texts and expiry as the button that was used.
     fn buttons_after(&self, ack: &ValidAck<'_>, phase: Phase) -> Vec<Button> {
@@ -531,7 +548,7 @@ pub(super) fn refuse(outcome: &mut Outcome, status: u16, why: String) -> Respons
 }
 
 /// A 200 answer explaining a refusal to the clicker.
-fn decline(outcome: &mut Outcome, why: Declined<'_>) -> Response {
+pub(super) fn decline(outcome: &mut Outcome, why: Declined<'_>) -> Response {
     outcome.result = format!("refused: {}", why.reason());
     declined(&why)
 }
@@ -594,6 +611,8 @@ mod tests {
         cannot_record: AtomicBool,
         /// (user name, user id) of every successful claim.
         claimed_by: Mutex<Vec<(String, String)>>,
+        /// Digest lists by id.
+        lists: Mutex<HashMap<String, Vec<u8>>>,
     }
 
     impl ClickGuard for Arc<MemoryGuard> {
@@ -631,6 +650,149 @@ mod tests {
         fn describe(&self) -> String {
             "memory".into()
         }
+        fn digest_list(&self, id: &str) -> Result<Vec<u8>, String> {
+            self.lists
+                .lock()
+                .unwrap()
+                .get(id)
+                .cloned()
+                .ok_or("none".into())
+        }
+    }
+
+    /// A digest's context with `action`, signed over the list `items`
+    /// (kept in `guard`): host a (problem 1), http on b (2), host c (3).
+    fn digest_ctx(
+        guard: &MemoryGuard,
+        action: &str,
+        items: &[(&str, &str, &str)],
+    ) -> serde_json::Map<String, serde_json::Value> {
+        use mattermost_notify_core::digest_list::{write_list, ListItem};
+        let items: Vec<ListItem<'_>> = items
+            .iter()
+            .map(|(host, service, problem)| ListItem {
+                kind: if service.is_empty() {
+                    AckKind::Host
+                } else {
+                    AckKind::Service
+                },
+                host,
+                service,
+                problem,
+            })
+            .collect();
+        let mut buf = vec![0u8; 4096];
+        let n = write_list(&items, &mut buf).unwrap();
+        let id = crate::state::digests::digest_id(&buf[..n]);
+        guard
+            .lists
+            .lock()
+            .unwrap()
+            .insert(id.clone(), buf[..n].to_vec());
+        let mut c = serde_json::Map::new();
+        for (k, v) in [
+            ("v", "2"),
+            ("action", action),
+            ("kind", "digest"),
+            ("host", ""),
+            ("service", ""),
+            ("problem", &id),
+            ("label", "3 problems on 3 hosts"),
+            ("text", "3 problems on 3 hosts"),
+            ("exp", "4000000000"),
+        ] {
+            c.insert(k.into(), v.into());
+        }
+        sign(&mut c);
+        c
+    }
+
+    #[test]
+    fn a_digest_acknowledges_all_then_each_problem_only_once() {
+        let (r, rec, guard) = guarded();
+        guard.recovered.lock().unwrap().insert("3".into());
+        let items = [("a", "", "1"), ("b", "http", "2"), ("c", "", "3")];
+        let all = digest_ctx(&guard, "ackall", &items);
+        let (resp, out) = r.handle("POST", "/ack", &click("alice", all.clone()), 1000);
+        assert_eq!(resp.status, 200, "{out:?}");
+        let reply: serde_json::Value = serde_json::from_slice(&resp.body).unwrap();
+        let message = reply["update"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("3 problems on 3 hosts\n✔️ Acknowledged by @alice"),
+            "{message}"
+        );
+        assert!(
+            reply["update"].get("props").is_none(),
+            "table and menu stay"
+        );
+        let eph = reply["ephemeral_text"].as_str().unwrap();
+        assert!(
+            eph.contains("You acknowledged 2 problem(s)") && eph.contains("1 had recovered"),
+            "{eph}"
+        );
+        assert_eq!(
+            *rec.lines.lock().unwrap(),
+            [
+                "[1000] ACKNOWLEDGE_HOST_PROBLEM;a;2;0;1;alice;Acknowledged via Mattermost by @alice\n",
+                "[1000] ACKNOWLEDGE_SVC_PROBLEM;b;http;2;0;1;alice;Acknowledged via Mattermost by @alice\n",
+            ]
+        );
+        // Clicked again (or replayed): nothing twice.
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", all), 1001);
+        let eph = ephemeral_text(&resp);
+        assert!(
+            eph.starts_with("Nothing was acknowledged. 2 had been acknowledged already."),
+            "{eph}"
+        );
+        // The menu: an item acknowledged by "all" is used; the others go once.
+        let mut one = digest_ctx(&guard, "ackone", &items);
+        one.insert("selected_option".into(), "1".into());
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", one.clone()), 1002);
+        assert!(
+            ephemeral_text(&resp).contains("already acknowledged"),
+            "{:?}",
+            resp
+        );
+        let fresh = [("d", "", "9"), ("e", "", "10")];
+        let mut one = digest_ctx(&guard, "ackone", &fresh);
+        one.insert("selected_option".into(), "1".into());
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", one.clone()), 1003);
+        assert_eq!(ephemeral_text(&resp), "You acknowledged e.");
+        let (resp, _) = r.handle("POST", "/ack", &click("bob", one.clone()), 1004);
+        assert!(ephemeral_text(&resp).contains("already acknowledged"));
+        assert_eq!(rec.lines.lock().unwrap().len(), 3);
+        // Not an item of the list; a list that is not the signed one.
+        one.insert("selected_option".into(), "7".into());
+        assert_eq!(
+            r.handle("POST", "/ack", &click("bob", one.clone()), 1005)
+                .0
+                .status,
+            400
+        );
+        let mut forged = digest_ctx(&guard, "ackall", &fresh);
+        forged.insert("problem".into(), all_id_of(&items).into());
+        assert_eq!(
+            r.handle("POST", "/ack", &click("bob", forged), 1006)
+                .0
+                .status,
+            403
+        );
+        // Expired.
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack",
+            &click("bob", digest_ctx(&guard, "ackall", &fresh)),
+            4_000_000_001,
+        );
+        assert!(ephemeral_text(&resp).contains("expired"));
+    }
+
+    fn all_id_of(items: &[(&str, &str, &str)]) -> String {
+        let guard = MemoryGuard::default();
+        digest_ctx(&guard, "ackall", items)["problem"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
@@ -1172,6 +1334,39 @@ mod tests {
             .unwrap()
             .contains("open too long"));
         assert!(rec.lines.lock().unwrap().is_empty());
+    }
+
+    /// Behind the HTTP layer's 64 KiB cap (413, tests/e2e/security.rs) the
+    /// handler refuses a 64 KiB comment on its own: the dialog's errors,
+    /// nothing written, the button not used up.
+    #[test]
+    fn a_64_kib_comment_is_the_dialogs_error_and_never_reaches_the_backend() {
+        let (r, rec, d) = with_dialogs();
+        let kib64 = "x".repeat(64 * 1024);
+        for action in ["comment", "downtime"] {
+            let state = open(&r, &d, action);
+            let fields = serde_json::json!({"comment": kib64, "preset": "1h"});
+            let (resp, out) = r.handle("POST", "/ack/dialog", &submit(&state, fields), 1010);
+            assert!(
+                errors(&resp)["comment"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("250"),
+                "{action}: {}",
+                out.result
+            );
+            assert_eq!(out.result, "refused: comment too long");
+        }
+        assert!(rec.lines.lock().unwrap().is_empty());
+        let state = open(&r, &d, "comment");
+        let (resp, _) = r.handle(
+            "POST",
+            "/ack/dialog",
+            &submit(&state, serde_json::json!({"comment": "ok"})),
+            1010,
+        );
+        assert_eq!(resp.body, b"{}");
+        assert_eq!(rec.lines.lock().unwrap().len(), 1);
     }
 
     #[test]

@@ -22,7 +22,7 @@
 //! [`conns`](super::conns) keeps the connection registry.
 
 use super::conns::{Refused, Registry};
-use super::deadline::DeadlineStream;
+use super::deadline::PhasedStream;
 use super::handler::{Receiver, Response};
 use crate::error::Error;
 use mattermost_notify_core::limits::CALLBACK_BODY_MAX;
@@ -128,7 +128,7 @@ pub fn serve(
                 continue;
             }
         };
-        let stream = DeadlineStream::new(stream, ticket, accepted);
+        let stream = PhasedStream::new(stream, ticket, accepted);
         let tls = tls.clone();
         let receiver = Arc::clone(&receiver);
         let spawned = std::thread::Builder::new()
@@ -168,23 +168,23 @@ fn peer_of(stream: &TcpStream) -> String {
 
 /// A connection's stream, plain or TLS, with its deadline clock reachable.
 trait Conn: Read + Write {
-    fn clock(&mut self) -> &mut DeadlineStream;
+    fn clock(&mut self) -> &mut PhasedStream;
 }
 
-impl Conn for DeadlineStream {
-    fn clock(&mut self) -> &mut DeadlineStream {
+impl Conn for PhasedStream {
+    fn clock(&mut self) -> &mut PhasedStream {
         self
     }
 }
 
-impl Conn for rustls::StreamOwned<rustls::ServerConnection, DeadlineStream> {
-    fn clock(&mut self) -> &mut DeadlineStream {
+impl Conn for rustls::StreamOwned<rustls::ServerConnection, PhasedStream> {
+    fn clock(&mut self) -> &mut PhasedStream {
         &mut self.sock
     }
 }
 
 fn serve_connection(
-    mut stream: DeadlineStream,
+    mut stream: PhasedStream,
     peer: SocketAddr,
     accepted: Instant,
     tls: Option<Arc<rustls::ServerConfig>>,
@@ -346,10 +346,7 @@ fn serve_requests<S: Conn>(s: &mut S, peer: &str, accepted: Instant, receiver: &
         served = served.saturating_add(1);
         let until = keep_open_until(head.keep_alive, served, accepted, Instant::now());
         if until.is_none() {
-            // The last answer of this connection: its request is no longer
-            // in flight once handled, so the client's next connection is
-            // not refused by the per-address cap while this one closes.
-            s.clock().await_next_request(Instant::now());
+            s.clock().last_answer();
         }
         if !answer(s, &response, until.is_some()) {
             return;

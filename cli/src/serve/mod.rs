@@ -14,6 +14,7 @@ pub mod backend;
 pub mod conns;
 pub mod deadline;
 pub mod dialog;
+mod digest_click;
 pub mod guard;
 pub mod handler;
 pub mod http;

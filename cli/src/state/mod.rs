@@ -5,6 +5,9 @@
 //! problems/<key>.rec    the current problem of a host or service (problems.rs)
 //! clicks/<exp>-<tag>    buttons that were used, until they expire (clicks.rs)
 //! locks/<key>.lock      one lock per host or service: its alerts go out in order
+//! digests/<id>.list     the signed list of a digest's problems (digests.rs)
+//! ratelimit             what the server last said of its rate limit (ratelimit.rs)
+//! window/<n>            one byte per alert of digest window n; digest.lock: the leader's
 //! ```
 //!
 //! Every file is written atomically (temporary name, fsync, rename) or
@@ -14,7 +17,9 @@
 //! that is missing or damaged is logged and treated as absent.
 
 pub mod clicks;
+pub mod digests;
 pub mod problems;
+pub mod ratelimit;
 
 use crate::outbox::spool::LOCK_POLL;
 use crate::private_dir::{flock, open_lock_file, DirError, PrivateDir};
@@ -194,10 +199,10 @@ impl StateDir {
             return;
         }
         let (records, locks) = self.prune(now);
-        let clicks = self.clicks_prune(now);
+        let clicks = self.clicks_prune(now) + self.prune_digests(now);
         if records + locks + clicks > 0 {
             log::info!(
-                "state {}: pruned {records} record(s), {locks} lock(s), {clicks} used-button mark(s)",
+                "state {}: pruned {records} record(s), {locks} lock(s), {clicks} used-button mark(s) and digest list(s)",
                 self.path().display()
             );
         }

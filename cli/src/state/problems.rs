@@ -89,6 +89,9 @@ pub struct ProblemRecord {
     pub prev_post: String,
     /// That root's channel.
     pub prev_channel: String,
+    /// The digest the problem was first announced in (`digest-<hex>`);
+    /// empty when it had a post of its own.
+    pub digest: String,
 }
 
 /// What [`StateDir::track_event`] found and made of a record.
@@ -174,7 +177,7 @@ impl StateDir {
         }
     }
 
-    fn write_record(&self, key: &ProblemKey, r: &ProblemRecord) -> std::io::Result<()> {
+    pub(super) fn write_record(&self, key: &ProblemKey, r: &ProblemRecord) -> std::io::Result<()> {
         let dir = self.area(PROBLEMS).map_err(super::dir_io)?;
         dir.write_atomically(&format!("{}.rec", key.hex()), format_record(r).as_bytes())
             .map(|_| ())
@@ -365,7 +368,7 @@ impl ProblemRecord {
     /// Every line after `v`, `problem` and `state`, in file order: one
     /// table for writing and reading (a line not written is empty, 0 or
     /// off).
-    fn slots(&mut self) -> [(&'static str, Slot<'_>); 23] {
+    fn slots(&mut self) -> [(&'static str, Slot<'_>); 24] {
         use Slot::{Flag, Id, Number, Problem, Text};
         [
             ("since", Number(&mut self.since)),
@@ -391,6 +394,7 @@ impl ProblemRecord {
             ("prev_problem", Problem(&mut self.prev_problem)),
             ("prev_post", Id(&mut self.prev_post)),
             ("prev_channel", Id(&mut self.prev_channel)),
+            ("digest", Text(&mut self.digest)),
         ]
     }
 }
@@ -595,10 +599,12 @@ mod tests {
             ack_at: 7,
             flapping: true,
             prev_problem: "16".into(),
+            digest: "digest-0123456789abcdef0123456789abcdef".into(),
             ..ProblemRecord::default()
         };
         let back = parse_record(format_record(&r).as_bytes()).unwrap();
         assert_eq!(back.host, "a\u{fffd}b");
+        assert_eq!(back.digest, r.digest);
         assert_eq!(
             (back.problem.as_str(), back.open, back.closed_at),
             ("17", false, 9)

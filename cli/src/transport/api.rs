@@ -1,6 +1,6 @@
 //! API mode: posts, replies and edits through Mattermost's REST API with a
-//! bot account's token (DESIGN §9), over the same ureq client as the
-//! webhook.
+//! bot account's token (DESIGN §9), over the same HTTP client as the
+//! webhook ([`super::http`]).
 //!
 //! API mode is on when `MATTERMOST_URL` and `MATTERMOST_BOT_TOKEN_FILE`
 //! are set, with either `MATTERMOST_CHANNEL_ID` or `MATTERMOST_TEAM` and
@@ -21,12 +21,14 @@
 
 use crate::config::{key, Config};
 use crate::error::Error;
+use crate::notify::unix_now;
 use crate::outbox::ops::{Op, OpKind};
 use crate::state::{ProblemKey, StateDir};
-use crate::transport::http::{
-    agent, answer_fields, exchange, printable, SendError, OUTPUT_BUFFER_LEN,
-};
+use crate::transport::http::{Client, Request, Url};
 use crate::transport::retry::Post;
+use crate::transport::webhook::{
+    answer_error, answer_fields, client, describe_transport_error, printable, rate_note, SendError,
+};
 use mattermost_notify_core::thread::{is_mattermost_id, write_post_body};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -156,34 +158,39 @@ pub enum Purpose {
 /// A client for one Mattermost server and bot token.
 #[derive(Debug)]
 pub struct ApiClient {
-    agent: ureq::Agent,
+    client: Client,
     settings: ApiSettings,
     trust: String,
     route: String,
-    /// `MATTERMOST_TIMEOUT`.
-    timeout: Duration,
+    /// Where what answers say of the rate limit is shared.
+    rate_view: Option<StateDir>,
 }
 
 impl ApiClient {
     /// The client for `settings`, with the TLS, proxy and timeout settings.
     pub fn new(cfg: &Config, settings: ApiSettings) -> Result<ApiClient, Error> {
-        if settings.base.parse::<ureq::http::Uri>().is_err() {
-            return Err(cfg.invalid(key::URL, "is not a valid URL"));
-        }
-        let (agent, trust, route, timeout) = agent(cfg, &settings.base, OUTPUT_BUFFER_LEN)?;
-        if settings.base.starts_with("http://") {
+        let base = Url::parse(&settings.base)
+            .map_err(|e| cfg.invalid(key::URL, format!("is not a valid URL: {e}")))?;
+        let (client, trust, route) = client(cfg, &base)?;
+        if !base.is_https() {
             log::warn!(
                 "{} is plain http: the bot token travels unencrypted",
                 settings.base
             );
         }
         Ok(ApiClient {
-            agent,
+            client,
             settings,
             trust,
             route,
-            timeout,
+            rate_view: None,
         })
+    }
+
+    /// Shares what every answer says of the rate limit through `state`
+    /// (DESIGN §12), as the webhook's client does.
+    pub fn share_rate_limit(&mut self, state: Option<StateDir>) {
+        self.rate_view = state;
     }
 
     /// The server's base URL (it carries no secret).
@@ -216,21 +223,57 @@ impl ApiClient {
         purpose: Purpose,
         timeout: Option<Duration>,
     ) -> Result<Vec<u8>, SendError> {
-        let url = format!("{}{path}", self.settings.base);
+        let target = format!("{}{path}", self.settings.base);
+        let url = Url::parse(&target).map_err(|e| SendError::Permanent {
+            status: 0,
+            id: String::new(),
+            message: format!("{target} is not a valid URL: {e}; check MATTERMOST_URL"),
+            body: String::new(),
+        })?;
         let auth = format!("Bearer {}", self.settings.token);
-        let answer = exchange(
-            &self.agent,
-            &url,
-            Some(&auth),
-            body,
-            purpose == Purpose::Edit,
-            timeout.unwrap_or(self.timeout),
-            &url,
-        )?;
-        if answer.is_success() {
-            return Ok(answer.body);
+        let headers = [
+            ("Authorization", auth.as_str()),
+            ("Accept", "application/json"),
+            ("Content-Type", "application/json"),
+        ];
+        let method = match (body, purpose) {
+            (None, _) => "GET",
+            (Some(_), Purpose::Edit) => "PUT",
+            (Some(_), _) => "POST",
+        };
+        let request = Request {
+            method,
+            url: &url,
+            // A GET has no body to type.
+            headers: headers
+                .get(..if body.is_some() { 3 } else { 2 })
+                .unwrap_or_default(),
+            body: body.unwrap_or_default(),
+            timeout,
+        };
+        let started = Instant::now();
+        let resp = self
+            .client
+            .send(&request)
+            .map_err(|e| SendError::Temporary(describe_transport_error(&e)))?;
+        if let Some(view) = &self.rate_view {
+            view.learn_rate(rate_note(resp.status, &resp.headers, unix_now()));
         }
-        Err(answer.error(refusal_hint(answer.status, purpose)))
+        // The URL carries no secret: the token is in a header.
+        log::info!(
+            "{method} {target} answered {} in {} ms",
+            resp.status,
+            started.elapsed().as_millis()
+        );
+        if (200..300).contains(&resp.status) {
+            return Ok(resp.body);
+        }
+        Err(answer_error(
+            resp.status,
+            &resp.headers,
+            &resp.body,
+            refusal_hint(resp.status, purpose),
+        ))
     }
 
     /// The channel id: `MATTERMOST_CHANNEL_ID`, or looked up by names.
@@ -337,6 +380,11 @@ impl ApiPoster {
             own_key: Mutex::new(None),
             target,
         }
+    }
+
+    /// Shares what answers say of the rate limit through `state`.
+    pub fn share_rate_limit(&mut self, state: Option<StateDir>) {
+        self.client.share_rate_limit(state);
     }
 
     /// Tells the poster that this process holds the lock of `key_hex`.

@@ -1,11 +1,11 @@
 //! Moving bytes to Mattermost, two ways side by side behind one outbox:
 //! [`webhook`] posts a rendered payload to an incoming webhook; [`api`]
 //! sends the operations of API mode (root posts, thread replies, edits)
-//! through the REST API with a bot token. Both send through one request
-//! path ([`http::exchange`]) and classify answers into the same
-//! [`http::SendError`]; [`retry`] spends one alert's time budget on as
-//! many attempts as fit, whichever carries them; [`crypto`] is the TLS
-//! provider of every connection.
+//! through the REST API with a bot token. Both go through [`http`], the
+//! small HTTP/1.1 client (rustls with the [`crypto`] provider) `serve`'s
+//! API calls use too, and classify answers into the same
+//! [`webhook::SendError`]; [`retry`] spends one alert's time budget on as
+//! many attempts as fit, whichever carries them.
 
 pub mod api;
 pub mod crypto;
@@ -17,10 +17,9 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::outbox::ops::is_op;
 use crate::state::StateDir;
-use http::SendError;
 use retry::Post;
 use std::time::Duration;
-use webhook::Deliverer;
+use webhook::{Deliverer, SendError};
 
 /// The configured transport: the webhook (the default) or the REST API.
 #[derive(Debug)]
@@ -40,6 +39,14 @@ impl Transport {
                 state,
             ))),
             None => Ok(Transport::Webhook(Deliverer::from_config(cfg)?)),
+        }
+    }
+
+    /// Shares what answers say of the rate limit through `state`.
+    pub fn share_rate_limit(&mut self, state: Option<StateDir>) {
+        match self {
+            Transport::Webhook(d) => d.share_rate_limit(state),
+            Transport::Api(a) => a.share_rate_limit(state),
         }
     }
 }

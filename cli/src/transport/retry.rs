@@ -33,8 +33,8 @@
 //! The loop is written against two small traits, [`Post`] and [`Clock`], so
 //! its decisions are unit-tested with a fake server and a fake clock.
 
-use crate::transport::http::SendError;
 use crate::transport::webhook::Deliverer;
+use crate::transport::webhook::SendError;
 use std::cell::Cell;
 use std::time::{Duration, Instant};
 

@@ -418,9 +418,6 @@ fn agent(ca_file: &Path) -> Result<ureq::Agent, String> {
         })
         .collect();
     let tls = TlsConfig::builder()
-        .unversioned_rustls_crypto_provider(std::sync::Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
         .root_certs(RootCerts::new_with_certs(&certs))
         .build();
     Ok(ureq::Agent::config_builder()

@@ -17,12 +17,12 @@
 use super::{Backend, BackendError};
 use crate::config::{key, Config};
 use crate::error::Error;
-use crate::transport::http;
+use crate::transport::http::tls::{ca_file, client_config, Roots};
+use crate::transport::http::{basic_auth, Client, Request, Url};
 use mattermost_notify_core::command::core_command::icinga_path;
 use mattermost_notify_core::command::{write_icinga_body, CoreCommand};
 use mattermost_notify_core::limits::ICINGA_BODY_BUF_LEN;
 use std::time::Duration;
-use ureq::tls::{RootCerts, TlsConfig};
 
 /// Timeout of one Icinga 2 API call, connect to last byte.
 pub const ICINGA_TIMEOUT: Duration = Duration::from_secs(10);
@@ -31,7 +31,7 @@ pub const ICINGA_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Icinga {
     base: String,
     authorization: String,
-    agent: ureq::Agent,
+    client: Client,
 }
 
 impl std::fmt::Debug for Icinga {
@@ -80,20 +80,20 @@ impl Icinga {
                 format!("{file} must hold one line: the password"),
             ));
         }
-        let tls = TlsConfig::builder()
-            .unversioned_rustls_crypto_provider(crate::transport::crypto::provider());
-        let tls = match cfg.get(key::ICINGA_CA_FILE) {
-            None => tls.build(),
+        Url::parse(&base)
+            .map_err(|e| cfg.invalid(key::ICINGA_URL, format!("is not a valid URL: {e}")))?;
+        let roots = match cfg.get(key::ICINGA_CA_FILE) {
+            None => Roots::Bundled,
             Some(path) => {
-                let certs = http::pem_certificates(cfg, key::ICINGA_CA_FILE, path)?;
-                tls.root_certs(RootCerts::new_with_certs(&certs)).build()
+                Roots::Only(ca_file(path).map_err(|why| cfg.invalid(key::ICINGA_CA_FILE, why))?)
             }
         };
-        let agent = http::direct_agent(tls, ICINGA_TIMEOUT);
+        let tls =
+            client_config(roots).map_err(|e| cfg.invalid(key::ICINGA_CA_FILE, e.to_string()))?;
         Ok(Icinga {
             base,
-            authorization: format!("Basic {}", base64(&format!("{user}:{password}"))),
-            agent,
+            authorization: basic_auth(user, password),
+            client: Client::new(tls, ICINGA_TIMEOUT, ICINGA_TIMEOUT),
         })
     }
 }
@@ -106,22 +106,26 @@ impl Backend for Icinga {
             log: format!("command refused: {e}"),
         })?;
         let url = format!("{}{}", self.base, icinga_path(cmd));
-        let body = buf.get(..n).unwrap_or_default();
-        let auth = Some(self.authorization.as_str());
-        let answer = http::exchange(
-            &self.agent,
-            &url,
-            auth,
-            Some(body),
-            false,
-            ICINGA_TIMEOUT,
-            &url,
-        )
-        .map_err(|e| BackendError {
+        let unreachable = |why: String| BackendError {
             user: "Icinga 2 could not be reached.".into(),
-            log: format!("Icinga 2 {url}: {e}"),
-        })?;
-        let (status, raw) = (answer.status, answer.body);
+            log: format!("Icinga 2 {url}: {why}"),
+        };
+        let target = Url::parse(&url).map_err(|e| unreachable(e.to_string()))?;
+        let headers = [
+            ("Authorization", self.authorization.as_str()),
+            ("Accept", "application/json"),
+            ("Content-Type", "application/json"),
+        ];
+        let resp = self
+            .client
+            .send(&Request::post(
+                &target,
+                &headers,
+                buf.get(..n).unwrap_or_default(),
+            ))
+            .map_err(|e| unreachable(e.to_string()))?;
+        let status = resp.status;
+        let raw = resp.body;
         match explain(status, &raw) {
             None => Ok(()),
             Some(user) => Err(BackendError {
@@ -221,41 +225,9 @@ fn first_sentence(s: &str) -> String {
     s.trim_end_matches('.').to_string()
 }
 
-fn base64(s: &str) -> String {
-    const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(s.len().div_ceil(3) * 4);
-    for chunk in s.as_bytes().chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(B64.get(idx).copied().unwrap_or(b'A')));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn basic_auth_is_rfc7617() {
-        assert_eq!(
-            base64("Aladdin:open sesame"),
-            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
-        );
-        assert_eq!(base64("a:b"), "YTpi");
-        assert_eq!(base64(""), "");
-    }
 
     #[test]
     fn answers_become_sentences() {
