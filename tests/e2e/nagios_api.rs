@@ -360,6 +360,15 @@ fn transcript(posts: &[StandinPost], root: &StandinPost) -> String {
     out
 }
 
+/// The colour root `id` shows now ("" if it is not there).
+fn root_colour(posts: &[StandinPost], id: &str) -> String {
+    posts
+        .iter()
+        .find(|p| p.id == id)
+        .and_then(|p| p.attachment()["color"].as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 #[test]
 fn nagios4_problem_lives_in_one_thread_in_api_mode() {
     let Some(life) = Life::start() else {
@@ -390,7 +399,10 @@ fn nagios4_problem_lives_in_one_thread_in_api_mode() {
         "the REST API edits the root"
     );
     life.wait_acknowledged();
-    let posts = life.wait_posts("the ack in the thread", |p| thread(p, &root.id).len() == 1);
+    // A reply comes before its root edit: wait for both.
+    let posts = life.wait_posts("the ack in the thread and on the root", |p| {
+        thread(p, &root.id).len() == 1 && root_colour(p, &root.id) == "#1895f5"
+    });
     let acked = posts.iter().find(|p| p.id == root.id).unwrap();
     assert_eq!(acked.attachment()["color"], "#1895f5");
     assert_eq!(buttons(acked), ["unack", "downtime", "recheck"]);
@@ -409,7 +421,9 @@ fn nagios4_problem_lives_in_one_thread_in_api_mode() {
     // The check recovers: the root is green without buttons; the thread
     // has the recovery.
     life.service_ok(true);
-    let posts = life.wait_posts("the recovery", |p| thread(p, &root.id).len() == 2);
+    let posts = life.wait_posts("the recovery in the thread and on the root", |p| {
+        thread(p, &root.id).len() == 2 && root_colour(p, &root.id) == "#5cb85c"
+    });
     let replies = thread(&posts, &root.id);
     assert!(replies[1].contains("**Recovered** after"), "{}", replies[1]);
     let recovered = posts.iter().find(|p| p.id == root.id).unwrap();
