@@ -524,6 +524,16 @@ mod tests {
             id_of(long.as_bytes()).as_deref(),
             Some("8xq4w3k1ajgbmy5cuoxhw1by9r")
         );
+        // A digest's answer: the post object with its table in props.
+        let digest = format!(
+            r#"{{"id":"8xq4w3k1ajgbmy5cuoxhw1by9r","message":"🚨 99 problems","props":{{"attachments":[{{"text":"{}"}}]}}}}"#,
+            r#"| \\| a \\`b\\` |\n"#.repeat(3000)
+        );
+        assert!(digest.len() > 40_000);
+        assert_eq!(
+            id_of(digest.as_bytes()).as_deref(),
+            Some("8xq4w3k1ajgbmy5cuoxhw1by9r")
+        );
         assert_eq!(id_of(b"ok"), None);
         assert_eq!(id_of(br#"{"id":"a/b"}"#), None);
         assert_eq!(id_of(br#"{"message":"no id"}"#), None);

@@ -514,9 +514,10 @@ pub(crate) fn answer_fields(body: &[u8]) -> (String, String) {
         #[serde(default)]
         message: String,
     }
-    // Strings with escapes are unescaped here; our own posts' messages
-    // (thread replies) are at most REPLY_BUF_LEN bytes.
-    let mut scratch = [0u8; 4096];
+    // Strings with escapes are unescaped here, the fields skipped too (a
+    // post object's props: a digest's table is tens of KiB of escapes);
+    // unescaped text is never longer than its JSON.
+    let mut scratch = vec![0u8; body.len()];
     match serde_json_core::from_slice_escaped::<Fields>(body, &mut scratch) {
         Ok((f, _)) => (f.id, f.message),
         Err(_) => (String::new(), String::new()),
