@@ -14,6 +14,10 @@
 //! | CUSTOM, others | yes | reply |
 //! | anything else | no | a post of its own |
 //!
+//! A problem first announced in a digest (its record points at it) has the
+//! digest as its root: its replies go to the digest's thread and its root
+//! is never edited (the digest shows many problems).
+//!
 //! A missing or damaged record (logged where it is read) is "no open
 //! problem": the alert becomes a new root post, never a lost alert.
 //! The record keeps what the root shows, so `serve` can edit it after a
@@ -147,7 +151,22 @@ pub fn step(
             vec![Planned::Post]
         }
     };
+    // A problem announced in a digest replies in the digest's thread; the
+    // digest itself is many problems' post and is never rewritten as one.
+    let planned = match record.as_ref().filter(|r| root_is_digest(r)) {
+        Some(_) => planned
+            .into_iter()
+            .filter(|p| *p != Planned::Edit)
+            .collect(),
+        None => planned,
+    };
     Step { planned, record }
+}
+
+/// Whether the problem of `r` was announced in a digest, so its "root" is
+/// the digest post.
+pub fn root_is_digest(r: &ProblemRecord) -> bool {
+    !r.digest.is_empty()
 }
 
 /// Nothing to do for `t`, already in the thread of `r`'s problem.
@@ -353,6 +372,24 @@ mod tests {
         // The next PROBLEM after the recovery is a new root.
         let s = step(Some(&closed), Some(&open("2")), &p, "2", true);
         assert_eq!(kinds(&s), ["root"]);
+    }
+
+    #[test]
+    fn a_problem_announced_in_a_digest_replies_there_and_never_edits_it() {
+        let mut r = open("1");
+        r.digest = "digest-0123456789abcdef0123456789abcdef".into();
+        r.post = "digestpost".into();
+        let a = alert(NotificationType::Acknowledgement, "2", 200);
+        let s = step(Some(&r), Some(&r), &a, "2", true);
+        assert_eq!(kinds(&s), ["reply"]);
+        assert_eq!(s.record.unwrap().ack_at, 200, "still recorded");
+        let mut closed = r.clone();
+        closed.open = false;
+        let rec = alert(NotificationType::Recovery, "0", 3_700);
+        let s = step(Some(&r), Some(&closed), &rec, "0", true);
+        assert_eq!(kinds(&s), ["reply"]);
+        let w = alert(NotificationType::Problem, "1", 160);
+        assert_eq!(kinds(&step(Some(&r), Some(&r), &w, "1", true)), ["reply"]);
     }
 
     #[test]

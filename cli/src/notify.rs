@@ -10,6 +10,7 @@
 
 use crate::ack_button;
 use crate::config::{env_value, key, Config};
+use crate::conversation::Planned;
 use crate::decoration::Decoration;
 use crate::error::Error;
 use crate::outbox::digest::{
@@ -571,34 +572,41 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         log::error!("{e}; digests are off for this alert");
         None
     });
-    // Digests gather a storm's alerts into webhook posts; in API mode every
-    // alert belongs to its problem's own conversation.
-    let deliverer = match &transport {
-        Transport::Webhook(d) => Some(d),
-        Transport::Api(_) => None,
+    // Digests gather a storm's new posts: in API mode the alerts that
+    // would start a conversation (a root, or a post of its own); one that
+    // replies in its problem's thread stays there, unless its problem
+    // still waits in the digest queue (it never overtakes it).
+    let starts = match &step {
+        Some(step) => matches!(step.planned.as_slice(), [Planned::Root] | [Planned::Post]),
+        None => true,
     };
-    if let (Some(d), Some(deliverer)) = (
-        digests.filter(|d| joins_digest(&reliability, d, &slot.key)),
-        deliverer,
-    ) {
+    if let Some(d) = digests.filter(|d| joins_digest(&reliability, d, &slot.key, starts)) {
         let look = DigestLook {
             opts: decoration.render_options(),
             ack: decoration.ack.as_ref(),
+            rest: transport.is_api(),
         };
-        let queued = fields.queued(slot.problem_id.as_deref());
+        // The digest's own record pointers take the problem's lock.
+        if let Transport::Api(poster) = &transport {
+            poster.hold(None);
+        }
+        let queued = fields.queued(problem_id.or(slot.problem_id.as_deref()));
         if queue_and_lead(
-            deliverer,
+            &transport,
             &reliability,
             &d,
             &look,
             Fresh {
                 alert: &queued,
                 what: &what,
-                lock: slot.lock.take(),
+                lock: &mut slot.lock,
                 deadline: slot.deadline,
             },
         )? {
             return Ok(());
+        }
+        if let (Transport::Api(poster), Some(_)) = (&transport, &slot.lock) {
+            poster.hold(Some(slot.key.hex()));
         }
     }
     let alert = Alert {

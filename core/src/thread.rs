@@ -357,6 +357,52 @@ pub fn write_done_thread_reply(
     Ok(w.len())
 }
 
+/// Writes the reply a digest's thread gets when its buttons acknowledged
+/// problems (`{"message":…}`): `**Acknowledged** by @user at …` and how
+/// many, or for one problem (the menu) which: its service and host,
+/// defused. [`crate::limits::REPLY_BUF_LEN`] bytes always suffice.
+pub fn write_digest_acked_thread_reply(
+    user_name: &str,
+    at: u64,
+    acked: usize,
+    one: Option<(&str, &str)>,
+    emoji: bool,
+    buf: &mut [u8],
+) -> Result<usize, ReplyError> {
+    let mut w = JsonWriter::new(buf);
+    w.raw("{\"message\":\"")?;
+    if emoji {
+        w.raw("💬 ")?;
+    }
+    w.raw("**Acknowledged** by @")?;
+    w.escaped(user_name)?;
+    w.raw(" at ")?;
+    UtcTime::from_unix(at).write(&mut w)?;
+    w.raw(": ")?;
+    match one {
+        Some((host, service)) => {
+            let name = |w: &mut JsonWriter<'_>, t: &str| {
+                Budgeted::plan(t, Style::Defused, STATUS_TEXT_MAX_LEN).write(w)
+            };
+            if !service.is_empty() {
+                name(&mut w, service)?;
+                w.raw(" on ")?;
+            }
+            name(&mut w, host)?;
+        }
+        None => {
+            w.uint(acked as u64)?;
+            w.raw(if acked == 1 {
+                " problem of this digest"
+            } else {
+                " problems of this digest"
+            })?;
+        }
+    }
+    w.raw("\"}")?;
+    Ok(w.len())
+}
+
 /// Why [`write_post_body`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

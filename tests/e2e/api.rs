@@ -617,3 +617,134 @@ fn button_ids(attachment: &serde_json::Value) -> Vec<String> {
             .collect()
     })
 }
+
+/// `notify` of a notification `t` of service `svc<n>` on `web<n % 3>`
+/// (problem id `900 + n`), to be started.
+fn storm_alert(node: &Node, n: usize, t: &str) -> std::process::Command {
+    let (state, id, last) = match t {
+        "RECOVERY" => ("0", "0".to_string(), format!("{}", 900 + n)),
+        _ => ("2", format!("{}", 900 + n), "0".to_string()),
+    };
+    let mut cmd = support::command(&node.conf);
+    cmd.args(["notify", "--type", "Service", "--notificationtype", t])
+        .args(["--hostuuid", &format!("web{}", n % 3)])
+        .args(["--serviceuuid", &format!("svc{n}")])
+        .args([
+            "--state",
+            state,
+            "--problemid",
+            &id,
+            "--lastproblemid",
+            &last,
+        ])
+        .args(["--output", &format!("CRITICAL - alert s{n:02} end")]);
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+/// The alerts (`sNN`) a post shows, in its table or its attachment.
+fn alerts_in(p: &StandinPost) -> Vec<String> {
+    let text = serde_json::to_string(&p.props).unwrap();
+    let mut seen = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("alert s") {
+        let id = &rest[at + 6..at + 9];
+        if !seen.iter().any(|s| s == id) {
+            seen.push(id.to_string());
+        }
+        rest = &rest[at + 9..];
+    }
+    seen
+}
+
+#[test]
+fn a_storm_in_api_mode_is_a_digest_whose_thread_follows_its_problems() {
+    let mm = MattermostStandIn::http();
+    let fifo = crate::serve::kit::Fifo::with_reader();
+    let (node, serve) = node_with_serve(&mm, &fifo);
+    let node = Node {
+        conf: node.dir.write(
+            "storm.conf",
+            format!(
+                "{}MATTERMOST_DIGEST_WINDOW=2\nMATTERMOST_DIGEST_THRESHOLD=3\n",
+                std::fs::read_to_string(&node.conf).unwrap()
+            ),
+        ),
+        dir: node.dir,
+    };
+    const N: usize = 12;
+    let children: Vec<_> = (0..N)
+        .map(|n| storm_alert(&node, n, "PROBLEM").spawn().expect("spawn"))
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert_exit(&out, 0);
+    }
+    let posts = mm.posts();
+    let all = roots(&posts);
+    let digests: Vec<&StandinPost> = all
+        .iter()
+        .copied()
+        .filter(|p| p.message.contains("problems on"))
+        .collect();
+    assert!(!digests.is_empty(), "a digest: {posts:#?}");
+    // Every alert shows once: a few roots of their own, the rest digested.
+    let mut shown: Vec<String> = all.iter().flat_map(|p| alerts_in(p)).collect();
+    shown.sort();
+    let want: Vec<String> = (0..N).map(|n| format!("s{n:02}")).collect();
+    assert_eq!(shown, want, "each alert once");
+    assert!(
+        all.len() < N,
+        "{} posts for {N} alerts: the storm was not digested",
+        all.len()
+    );
+    // The biggest digest (a storm may cross a window's edge).
+    let digest = *digests.iter().max_by_key(|d| alerts_in(d).len()).unwrap();
+    assert!(alerts_in(digest).len() >= 3, "{digest:#?}");
+    assert!(digest.props["attachments"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("|   | Host | Service | Output |"));
+    // A problem first announced in the digest replies in its thread, and
+    // the digest (many problems' post) is never rewritten for one.
+    let digested = alerts_in(digest)[0].clone();
+    let n: usize = digested[1..].parse().unwrap();
+    let out = storm_alert(&node, n, "RECOVERY").output().unwrap();
+    assert_exit(&out, 0);
+    let posts = mm.posts();
+    let replies = thread(&posts, &digest.id);
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert!(
+        replies[0].contains("Recovered") && replies[0].contains(&format!("alert {digested} end")),
+        "{}",
+        replies[0]
+    );
+    assert!(current(&mm, &digest.id).history.is_empty(), "not edited");
+    // Acknowledge all: the core acknowledges the digest's open problems;
+    // the thread says so once.
+    let reply = click_on(&serve, &mm, &current(&mm, &digest.id), "ackall");
+    let rows = alerts_in(digest).len();
+    assert_eq!(
+        reply["ephemeral_text"],
+        format!("You acknowledged {} problem(s) of this digest. 1 had recovered or have a newer problem.", rows - 1),
+        "{reply}"
+    );
+    for _ in 1..rows {
+        assert!(fifo.next_line().contains("ACKNOWLEDGE_SVC_PROBLEM;web"));
+    }
+    let replies = thread(&mm.posts(), &digest.id);
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(
+        replies[1].contains("**Acknowledged** by @alice at ")
+            && replies[1].ends_with(&format!(": {} problems of this digest", rows - 1)),
+        "{}",
+        replies[1]
+    );
+    // The core's ACKNOWLEDGEMENT of a digested problem adds nothing more.
+    let other: usize = alerts_in(digest)[1][1..].parse().unwrap();
+    let mut ack = storm_alert(&node, other, "ACKNOWLEDGEMENT");
+    ack.args(["--ackauthor", "alice"]);
+    assert_exit(&ack.output().unwrap(), 0);
+    assert_eq!(thread(&mm.posts(), &digest.id).len(), 2, "each event once");
+}

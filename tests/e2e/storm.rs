@@ -305,6 +305,18 @@ fn storm(api: bool) {
 /// to stderr; none may be lost.
 #[test]
 fn storm_of_500_concurrent_alerts_in_digests_loses_none() {
+    digest_storm(false);
+}
+
+/// In API mode a storm's new problems go into digests too: REST posts
+/// whose threads their problems' later events reply in.
+#[test]
+fn api_storm_of_500_concurrent_alerts_in_digests_loses_none() {
+    digest_storm(true);
+}
+
+/// The digest storm through the webhook, or in API mode (`api`).
+fn digest_storm(api: bool) {
     let Some(flock) = require_tool(&["/usr/bin/flock", "/bin/flock"]) else {
         return;
     };
@@ -312,14 +324,17 @@ fn storm_of_500_concurrent_alerts_in_digests_loses_none() {
     let pki = TestPki::new();
     let mm = MattermostStandIn::https(&pki);
     mm.rate_limit(10.0, 100.0);
-    let rig = Rig::new(
-        &mm.url(),
-        &[
-            ("MATTERMOST_CA_FILE", &pki.ca_file.to_string_lossy()),
-            ("MATTERMOST_RETRY_BUDGET", "15"),
-            ("MATTERMOST_LOG_LEVEL", "warn"),
-        ],
-    );
+    let ca = pki.ca_file.to_string_lossy();
+    let settings = [
+        ("MATTERMOST_CA_FILE", &*ca),
+        ("MATTERMOST_RETRY_BUDGET", "15"),
+        ("MATTERMOST_LOG_LEVEL", "warn"),
+    ];
+    let (rig, delivered_status, mode) = if api {
+        (Rig::api(&mm.api_url(), &settings), 201, "API mode")
+    } else {
+        (Rig::new(&mm.url(), &settings), 200, "webhook")
+    };
     let gate_path = rig.dir.join("gate");
     let gate = Gate::closed(&gate_path);
     let ids: Vec<String> = (0..ALERTS).map(|i| format!("storm{i:04}")).collect();
@@ -366,7 +381,7 @@ fn storm_of_500_concurrent_alerts_in_digests_loses_none() {
     let reqs = mm.requests();
     let count = |status: u16| reqs.iter().filter(|r| r.answered == status).count();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
-    for r in reqs.iter().filter(|r| r.answered == 200) {
+    for r in reqs.iter().filter(|r| r.answered == delivered_status) {
         let text = String::from_utf8_lossy(&r.body);
         let mut in_post = BTreeSet::new();
         for id in ids
@@ -382,16 +397,19 @@ fn storm_of_500_concurrent_alerts_in_digests_loses_none() {
     let duplicates: usize = seen.values().map(|n| n - 1).sum();
     let digests = reqs
         .iter()
-        .filter(|r| r.answered == 200 && String::from_utf8_lossy(&r.body).contains("problems on"))
+        .filter(|r| {
+            r.answered == delivered_status
+                && String::from_utf8_lossy(&r.body).contains("problems on")
+        })
         .count();
     eprintln!(
-        "storm with digests: sent {ALERTS}, visible {}, lost {}, duplicates {duplicates}; \
-         requests {} (200: {}, 429: {}), digest posts {digests}; followers and leader \
-         done in {:.1} s, {flush_runs} flush runs, total {:.1} s",
+        "storm with digests ({mode}): sent {ALERTS}, visible {}, lost {}, duplicates {duplicates}; \
+         requests {} ({delivered_status}: {}, 429: {}), digest posts {digests}; followers and \
+         leader done in {:.1} s, {flush_runs} flush runs, total {:.1} s",
         seen.len(),
         missing.len(),
         reqs.len(),
-        count(200),
+        count(delivered_status),
         count(429),
         notify_time.as_secs_f64(),
         started.elapsed().as_secs_f64(),
@@ -401,9 +419,45 @@ fn storm_of_500_concurrent_alerts_in_digests_loses_none() {
     // More than a post's 100 rows: the digest is split, and says so.
     let parts = reqs
         .iter()
-        .filter(|r| r.answered == 200 && String::from_utf8_lossy(&r.body).contains("(part 1 of"))
+        .filter(|r| {
+            r.answered == delivered_status
+                && String::from_utf8_lossy(&r.body).contains("(part 1 of")
+        })
         .count();
     assert!(parts > 0, "a split digest names its parts");
+    if api {
+        // Each digested problem is followed: its record points at the
+        // digest's post, the thread its later events reply in.
+        let posts = mm.posts();
+        let digest_posts: BTreeSet<&str> = posts
+            .iter()
+            .filter(|p| p.message.contains("problems on"))
+            .map(|p| p.id.as_str())
+            .collect();
+        let records: Vec<String> = std::fs::read_dir(rig.spool.join("problems"))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .collect();
+        let pointing = records
+            .iter()
+            .filter(|r| {
+                r.lines().any(|l| {
+                    l.strip_prefix("post=")
+                        .is_some_and(|p| digest_posts.contains(p))
+                })
+            })
+            .count();
+        eprintln!(
+            "storm with digests ({mode}): {} records, {pointing} point at a digest post",
+            records.len()
+        );
+        assert_eq!(records.len(), ALERTS);
+        assert!(
+            pointing * 10 >= ALERTS * 8,
+            "{pointing} of {ALERTS} records point at their digest"
+        );
+    }
     assert!(
         reqs.len() * 20 <= ALERTS + 20 * 10,
         "{} requests for {ALERTS} alerts",

@@ -50,7 +50,12 @@ fn rows() -> Vec<DigestItem<'static>> {
 }
 
 fn render(items: &[DigestItem<'_>], buttons: bool) -> Value {
+    render_shape(items, buttons, false)
+}
+
+fn render_shape(items: &[DigestItem<'_>], buttons: bool, rest: bool) -> Value {
     let post = DigestPost {
+        rest,
         items,
         part: 1,
         parts: 2,
@@ -92,6 +97,20 @@ fn a_digest_post_is_exactly_the_golden_one() {
 }
 
 #[test]
+fn an_api_mode_digest_is_a_rest_post_with_the_same_table_and_buttons() {
+    let rest = render_shape(&rows(), true, true);
+    assert_golden("digest_rest_with_buttons", &rest);
+    let hook = render(&rows(), true);
+    // The bot posts under its own name: no webhook overrides.
+    for key in ["channel", "username", "icon_url", "text", "attachments"] {
+        assert!(rest.get(key).is_none(), "{key} in {rest}");
+    }
+    assert_eq!(rest["message"], hook["text"]);
+    assert_eq!(rest["props"]["attachments"], hook["attachments"]);
+    assert_eq!(rest.as_object().unwrap().len(), 2, "message and props only");
+}
+
+#[test]
 fn hostile_text_stays_in_its_cell_and_mentions_no_one() {
     let v = render(&rows(), true);
     let table = v["attachments"][0]["text"].as_str().unwrap();
@@ -126,6 +145,7 @@ fn headline_counts_and_a_post_too_big_is_reported() {
         part: 1,
         parts: 1,
         buttons: None,
+        rest: false,
     };
     let mut buf = vec![0u8; DIGEST_BUF_LEN];
     assert_eq!(

@@ -14,8 +14,8 @@ use mattermost_notify_core::actions::{Action, ALL_ACTIONS};
 use mattermost_notify_core::limits::{ACK_REPLY_BUF_LEN, PAYLOAD_BUF_LEN, REPLY_BUF_LEN};
 use mattermost_notify_core::render::ActionButton;
 use mattermost_notify_core::thread::{
-    render_root, write_done_thread_reply, write_thread_reply, Acked, Downtime, ReplyContext,
-    RootShape, RootStatus,
+    render_root, write_digest_acked_thread_reply, write_done_thread_reply, write_thread_reply,
+    Acked, Downtime, ReplyContext, RootShape, RootStatus,
 };
 use mattermost_notify_core::{Kind, Notification, NotificationType, RenderOptions};
 use serde_json::Value;
@@ -239,6 +239,35 @@ fn every_action_done_from_mattermost_has_its_golden_reply() {
         v["message"],
         "**Acknowledged** by @alice at 2025-11-27 23:00:00 UTC"
     );
+}
+
+#[test]
+fn a_digest_thread_hears_of_its_acknowledgements_once() {
+    let mut buf = vec![0u8; REPLY_BUF_LEN];
+    let len = write_digest_acked_thread_reply("alice", ACKED_AT, 12, None, true, &mut buf).unwrap();
+    let v: Value = serde_json::from_slice(&buf[..len]).unwrap();
+    assert_golden("thread_reply_digest_acked_all", &v);
+    assert_eq!(
+        v["message"],
+        "💬 **Acknowledged** by @alice at 2025-11-27 23:00:00 UTC: 12 problems of this digest"
+    );
+    let hostile = Some(("<!channel> web1", "@all http"));
+    let len =
+        write_digest_acked_thread_reply("bob", ACKED_AT, 1, hostile, false, &mut buf).unwrap();
+    let v: Value = serde_json::from_slice(&buf[..len]).unwrap();
+    assert_golden("thread_reply_digest_acked_one", &v);
+    assert_no_mentions(&v, "@bob");
+    // The longest names still fit the documented buffer.
+    let long = "h".repeat(4096);
+    assert!(write_digest_acked_thread_reply(
+        &"u".repeat(64),
+        u64::MAX,
+        usize::MAX,
+        Some((&long, &long)),
+        true,
+        &mut buf
+    )
+    .is_ok());
 }
 
 #[test]

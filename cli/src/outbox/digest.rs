@@ -28,6 +28,7 @@
 use crate::ack_button::AckMode;
 use crate::config::{key, Config};
 use crate::error::Error;
+use crate::outbox::ops::{Op, OpKind};
 use crate::outbox::spool::{Entry, Spool};
 use crate::outbox::{answer_text, Reliability};
 use crate::state::{ProblemKey, ProblemLock, StateDir};
@@ -97,6 +98,9 @@ pub struct DigestLook<'a> {
     pub opts: RenderOptions<'a>,
     /// Where buttons point, when two-way is on.
     pub ack: Option<&'a AckMode>,
+    /// API mode: digests are REST posts, and a problem announced in one
+    /// replies in the digest's thread from then on.
+    pub rest: bool,
 }
 
 /// One alert waiting in the queue, as `key=value` lines (control
@@ -253,9 +257,11 @@ impl QueuedAlert {
 }
 
 /// Whether the fresh alert of `key` goes into a digest: its problem waits
-/// in the queue already, or the window's count is past the threshold; and
-/// its problem does not wait in the spool (then it queues behind it there).
-pub fn joins_digest(rel: &Reliability, d: &DigestSettings, key: &ProblemKey) -> bool {
+/// in the queue already, or the window's count is past the threshold and
+/// it would be a post of its own (`starts`; in API mode an alert that
+/// replies in its problem's thread stays there); and its problem does not
+/// wait in the spool (then it queues behind it there).
+pub fn joins_digest(rel: &Reliability, d: &DigestSettings, key: &ProblemKey, starts: bool) -> bool {
     let Some(state) = rel.state.as_ref() else {
         return false;
     };
@@ -267,7 +273,7 @@ pub fn joins_digest(rel: &Reliability, d: &DigestSettings, key: &ProblemKey) -> 
     };
     // The spool is listed only when the alert would join a digest: a quiet
     // node's alert pays for one slot file and one missing directory.
-    let over = state.count_into_window(d.window, d.threshold);
+    let over = state.count_into_window(d.window, d.threshold) && starts;
     (over || waits_in(&rel.spool.digest_queue())) && !waits_in(&rel.spool)
 }
 
@@ -278,8 +284,9 @@ pub struct Fresh<'a> {
     pub alert: &'a QueuedAlert,
     /// Names it in log lines.
     pub what: &'a str,
-    /// Its problem's lock, let go once it is queued.
-    pub lock: Option<ProblemLock>,
+    /// Its problem's lock, let go once it is queued (and left in place
+    /// when it could not be: the caller sends the alert under it).
+    pub lock: &'a mut Option<ProblemLock>,
     /// When its retry budget ends.
     pub deadline: Instant,
 }
@@ -316,7 +323,7 @@ pub fn queue_and_lead(
     // Only now may the problem's next alert decide: it finds this one
     // queued and queues behind it. The leader needs the lock free to
     // point the problem's record at its digest.
-    drop(lock);
+    drop(lock.take());
     let lock = match state.try_lead_digest() {
         Ok(Some(lock)) => lock,
         Ok(None) => {
@@ -473,9 +480,12 @@ fn send_queue(
             let policy = rel.policy(budget(), OnRateLimit::Wait);
             match send_with_retries(poster, clock, &jitter, &policy, &payload) {
                 Outcome::Delivered { .. } => {
+                    // API mode: the digest is the thread its problems'
+                    // later events reply in.
+                    let root = poster.created().filter(|_| look.rest);
                     for (entry, q) in rows {
                         if let (Some(id), Some(item)) = (&id, q.list_item()) {
-                            state.point_to_digest(&q.key(), item.problem, id);
+                            state.point_to_digest(&q.key(), item.problem, id, root.as_ref());
                         }
                         let _ = queue.remove(entry);
                     }
@@ -541,13 +551,19 @@ fn render(
     let mut list = vec![0u8; DIGEST_LIST_BUF_LEN];
     let list_len = write_list(&list_items, &mut list).ok()?;
     let list = list.get(..list_len)?;
-    let id = match keep {
-        _ if look.ack.is_none() || list_items.is_empty() => None,
-        None => Some(crate::state::digests::digest_id(list)),
-        Some(state) => state
-            .keep_digest_list(list)
-            .map_err(|e| log::warn!("cannot keep a digest's list ({e}); no buttons"))
-            .ok(),
+    // The id names the digest in its problems' records; its list is kept
+    // for the buttons (a list that cannot be kept gives a post without).
+    let id = (!list_items.is_empty()).then(|| crate::state::digests::digest_id(list));
+    let buttons_on = match (keep, look.ack) {
+        (_, None) => false,
+        (None, Some(_)) => id.is_some(),
+        (Some(state), Some(_)) => {
+            id.is_some()
+                && state
+                    .keep_digest_list(list)
+                    .map_err(|e| log::warn!("cannot keep a digest's list ({e}); no buttons"))
+                    .is_ok()
+        }
     };
     let mut headline = [0u8; 256];
     let n = headline_text(&items, look.opts.emoji, part, parts, &mut headline).ok()?;
@@ -556,6 +572,7 @@ fn render(
     let buttons = look
         .ack
         .zip(id.as_deref())
+        .filter(|_| buttons_on)
         .and_then(|(mode, id)| crate::ack_button::for_digest(mode, headline, id, now));
     let pairs = buttons
         .as_ref()
@@ -572,9 +589,21 @@ fn render(
                 all: a,
                 one: o,
             }),
+        rest: look.rest,
     };
     let mut buf = vec![0u8; DIGEST_BUF_LEN];
     let len = render_digest(&post, &look.opts, &mut buf).ok()?;
     buf.truncate(len);
+    if look.rest {
+        // API mode sends operations: the digest is a post of its own.
+        let key = rows.first()?.1.key().hex();
+        let op = Op {
+            kind: OpKind::Post,
+            key: &key,
+            problem: "",
+            json: &buf,
+        };
+        return Some((op.encode(), id));
+    }
     Some((buf, id))
 }

@@ -265,6 +265,7 @@ pub fn run(args: FlushArgs, mut cfg: Config) -> Result<(), Error> {
     let look = crate::outbox::digest::DigestLook {
         opts: decoration.render_options(),
         ack: decoration.ack.as_ref(),
+        rest: deliverer.is_api(),
     };
     let queued_left = crate::outbox::digest::flush_queue(&deliverer, &rel, &look)?;
     if queued_left > 0 {

@@ -91,15 +91,20 @@ impl Receiver {
         };
         if digest.all {
             let mut counts = [0usize; 4]; // acked, already, stale, failed
+            let mut acked = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 let slot = match act(i, *item) {
-                    ItemResult::Acked => 0,
+                    ItemResult::Acked => {
+                        acked.push(item_ack(*item, digest.exp));
+                        0
+                    }
                     ItemResult::Refused(Refusal::AlreadyUsed) => 1,
                     ItemResult::Refused(Refusal::NotCurrent | Refusal::Recovered) => 2,
                     ItemResult::Refused(_) | ItemResult::Failed => 3,
                 };
                 counts[slot] += 1;
             }
+            self.tell_digest_thread(cb, now, &acked);
             return self.digest_reply(cb, digest, now, counts, outcome);
         }
         let chosen = ctx.selected_option.parse::<usize>().ok();
@@ -115,6 +120,7 @@ impl Receiver {
         let why = match act(index, item) {
             ItemResult::Acked => {
                 outcome.result = format!("acknowledged via {}", self.backend.describe());
+                self.tell_digest_thread(cb, now, &[ack]);
                 let mut buf = [0u8; ACK_REPLY_BUF_LEN];
                 return match write_one_acked_reply(&ack, &mut buf) {
                     Ok(n) => Response::json(buf.get(..n).unwrap_or_default()),
@@ -128,6 +134,13 @@ impl Receiver {
             },
         };
         decline(outcome, why)
+    }
+
+    /// API mode: the acknowledged problems' records and the digest's thread.
+    fn tell_digest_thread(&self, cb: &Callback, now: u64, acked: &[ValidAck<'_>]) {
+        if let (Some(follow_up), false) = (&self.follow_up, acked.is_empty()) {
+            follow_up.digest_acked(&cb.post_id, &cb.user_name, now, acked);
+        }
     }
 
     /// One item: command checks, guard (check, claim), backend.

@@ -82,6 +82,11 @@ pub trait FollowUp: Send + Sync {
         done: &Done<'_>,
         buttons: &dyn Fn(Phase) -> Vec<Button>,
     );
+
+    /// Problems of the digest post `post_id` were acknowledged by
+    /// `user_name` at `at` through its buttons: note it in their records,
+    /// and tell the digest's thread once.
+    fn digest_acked(&self, post_id: &str, user_name: &str, at: u64, acked: &[ValidAck<'_>]);
 }
 
 impl std::fmt::Debug for Receiver {

@@ -23,10 +23,11 @@ use crate::outbox::{send_ops, Alert, Reliability};
 use crate::state::{ProblemKey, StateDir};
 use crate::transport::api::ApiPoster;
 use mattermost_notify_core::ack::AckKind;
+use mattermost_notify_core::ack::ValidAck;
 use mattermost_notify_core::action_reply::Done;
 use mattermost_notify_core::actions::{Action, Phase};
 use mattermost_notify_core::limits::REPLY_BUF_LEN;
-use mattermost_notify_core::thread::write_done_thread_reply;
+use mattermost_notify_core::thread::{write_digest_acked_thread_reply, write_done_thread_reply};
 use std::time::{Duration, Instant};
 
 /// Most time a click spends sending its reply and edit before they are
@@ -63,11 +64,19 @@ impl ApiFollowUp {
 }
 
 fn key(click: &VerifiedClick<'_>) -> ProblemKey {
-    match click.ack.kind {
-        AckKind::Host => ProblemKey::host(click.ack.host),
-        AckKind::Service => ProblemKey::service(click.ack.host, click.ack.service),
+    key_of(&click.ack)
+}
+
+fn key_of(ack: &ValidAck<'_>) -> ProblemKey {
+    match ack.kind {
+        AckKind::Host => ProblemKey::host(ack.host),
+        AckKind::Service => ProblemKey::service(ack.host, ack.service),
     }
 }
+
+/// How long a digest click waits for each problem's lock to note the
+/// acknowledgement in its record.
+const DIGEST_LOCK_WAIT: Duration = Duration::from_secs(1);
 
 impl FollowUp for ApiFollowUp {
     fn done(
@@ -89,7 +98,8 @@ impl FollowUp for ApiFollowUp {
                 None
             }
         };
-        // What the root shows from now on; a recheck changes none of it.
+        // What the root shows from now on; a recheck changes none of it,
+        // and a digest (many problems' post) is never rewritten as one.
         let edits_root = done.ack.action != Action::Recheck;
         if let (Some(r), Some(_), true) = (record.as_mut(), &lock, edits_root) {
             match done.ack.action {
@@ -123,7 +133,10 @@ impl FollowUp for ApiFollowUp {
         if let Ok(n) = write_done_thread_reply(done, decoration.emoji, &mut buf) {
             ops.push(op(OpKind::Reply, &key_hex, problem, &buf[..n]));
         }
-        if let (Some(r), true) = (&record, edits_root) {
+        let digest_root = record
+            .as_ref()
+            .is_some_and(crate::conversation::root_is_digest);
+        if let (Some(r), true, false) = (&record, edits_root, digest_root) {
             let signed = status(r).phase().map(buttons).unwrap_or_default();
             let pairs = ack_button::pairs_of(&signed);
             let rendered = ack_button::render_all(&signed, &pairs);
@@ -137,13 +150,95 @@ impl FollowUp for ApiFollowUp {
                 Err(e) => log::error!("serve: {e}"),
             }
         }
-        if lock.is_some() {
-            self.poster.hold(Some(key_hex));
-        }
         let what = format!(
-            "{} of problem {problem} by @{} (to {})",
+            "{} of problem {problem} by @{}",
             click.ack.action.as_str(),
             click.user_name,
+        );
+        self.send(key, lock, deadline, &ops, &what);
+    }
+
+    fn digest_acked(&self, post_id: &str, user_name: &str, at: u64, acked: &[ValidAck<'_>]) {
+        // The records first: the core's ACKNOWLEDGEMENT (with
+        // MATTERMOST_ACK_NOTIFY=1) then adds no second reply.
+        let mut thread = None;
+        for ack in acked {
+            let key = key_of(ack);
+            let deadline = Instant::now() + DIGEST_LOCK_WAIT;
+            let Ok(Some(_lock)) = self.state.lock_problem(&key, deadline) else {
+                log::warn!(
+                    "serve: problem {} is busy; its record does not note the acknowledgement",
+                    ack.problem
+                );
+                continue;
+            };
+            let mut r = match self.state.record(&key) {
+                Ok(Some(r)) if r.problem == ack.problem && r.open => r,
+                _ => continue,
+            };
+            r.ack_by = user_name.to_string();
+            r.ack_at = at.max(1);
+            r.ack_comment.clear();
+            if let Err(e) = self.state.save_record(&key, &r) {
+                log::warn!("serve: cannot note the acknowledgement in the record: {e}");
+            }
+            // The thread is the digest's: a problem whose record points
+            // at this post carries the reply there.
+            if thread.is_none() && r.post == post_id {
+                thread = Some((key, ack.problem));
+            }
+        }
+        let Some((key, problem)) = thread else {
+            log::info!(
+                "serve: no acknowledged problem's record points at the digest {post_id}; its \
+                 thread gets no reply"
+            );
+            return;
+        };
+        let one = match acked {
+            [a] => Some((a.host, a.service)),
+            _ => None,
+        };
+        let mut buf = vec![0u8; REPLY_BUF_LEN];
+        let json = match write_digest_acked_thread_reply(
+            user_name,
+            at,
+            acked.len(),
+            one,
+            self.decoration.emoji,
+            &mut buf,
+        ) {
+            Ok(n) => buf.get(..n).unwrap_or_default(),
+            Err(e) => return log::error!("serve: the digest's reply: {e}"),
+        };
+        let deadline = Instant::now() + self.rel.budget;
+        let lock = self.state.lock_problem(&key, deadline).ok().flatten();
+        let ops = [op(OpKind::Reply, &key.hex(), problem, json)];
+        let what = format!(
+            "acknowledgement of {} problem(s) of digest post {post_id} by @{user_name}",
+            acked.len()
+        );
+        self.send(key, lock, deadline, &ops, &what);
+    }
+}
+
+impl ApiFollowUp {
+    /// Sends `ops` of problem `key` in order behind what of it waits,
+    /// under its `lock` (when it could be taken), or keeps them for
+    /// `flush`.
+    fn send(
+        &self,
+        key: ProblemKey,
+        lock: Option<crate::state::ProblemLock>,
+        deadline: Instant,
+        ops: &[Vec<u8>],
+        what: &str,
+    ) {
+        if lock.is_some() {
+            self.poster.hold(Some(key.hex()));
+        }
+        let what = format!(
+            "{what} (to {})",
             crate::transport::retry::Post::target(&self.poster)
         );
         let alert = Alert {
@@ -154,7 +249,7 @@ impl FollowUp for ApiFollowUp {
             lock: lock.as_ref(),
             deadline,
         };
-        match send_ops(&self.poster, &self.rel, &ops, &alert) {
+        match send_ops(&self.poster, &self.rel, ops, &alert) {
             Ok(()) => log::info!("serve: {what}: sent to the thread"),
             Err(e) => log::warn!("serve: {e}"),
         }

@@ -23,6 +23,10 @@ const DIGESTS: &str = "digests";
 const WINDOW_DIR: &str = "window";
 const LEADER_LOCK: &str = "digest.lock";
 
+/// How long the digest leader waits for a problem's lock to point its
+/// record at the digest.
+const POINT_LOCK_WAIT: Duration = Duration::from_secs(1);
+
 /// Held by the digest leader; dropping it lets the next process lead.
 #[derive(Debug)]
 pub struct DigestLock {
@@ -71,18 +75,33 @@ impl StateDir {
     }
 
     /// Notes in the record of `key` that its problem `problem` was first
-    /// announced in digest `id`. Only when the problem's lock is free at
-    /// once: a record another process is changing is not overwritten from
-    /// an older read (a RECOVERY could be lost); the pointer is then left
-    /// out, and logged.
-    pub fn point_to_digest(&self, key: &ProblemKey, problem: &str, id: &str) {
-        let Ok(Some(_lock)) = self.lock_problem(key, Instant::now()) else {
-            log::info!("problem {problem} is busy; its record does not point at {id}");
+    /// announced in digest `id`; in API mode also the digest's post and
+    /// channel (`root`): the problem's later events reply in the digest's
+    /// thread. Under the problem's lock, waited for briefly
+    /// ([`POINT_LOCK_WAIT`]): a record another process is changing is
+    /// never overwritten from an older read (a RECOVERY could be lost);
+    /// the pointer is then left out, and logged.
+    pub fn point_to_digest(
+        &self,
+        key: &ProblemKey,
+        problem: &str,
+        id: &str,
+        root: Option<&(String, String)>,
+    ) {
+        let Ok(Some(_lock)) = self.lock_problem(key, Instant::now() + POINT_LOCK_WAIT) else {
+            log::warn!(
+                "problem {problem} is busy; its record does not point at {id}, so its later \
+                 events are posted on their own"
+            );
             return;
         };
         match self.record(key) {
             Ok(Some(mut r)) if r.problem == problem && r.open && r.digest.is_empty() => {
                 r.digest = id.to_string();
+                if let (Some((post, channel)), true) = (root, r.post.is_empty()) {
+                    r.post = post.clone();
+                    r.channel = channel.clone();
+                }
                 if let Err(e) = self.write_record(key, &r) {
                     log::warn!("cannot point problem {problem} at {id}: {e}");
                 }

@@ -366,6 +366,8 @@ pub struct ApiPoster {
     /// The problem whose lock this process holds (its record may be
     /// written without taking the lock again).
     own_key: Mutex<Option<String>>,
+    /// The post the last successful create made, and its channel.
+    created: Mutex<Option<(String, String)>>,
     target: String,
 }
 
@@ -378,6 +380,7 @@ impl ApiPoster {
             channel_id: OnceLock::new(),
             state,
             own_key: Mutex::new(None),
+            created: Mutex::new(None),
             target,
         }
     }
@@ -440,6 +443,9 @@ impl ApiPoster {
     }
 
     fn send_op(&self, op: &Op<'_>, timeout: Duration) -> Result<(), SendError> {
+        if let Ok(mut c) = self.created.lock() {
+            *c = None;
+        }
         let known = match op.kind {
             OpKind::Reply | OpKind::Edit => self.root_of(op),
             OpKind::Root | OpKind::Post => None,
@@ -483,6 +489,9 @@ impl ApiPoster {
         if op.kind == OpKind::Root {
             self.remember_root(op, &id, &channel);
         }
+        if let Ok(mut c) = self.created.lock() {
+            *c = Some((id, channel));
+        }
         Ok(())
     }
 }
@@ -504,6 +513,10 @@ impl Post for ApiPoster {
 
     fn target(&self) -> &str {
         &self.target
+    }
+
+    fn created(&self) -> Option<(String, String)> {
+        self.created.lock().ok().and_then(|c| c.clone())
     }
 }
 

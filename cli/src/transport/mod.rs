@@ -73,4 +73,18 @@ impl Post for Transport {
             Transport::Api(a) => a.target(),
         }
     }
+
+    fn created(&self) -> Option<(String, String)> {
+        match self {
+            Transport::Webhook(_) => None,
+            Transport::Api(a) => a.created(),
+        }
+    }
+}
+
+impl Transport {
+    /// Whether this is API mode's transport.
+    pub fn is_api(&self) -> bool {
+        matches!(self, Transport::Api(_))
+    }
 }

@@ -62,6 +62,11 @@ pub trait Post {
     fn post(&self, body: &[u8], timeout: Duration) -> Result<(), SendError>;
     /// Where posts go, safe to log (the webhook URL with its secret hidden).
     fn target(&self) -> &str;
+    /// The post (its id, and the channel's) the last successful `post`
+    /// created, when the server says (API mode; a webhook answers `ok`).
+    fn created(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 impl Post for Deliverer {

@@ -58,6 +58,10 @@ pub struct DigestPost<'a> {
     pub parts: usize,
     /// Buttons, when two-way is on and a row can be acknowledged.
     pub buttons: Option<DigestButtons<'a>>,
+    /// API mode: a REST post object (`message`, `props.attachments`; the
+    /// sender adds `channel_id`) instead of a webhook payload. The bot
+    /// posts under its own name and icon, so those overrides are left out.
+    pub rest: bool,
 }
 
 /// What a digest holds, for its headline.
@@ -352,22 +356,12 @@ fn write_digest(
 ) -> Result<(), Overflow> {
     let c = digest_counts(post.items);
     w.raw("{")?;
-    if let Some(channel) = opts.kept_channel() {
-        w.raw("\"channel\":")?;
-        w.string(channel)?;
-        w.raw(",")?;
+    if post.rest {
+        w.raw("\"message\":\"")?;
+    } else {
+        write_overrides(w, opts)?;
+        w.raw("\"text\":\"")?;
     }
-    if let Some(username) = opts.kept_username() {
-        w.raw("\"username\":")?;
-        w.string(username)?;
-        w.raw(",")?;
-    }
-    if let Some(icon) = opts.kept_icon_url() {
-        w.raw("\"icon_url\":")?;
-        w.string(icon)?;
-        w.raw(",")?;
-    }
-    w.raw("\"text\":\"")?;
     let mention = opts.kept_mention().filter(|_| {
         post.items
             .iter()
@@ -379,7 +373,11 @@ fn write_digest(
         w.raw(" ")?;
     }
     write_headline(w, &c, opts.emoji, post.part, post.parts)?;
-    w.raw("\",\"attachments\":[{\"fallback\":\"")?;
+    w.raw(if post.rest {
+        "\",\"props\":{\"attachments\":[{\"fallback\":\""
+    } else {
+        "\",\"attachments\":[{\"fallback\":\""
+    })?;
     write_headline(w, &c, false, post.part, post.parts)?;
     w.raw("\",\"color\":")?;
     w.string(color(&c, post.items))?;
@@ -397,7 +395,28 @@ fn write_digest(
     {
         write_actions(w, &b, post.items)?;
     }
-    w.raw("}]}")
+    w.raw(if post.rest { "}]}}" } else { "}]}" })
+}
+
+/// The webhook payload's `channel`, `username` and `icon_url` overrides,
+/// each followed by a comma.
+fn write_overrides(w: &mut JsonWriter<'_>, opts: &RenderOptions<'_>) -> Result<(), Overflow> {
+    if let Some(channel) = opts.kept_channel() {
+        w.raw("\"channel\":")?;
+        w.string(channel)?;
+        w.raw(",")?;
+    }
+    if let Some(username) = opts.kept_username() {
+        w.raw("\"username\":")?;
+        w.string(username)?;
+        w.raw(",")?;
+    }
+    if let Some(icon) = opts.kept_icon_url() {
+        w.raw("\"icon_url\":")?;
+        w.string(icon)?;
+        w.raw(",")?;
+    }
+    Ok(())
 }
 
 /// Renders one digest post into `buf`; returns its length. Fails when the
