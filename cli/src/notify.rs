@@ -408,6 +408,7 @@ impl AlertFields {
             output: self.output.clone(),
             problem: problem.unwrap_or_default().to_string(),
             time: self.event_time,
+            thread: String::new(),
         }
     }
 
@@ -574,10 +575,19 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
     });
     // Digests gather a storm's new posts: in API mode the alerts that
     // would start a conversation (a root, or a post of its own); one that
-    // replies in its problem's thread stays there, unless its problem
-    // still waits in the digest queue (it never overtakes it).
+    // replies in its problem's own root's thread stays there, unless its
+    // problem still waits in the digest queue (it never overtakes it).
+    // An alert of a problem announced in a digest replies in the digest's
+    // thread: in a storm, with the others of that thread, as a digest
+    // reply (a storm's recoveries are one reply, not hundreds).
+    let digest_thread = record
+        .filter(|r| crate::conversation::root_is_digest(r) && !r.post.is_empty())
+        .map(|r| r.post.clone());
     let starts = match &step {
-        Some(step) => matches!(step.planned.as_slice(), [Planned::Root] | [Planned::Post]),
+        Some(step) => {
+            matches!(step.planned.as_slice(), [Planned::Root] | [Planned::Post])
+                || digest_thread.is_some()
+        }
         None => true,
     };
     if let Some(d) = digests.filter(|d| joins_digest(&reliability, d, &slot.key, starts)) {
@@ -590,7 +600,8 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         if let Transport::Api(poster) = &transport {
             poster.hold(None);
         }
-        let queued = fields.queued(problem_id.or(slot.problem_id.as_deref()));
+        let mut queued = fields.queued(problem_id.or(slot.problem_id.as_deref()));
+        queued.thread = digest_thread.unwrap_or_default();
         if queue_and_lead(
             &transport,
             &reliability,

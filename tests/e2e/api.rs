@@ -710,6 +710,8 @@ fn a_storm_in_api_mode_is_a_digest_whose_thread_follows_its_problems() {
     // the digest (many problems' post) is never rewritten for one.
     let digested = alerts_in(digest)[0].clone();
     let n: usize = digested[1..].parse().unwrap();
+    // In the next window: the first alerts of a window go out one by one.
+    std::thread::sleep(Duration::from_millis(2100));
     let out = storm_alert(&node, n, "RECOVERY").output().unwrap();
     assert_exit(&out, 0);
     let posts = mm.posts();
@@ -747,4 +749,48 @@ fn a_storm_in_api_mode_is_a_digest_whose_thread_follows_its_problems() {
     ack.args(["--ackauthor", "alice"]);
     assert_exit(&ack.output().unwrap(), 0);
     assert_eq!(thread(&mm.posts(), &digest.id).len(), 2, "each event once");
+
+    // The storm ends: every other problem recovers at once. A digest's
+    // problems recover in its thread, most of them in a digest reply.
+    let before = mm.posts().len();
+    let children: Vec<_> = (0..N)
+        .filter(|&m| m != n)
+        .map(|m| storm_alert(&node, m, "RECOVERY").spawn().expect("spawn"))
+        .collect();
+    for c in children {
+        assert_exit(&c.wait_with_output().unwrap(), 0);
+    }
+    let posts = mm.posts();
+    let wave = &posts[before..];
+    let in_digest: Vec<&StandinPost> = wave.iter().filter(|p| p.root_id == digest.id).collect();
+    let mut recovered: Vec<String> = in_digest
+        .iter()
+        .flat_map(|p| {
+            let mut ids = alerts_in(p);
+            // A single reply names its alert in the message.
+            if let Some(at) = p.message.find("alert s") {
+                ids.push(p.message[at + 6..at + 9].to_string());
+            }
+            ids
+        })
+        .collect();
+    recovered.sort();
+    let mut want: Vec<String> = alerts_in(digest)
+        .into_iter()
+        .filter(|id| *id != digested)
+        .collect();
+    want.sort();
+    assert_eq!(
+        recovered, want,
+        "each recovery once, in the digest's thread"
+    );
+    assert!(
+        in_digest.iter().any(|p| p.message.contains(" recover")),
+        "a digest reply: {in_digest:#?}"
+    );
+    assert!(
+        wave.iter().all(|p| !p.root_id.is_empty()),
+        "recoveries reply in their threads, none is a post of its own: {wave:#?}"
+    );
+    assert!(current(&mm, &digest.id).history.is_empty(), "never edited");
 }

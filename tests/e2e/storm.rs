@@ -84,23 +84,21 @@ impl Gate {
 /// One alert of the storm: a switch died, so 500 different services on
 /// 100 hosts fail at once (each its own problem, so none waits for another).
 fn storm_alert(rig: &Rig, id: &str) -> Command {
+    storm_event(rig, id, false)
+}
+
+/// The storm's PROBLEM of `id`, or (`recovery`) its RECOVERY.
+fn storm_event(rig: &Rig, id: &str, recovery: bool) -> Command {
     let n: usize = id.trim_start_matches("storm").parse().unwrap_or(0);
+    let (t, state, output) = match recovery {
+        false => ("PROBLEM", "2", format!("CRITICAL - alert {id} end")),
+        true => ("RECOVERY", "0", format!("OK - recovered {id} end")),
+    };
     let mut cmd = rig.command();
-    cmd.args([
-        "notify",
-        "--type",
-        "Service",
-        "--notificationtype",
-        "PROBLEM",
-    ])
-    .args(["--hostuuid", &format!("host{:03}", n % 100)])
-    .args(["--serviceuuid", &format!("svc{}", n / 100)])
-    .args([
-        "--state",
-        "2",
-        "--output",
-        &format!("CRITICAL - alert {id} end"),
-    ]);
+    cmd.args(["notify", "--type", "Service", "--notificationtype", t])
+        .args(["--hostuuid", &format!("host{:03}", n % 100)])
+        .args(["--serviceuuid", &format!("svc{}", n / 100)])
+        .args(["--state", state, "--output", &output]);
     cmd
 }
 
@@ -315,6 +313,104 @@ fn api_storm_of_500_concurrent_alerts_in_digests_loses_none() {
     digest_storm(true);
 }
 
+/// API mode: the switch comes back and all problems recover at once. Each
+/// recovery shows once, in its problem's thread (the digest's, for those
+/// announced in one), most of them in digest replies: far fewer requests
+/// than recoveries.
+fn recovery_wave(
+    rig: &Rig,
+    mm: &MattermostStandIn,
+    flock: &Path,
+    ids: &[String],
+    digest_posts: &BTreeSet<&str>,
+) {
+    let before = mm.requests().len();
+    let posts_before = mm.posts().len();
+    let gate_path = rig.dir.join("gate2");
+    let gate = Gate::closed(&gate_path);
+    let children: Vec<Child> = ids
+        .iter()
+        .map(|id| {
+            Gate::behind(&gate_path, flock, &storm_event(rig, id, true))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawn notify")
+        })
+        .collect();
+    let started = Instant::now();
+    gate.open();
+    for mut c in children {
+        let code = c.wait().expect("wait").code();
+        assert!(
+            code == Some(exit::OK) || code == Some(exit::SPOOLED),
+            "{code:?}"
+        );
+    }
+    let mut flush_runs = 0;
+    while !rig.entries().is_empty() || queued_items(&rig.spool) > 0 {
+        flush_runs += 1;
+        assert!(flush_runs <= 30, "not drained after 30 flush runs");
+        let _ = rig.flush_cmd().output().expect("flush");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let reqs = mm.requests();
+    let wave = reqs.get(before..).unwrap_or_default();
+    let posts = mm.posts();
+    let new = posts.get(posts_before..).unwrap_or_default();
+    let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in new {
+        let text = format!("{}{}", p.message, p.props);
+        for id in ids
+            .iter()
+            .filter(|id| text.contains(&format!("recovered {id} end")))
+        {
+            *seen.entry(id.as_str()).or_default() += 1;
+        }
+    }
+    let missing = ids
+        .iter()
+        .filter(|id| !seen.contains_key(id.as_str()))
+        .count();
+    let twice = seen.values().filter(|&&n| n > 1).count();
+    let in_digest_threads = new
+        .iter()
+        .filter(|p| digest_posts.contains(p.root_id.as_str()))
+        .count();
+    let top_level = new.iter().filter(|p| p.root_id.is_empty()).count();
+    eprintln!(
+        "recovery wave (API mode): {} recoveries, visible {}, lost {missing}, twice {twice}; \
+         requests {} (429: {}), replies {} ({in_digest_threads} in digest threads), top-level \
+         {top_level}; {flush_runs} flush runs, {:.1} s",
+        ids.len(),
+        seen.len(),
+        wave.len(),
+        wave.iter().filter(|r| r.answered == 429).count(),
+        new.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert_eq!(missing, 0, "lost recoveries");
+    assert_eq!(twice, 0, "no recovery twice");
+    assert_eq!(top_level, 0, "every recovery replies in its thread");
+    assert!(
+        wave.len() * 5 <= ids.len(),
+        "{} requests for {} recoveries",
+        wave.len(),
+        ids.len()
+    );
+}
+
+/// Alerts waiting in the digest queue of `spool`.
+fn queued_items(spool: &Path) -> usize {
+    std::fs::read_dir(spool.join("digest"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".item"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
 /// The digest storm through the webhook, or in API mode (`api`).
 fn digest_storm(api: bool) {
     let Some(flock) = require_tool(&["/usr/bin/flock", "/bin/flock"]) else {
@@ -362,17 +458,7 @@ fn digest_storm(api: bool) {
         .collect();
     assert!(odd.is_empty(), "every notify is delivered or kept: {odd:?}");
     let mut flush_runs = 0;
-    let queue = rig.spool.join("digest");
-    let queued = || {
-        std::fs::read_dir(&queue)
-            .map(|d| {
-                d.flatten()
-                    .filter(|e| e.file_name().to_string_lossy().ends_with(".item"))
-                    .count()
-            })
-            .unwrap_or(0)
-    };
-    while !rig.entries().is_empty() || queued() > 0 {
+    while !rig.entries().is_empty() || queued_items(&rig.spool) > 0 {
         flush_runs += 1;
         assert!(flush_runs <= 30, "not drained after 30 flush runs");
         let _ = rig.flush_cmd().output().expect("flush");
@@ -457,6 +543,7 @@ fn digest_storm(api: bool) {
             pointing * 10 >= ALERTS * 8,
             "{pointing} of {ALERTS} records point at their digest"
         );
+        recovery_wave(&rig, &mm, &flock, &ids, &digest_posts);
     }
     assert!(
         reqs.len() * 20 <= ALERTS + 20 * 10,

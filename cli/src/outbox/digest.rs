@@ -35,12 +35,13 @@ use crate::state::{ProblemKey, ProblemLock, StateDir};
 use crate::transport::retry::{
     send_with_retries, Clock, Jitter, OnRateLimit, Outcome, Post, SystemClock, MIN_ATTEMPT_TIMEOUT,
 };
-use mattermost_notify_core::ack::AckKind;
+use mattermost_notify_core::ack::{is_problem_id, AckKind};
 use mattermost_notify_core::digest_list::{write_list, ListItem};
 use mattermost_notify_core::limits::{DIGEST_BUF_LEN, DIGEST_LIST_BUF_LEN, DIGEST_MAX_ROWS};
 use mattermost_notify_core::render::digest::{
     headline_text, render_digest, DigestButtons, DigestItem, DigestPost,
 };
+use mattermost_notify_core::thread::is_mattermost_id;
 use mattermost_notify_core::{Kind, Notification, NotificationType, RenderOptions, State};
 use std::time::{Duration, Instant};
 
@@ -127,9 +128,12 @@ pub struct QueuedAlert {
     pub problem: String,
     /// `$TIMET$`.
     pub time: u64,
+    /// API mode: the digest post whose thread the alert's problem lives
+    /// in (it was announced there); empty for a new conversation.
+    pub thread: String,
 }
 
-const FIELDS: [&str; 10] = [
+const FIELDS: [&str; 11] = [
     "kind",
     "type",
     "state",
@@ -140,10 +144,11 @@ const FIELDS: [&str; 10] = [
     "output",
     "problem",
     "time",
+    "thread",
 ];
 
 impl QueuedAlert {
-    fn values(&self) -> [String; 10] {
+    fn values(&self) -> [String; 11] {
         [
             self.kind.clone(),
             self.notification_type.clone(),
@@ -155,6 +160,7 @@ impl QueuedAlert {
             self.output.lines().next().unwrap_or("").to_string(),
             self.problem.clone(),
             self.time.to_string(),
+            self.thread.clone(),
         ]
     }
 
@@ -191,6 +197,8 @@ impl QueuedAlert {
                 "output" => q.output = v,
                 "problem" => q.problem = v,
                 "time" => q.time = v.parse().ok()?,
+                "thread" if v.is_empty() || is_mattermost_id(&v) => q.thread = v,
+                "thread" => return None,
                 _ => {}
             }
         }
@@ -460,53 +468,72 @@ fn send_queue(
                 }
             }
         }
-        let chunks = plan_chunks(&batch, look);
-        let parts = chunks.len();
-        for (i, (from, to)) in chunks.into_iter().enumerate() {
-            // `flush` (no deadline) sends its first post anyway, to
-            // re-check a view the server may no longer hold.
-            let probe = deadline.is_none() && report.posts == 0;
-            if let Some(wait) = state.rate_wait().filter(|_| !probe) {
-                if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) <= budget() {
-                    clock.sleep(wait);
-                }
-            }
-            let rows = batch.get(from..to).unwrap_or_default();
-            let rendered = render(rows, look, Some(state), i + 1, parts);
-            let (Some((payload, id)), true) = (rendered, budget() >= MIN_ATTEMPT_TIMEOUT) else {
-                report.stopped = Some("out of time".into());
-                break 'rounds;
-            };
-            let policy = rel.policy(budget(), OnRateLimit::Wait);
-            match send_with_retries(poster, clock, &jitter, &policy, &payload) {
-                Outcome::Delivered { .. } => {
-                    // API mode: the digest is the thread its problems'
-                    // later events reply in.
-                    let root = poster.created().filter(|_| look.rest);
-                    for (entry, q) in rows {
-                        if let (Some(id), Some(item)) = (&id, q.list_item()) {
-                            state.point_to_digest(&q.key(), item.problem, id, root.as_ref());
-                        }
-                        let _ = queue.remove(entry);
+        // In API mode the alerts of problems announced in a digest go to
+        // that digest's thread: one group per thread, in order of arrival
+        // (a problem's alerts are all in one group, so its order holds).
+        for group in by_thread(batch) {
+            let chunks = plan_chunks(&group, look);
+            let parts = chunks.len();
+            for (i, (from, to)) in chunks.into_iter().enumerate() {
+                // `flush` (no deadline) sends its first post anyway, to
+                // re-check a view the server may no longer hold.
+                let probe = deadline.is_none() && report.posts == 0;
+                if let Some(wait) = state.rate_wait().filter(|_| !probe) {
+                    if wait.saturating_add(MIN_ATTEMPT_TIMEOUT) <= budget() {
+                        clock.sleep(wait);
                     }
-                    let _ = queue.sync();
-                    report.posts += 1;
-                    report.alerts += rows.len();
                 }
-                Outcome::Refused { answer } => {
-                    for (entry, _) in rows {
-                        let _ = queue.move_to_failed(entry, &answer_text(&answer));
-                    }
-                    report.refused += rows.len();
-                }
-                Outcome::NotConfirmed { last, .. } => {
-                    report.stopped = Some(last.to_string());
+                let rows = group.get(from..to).unwrap_or_default();
+                let rendered = render(rows, look, Some(state), i + 1, parts);
+                let (Some((payload, id)), true) = (rendered, budget() >= MIN_ATTEMPT_TIMEOUT)
+                else {
+                    report.stopped = Some("out of time".into());
                     break 'rounds;
+                };
+                let policy = rel.policy(budget(), OnRateLimit::Wait);
+                match send_with_retries(poster, clock, &jitter, &policy, &payload) {
+                    Outcome::Delivered { .. } => {
+                        // API mode: the digest is the thread its problems'
+                        // later events reply in.
+                        let root = poster.created().filter(|_| look.rest);
+                        for (entry, q) in rows {
+                            if let (Some(id), Some(item)) = (&id, q.list_item()) {
+                                state.point_to_digest(&q.key(), item.problem, id, root.as_ref());
+                            }
+                            let _ = queue.remove(entry);
+                        }
+                        let _ = queue.sync();
+                        report.posts += 1;
+                        report.alerts += rows.len();
+                    }
+                    Outcome::Refused { answer } => {
+                        for (entry, _) in rows {
+                            let _ = queue.move_to_failed(entry, &answer_text(&answer));
+                        }
+                        report.refused += rows.len();
+                    }
+                    Outcome::NotConfirmed { last, .. } => {
+                        report.stopped = Some(last.to_string());
+                        break 'rounds;
+                    }
                 }
             }
         }
     }
     report
+}
+
+/// The batch in groups of one thread each (`QueuedAlert::thread`), each
+/// group in arrival order, the groups in the order their first alert came.
+fn by_thread(batch: Vec<(Entry, QueuedAlert)>) -> Vec<Vec<(Entry, QueuedAlert)>> {
+    let mut groups: Vec<Vec<(Entry, QueuedAlert)>> = Vec::new();
+    for row in batch {
+        match groups.iter_mut().find(|g| g[0].1.thread == row.1.thread) {
+            Some(g) => g.push(row),
+            None => groups.push(vec![row]),
+        }
+    }
+    groups
 }
 
 /// Splits `batch` into posts that fit: at most [`DIGEST_MAX_ROWS`] rows,
@@ -595,15 +622,86 @@ fn render(
     let len = render_digest(&post, &look.opts, &mut buf).ok()?;
     buf.truncate(len);
     if look.rest {
-        // API mode sends operations: the digest is a post of its own.
-        let key = rows.first()?.1.key().hex();
+        // API mode sends operations: the digest is a post of its own, or a
+        // reply in the thread of the digest its problems were announced
+        // in (found through a row's record when sent, like any reply).
+        let in_thread = rows
+            .iter()
+            .find(|(_, q)| !q.thread.is_empty() && is_problem_id(&q.problem));
+        let (kind, row) = match in_thread {
+            Some((_, q)) => (OpKind::Reply, q),
+            None => (OpKind::Post, &rows.first()?.1),
+        };
+        let key = row.key().hex();
         let op = Op {
-            kind: OpKind::Post,
+            kind,
             key: &key,
-            problem: "",
+            problem: if kind == OpKind::Reply {
+                &row.problem
+            } else {
+                ""
+            },
             json: &buf,
         };
         return Some((op.encode(), id));
     }
     Some((buf, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn queued(service: &str, thread: &str) -> QueuedAlert {
+        QueuedAlert {
+            kind: "service".into(),
+            notification_type: "RECOVERY".into(),
+            state: "0".into(),
+            host: "web1".into(),
+            service: service.into(),
+            output: "OK\nsecond line".into(),
+            problem: "4711".into(),
+            time: 1_764_284_280,
+            thread: thread.into(),
+            ..QueuedAlert::default()
+        }
+    }
+
+    #[test]
+    fn entries_round_trip_with_their_thread_and_refuse_a_forged_one() {
+        let q = queued("http", "8xq4w3k1ajgbmy5cuoxhw1by9r");
+        let back = QueuedAlert::decode(&q.encode()).unwrap();
+        assert_eq!(back.thread, q.thread);
+        assert_eq!(back.output, "OK", "the first line only");
+        // An entry of the version before threads.
+        let old = b"v=1\nkind=host\ntype=PROBLEM\nstate=1\nhost=db2\ntime=5\n";
+        assert_eq!(QueuedAlert::decode(old).unwrap().thread, "");
+        // A thread that is not a post id never reaches a request path.
+        let forged = String::from_utf8(q.encode())
+            .unwrap()
+            .replace("thread=8xq4w3k1ajgbmy5cuoxhw1by9r", "thread=../../x");
+        assert_eq!(QueuedAlert::decode(forged.as_bytes()), None);
+    }
+
+    #[test]
+    fn a_batch_splits_by_thread_in_order_of_arrival() {
+        let entry = |n: &str| Entry {
+            path: n.into(),
+            name: n.into(),
+            len: 0,
+            key: None,
+        };
+        let batch = vec![
+            (entry("1"), queued("a", "")),
+            (entry("2"), queued("b", "digestone")),
+            (entry("3"), queued("c", "")),
+            (entry("4"), queued("d", "digesttwo")),
+            (entry("5"), queued("e", "digestone")),
+        ];
+        let groups: Vec<Vec<String>> = by_thread(batch)
+            .into_iter()
+            .map(|g| g.into_iter().map(|(e, _)| e.name).collect())
+            .collect();
+        assert_eq!(groups, [vec!["1", "3"], vec!["2", "5"], vec!["4"]]);
+    }
 }
