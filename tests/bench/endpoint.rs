@@ -144,6 +144,40 @@ struct Request {
     bearer: bool,
 }
 
+/// With a limiter: counts the request, takes a token (the rate-limit
+/// headers go to `extra`), and logs the body of an admitted one; whether
+/// it is admitted. Without one everything is.
+fn admit(limit: Option<&Limited>, body: &[u8], extra: &mut String) -> Result<bool, BoxError> {
+    let Some(l) = limit else {
+        return Ok(true);
+    };
+    l.requests.fetch_add(1, Ordering::Relaxed);
+    let (taken, reset) = l.take();
+    let remaining = *taken.as_ref().unwrap_or(&0);
+    *extra = format!(
+        "X-RateLimit-Limit: {}\r\nX-RateLimit-Remaining: {remaining}\r\n\
+         X-RateLimit-Reset: {reset}\r\n",
+        l.per_second
+    );
+    if let Err(wait) = taken {
+        extra.push_str(&format!("Retry-After: {wait}\r\n"));
+        l.limited.fetch_add(1, Ordering::Relaxed);
+        return Ok(false);
+    }
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0);
+    let mut line = format!("{ms} ").into_bytes();
+    line.extend_from_slice(body);
+    line.push(b'\n');
+    l.log
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .write_all(&line)?;
+    Ok(true)
+}
+
 /// The channel id every lookup answers.
 const CHANNEL_ID: &str = "bench0channel0000000000000";
 
@@ -281,9 +315,19 @@ fn serve_connection(
             .unwrap_or("")
             .strip_prefix("/api/v4/");
         let (status, answer) = if let Some(api) = api {
-            let (status, json, answer) = route_api(&req, api, body, accepted);
-            content_type = json;
-            (status, answer)
+            // The limiter covers the REST API as it covers hooks.
+            if admit(limit, body, &mut extra)? {
+                let (status, json, answer) = route_api(&req, api, body, accepted);
+                content_type = json;
+                (status, answer)
+            } else {
+                content_type = "application/json";
+                (
+                    "429 Too Many Requests",
+                    r#"{"id":"api.context.rate_limit.app_error","message":"limit exceeded","status_code":429}"#
+                        .to_string(),
+                )
+            }
         } else if req.is_stats {
             ("200 OK", accepted.load(Ordering::Relaxed).to_string())
         } else if let (true, Some(l)) = (req.is_counts, limit) {
@@ -293,42 +337,11 @@ fn serve_connection(
                 format!("{} {} {}", counts[0], counts[1], counts[2]),
             )
         } else if req.is_post && req.is_json && body.first() == Some(&b'{') {
-            let taken = limit.map(|l| {
-                l.requests.fetch_add(1, Ordering::Relaxed);
-                let (taken, reset) = l.take();
-                let remaining = *taken.as_ref().unwrap_or(&0);
-                extra = format!(
-                    "X-RateLimit-Limit: {}\r\nX-RateLimit-Remaining: {remaining}\r\n\
-                     X-RateLimit-Reset: {reset}\r\n",
-                    l.per_second
-                );
-                if let Err(wait) = taken {
-                    extra.push_str(&format!("Retry-After: {wait}\r\n"));
-                }
-                taken.is_ok()
-            });
-            match (taken, limit) {
-                (Some(false), Some(l)) => {
-                    l.limited.fetch_add(1, Ordering::Relaxed);
-                    ("429 Too Many Requests", "limit exceeded\n".to_string())
-                }
-                (_, limit) => {
-                    accepted.fetch_add(1, Ordering::Relaxed);
-                    if let Some(l) = limit {
-                        let ms = std::time::SystemTime::now()
-                            .duration_since(std::time::UNIX_EPOCH)
-                            .map(|d| d.as_millis())
-                            .unwrap_or(0);
-                        let mut line = format!("{ms} ").into_bytes();
-                        line.extend_from_slice(body);
-                        line.push(b'\n');
-                        l.log
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .write_all(&line)?;
-                    }
-                    ("200 OK", "ok".to_string())
-                }
+            if admit(limit, body, &mut extra)? {
+                accepted.fetch_add(1, Ordering::Relaxed);
+                ("200 OK", "ok".to_string())
+            } else {
+                ("429 Too Many Requests", "limit exceeded\n".to_string())
             }
         } else {
             ("400 Bad Request", "expected a JSON POST".to_string())

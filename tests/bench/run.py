@@ -17,8 +17,8 @@ Measures, in one run and side by side:
 * a storm: N alerts through 8 concurrent worker processes, ours and curl;
 * core rendering (core/benches/render.rs): time per payload, allocations;
 * a storm against Mattermost's default rate limiter (10/s, burst 100):
-  N concurrent `notify` processes with digests on, with digests off, and a
-  curl loop; time until every alert is visible, requests, posts, 429s,
+  N concurrent `notify` processes with digests on, with digests off, in API
+  mode with digests on, and a curl loop; time until every alert is visible, requests, posts, 429s,
   alerts lost and the peak memory of all senders together;
 * `serve`: acknowledgements per second and p99 latency under wrk, with a
   no-op backend and with the command-pipe backend (a FIFO drained here);
@@ -508,7 +508,7 @@ def spawn_all(argvs, env):
 
 def limited_storm(opts, workdir, variant):
     """`opts.limited` alerts against a 10/s burst-100 endpoint, `variant`
-    one of "digests on", "digests off", "curl loop"."""
+    one of "digests on", "digests off", "API mode, digests on", "curl loop"."""
     vdir = workdir / ("limited-" + variant.replace(" ", "-"))
     vdir.mkdir()
     endpoint = Endpoint(endpoint_path(opts.quick), vdir, limit="10,100", threads=32)
@@ -538,12 +538,17 @@ def limited_storm(opts, workdir, variant):
                     raise BenchError(f"curl loop: alert {alert} not delivered")
             codes = []
         else:
+            api = variant.startswith("API mode")
             env = {**sender_env(vdir), "MATTERMOST_SYSLOG": "0",
-                   "MATTERMOST_DIGEST": "1" if variant == "digests on" else "0",
+                   "MATTERMOST_DIGEST": "1" if variant.endswith("digests on") else "0",
                    "MATTERMOST_DIGEST_WINDOW": str(DIGEST_WINDOW_S),
                    "MATTERMOST_DIGEST_THRESHOLD": "10"}
+            target = ["--webhook-url", endpoint.url]
+            if api:
+                env = api_env(env, endpoint, vdir)
+                target = []
             base = [str(binary_path(HOST_TARGET)), "notify", *ALERT_ARGS,
-                    "--webhook-url", endpoint.url, "--ca-file", endpoint.ca]
+                    *target, "--ca-file", endpoint.ca]
             argvs = []
             for i, alert in enumerate(ids):
                 a = storm_argv(base, i)
@@ -554,7 +559,7 @@ def limited_storm(opts, workdir, variant):
             if odd:
                 raise BenchError(f"limited storm ({variant}): exit codes {odd}")
             # The timer's part: `flush` until spool and digest queue are empty.
-            flush = [str(binary_path(HOST_TARGET)), "flush", "--webhook-url", endpoint.url]
+            flush = [str(binary_path(HOST_TARGET)), "flush", *target]
             flush_env = {**env, "MATTERMOST_CA_FILE": endpoint.ca}
             for _ in range(240):
                 spool = Path(env["MATTERMOST_SPOOL_DIR"])
@@ -584,7 +589,8 @@ def limited_storm(opts, workdir, variant):
 
 
 def limited_storms(opts, workdir):
-    return {v: limited_storm(opts, workdir, v) for v in ("digests on", "digests off", "curl loop")}
+    variants = ("digests on", "digests off", "API mode, digests on", "curl loop")
+    return {v: limited_storm(opts, workdir, v) for v in variants}
 
 
 # --- core rendering ---------------------------------------------------------
@@ -1057,7 +1063,7 @@ def main():
                 results["instructions"] = instructions(endpoint, argvs, env)
         finally:
             endpoint.stop()
-        log(f"rate-limited storm: {opts.limited} alerts, digests on, digests off, curl loop")
+        log(f"rate-limited storm: {opts.limited} alerts, digests on, digests off, API mode with digests, curl loop")
         results["limited"] = limited_storms(opts, workdir)
         log("TLS session resumption")
         results["resumption"] = resumption(opts)
