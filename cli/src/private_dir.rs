@@ -147,10 +147,21 @@ impl PrivateDir {
         PrivateDir::create(&self.path.join(name))
     }
 
+    /// A temporary name for `name` no other writer uses: a writer killed
+    /// between its create and its rename (a core kills a notification
+    /// command at its timeout) leaves a file that blocks nobody; the
+    /// spool's and the state's pruning remove such leftovers.
+    fn temp_path(&self, name: &str) -> PathBuf {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.path
+            .join(format!("{TEMP_PREFIX}{name}-{}-{n}", std::process::id()))
+    }
+
     /// Writes `bytes` as `name`, whole or not at all: temporary name,
     /// fsync, rename, directory fsync.
     pub fn write_atomically(&self, name: &str, bytes: &[u8]) -> io::Result<PathBuf> {
-        let tmp = self.path.join(format!("{TEMP_PREFIX}{name}"));
+        let tmp = self.temp_path(name);
         let result = (|| {
             let mut f = OpenOptions::new()
                 .write(true)
@@ -178,11 +189,7 @@ impl PrivateDir {
     /// Replaces `name` with `bytes` whole (temporary name, rename) but
     /// without fsync: for views that are only relearned when lost.
     pub fn replace_quickly(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
-        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let tmp = self
-            .path
-            .join(format!("{TEMP_PREFIX}{name}-{}-{n}", std::process::id()));
+        let tmp = self.temp_path(name);
         let result = OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -298,6 +305,31 @@ fn check(meta: &fs::Metadata) -> Result<(), DirError> {
     Ok(())
 }
 
+/// Removes the temporary files in `dir` older than `age`: what writers
+/// killed between their create and their rename left. Returns how many.
+pub fn remove_stale_temps(dir: &Path, age: std::time::Duration) -> usize {
+    let Ok(read) = fs::read_dir(dir) else {
+        return 0;
+    };
+    let now = std::time::SystemTime::now();
+    let mut removed = 0;
+    for item in read.flatten() {
+        if !item.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            continue;
+        }
+        let old = item
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|a| a > age);
+        if old && fs::remove_file(item.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,6 +371,29 @@ mod tests {
             PrivateDir::create(&d.join("file")),
             Err(DirError::NotADirectory)
         ));
+        let _ = fs::remove_dir_all(&d);
+    }
+
+    #[test]
+    fn a_writer_killed_mid_write_blocks_no_later_write() {
+        let d = scratch("stale");
+        let dir = PrivateDir::create(&d).unwrap();
+        // What a writer killed between its create and its rename leaves
+        // (a core kills a notification command at its timeout).
+        fs::write(dir.join(&format!("{TEMP_PREFIX}k.rec")), b"half").unwrap();
+        dir.write_atomically("k.rec", b"whole").unwrap();
+        assert_eq!(fs::read(dir.join("k.rec")).unwrap(), b"whole");
+        dir.write_atomically("k.rec", b"again").unwrap();
+        dir.replace_quickly("k.rec", b"quick").unwrap();
+        assert_eq!(fs::read(dir.join("k.rec")).unwrap(), b"quick");
+        // No temporary file of ours is left behind.
+        let temps: Vec<String> = fs::read_dir(&d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(TEMP_PREFIX))
+            .collect();
+        assert_eq!(temps, [format!("{TEMP_PREFIX}k.rec")], "only the stale one");
         let _ = fs::remove_dir_all(&d);
     }
 

@@ -18,7 +18,7 @@
 //! `.lock` in the spool directory.
 
 use crate::private_dir::{
-    flock, open_lock_file, read_private_file, DirError, FileError, PrivateDir, TEMP_PREFIX,
+    flock, open_lock_file, read_private_file, DirError, FileError, PrivateDir,
 };
 use std::fs::{self, File};
 use std::io;
@@ -335,26 +335,7 @@ fn is_key(k: &str) -> bool {
 }
 
 fn remove_stale_temps_in(dir: &Path) -> usize {
-    let Ok(read) = fs::read_dir(dir) else {
-        return 0;
-    };
-    let now = SystemTime::now();
-    let mut removed = 0;
-    for item in read.flatten() {
-        if !item.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
-            continue;
-        }
-        let old = item
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age > STALE_TEMP_AGE);
-        if old && fs::remove_file(item.path()).is_ok() {
-            removed += 1;
-        }
-    }
-    removed
+    crate::private_dir::remove_stale_temps(dir, STALE_TEMP_AGE)
 }
 
 /// Every `*.json` name (hidden ones excepted), whatever kind of file it

@@ -19,7 +19,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
 
-const DIGESTS: &str = "digests";
+pub(super) const DIGESTS: &str = "digests";
 const WINDOW_DIR: &str = "window";
 const LEADER_LOCK: &str = "digest.lock";
 

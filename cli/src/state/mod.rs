@@ -209,6 +209,14 @@ impl StateDir {
     }
 
     fn prune(&self, now: SystemTime) -> (usize, usize) {
+        // What writers killed mid-write left (they block nobody).
+        let stale = crate::outbox::spool::STALE_TEMP_AGE;
+        for area in [PROBLEMS, digests::DIGESTS] {
+            if let Ok(d) = self.area(area) {
+                crate::private_dir::remove_stale_temps(d.path(), stale);
+            }
+        }
+        crate::private_dir::remove_stale_temps(self.root.path(), stale);
         let records = self
             .area(PROBLEMS)
             .map(|d| problems::prune(&d, now, self.closed_retention))
@@ -306,6 +314,47 @@ mod tests {
         let hex = ProblemKey::host("web1").hex();
         assert_eq!(hex.len(), 32);
         assert!(hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn leftovers_of_killed_writers_are_pruned_and_fresh_ones_kept() {
+        let d = scratch("temps");
+        let state = StateDir::open(&d).unwrap();
+        let ev = problems::AlertEvent {
+            kind: mattermost_notify_core::Kind::Service,
+            host: "web1",
+            service: "http",
+            notification_type: mattermost_notify_core::NotificationType::Problem,
+            state_ok: false,
+            problem_id: "7",
+            last_problem_id: "",
+            time: 100,
+        };
+        state.track_event(&ev, true);
+        let dir = d.join(PROBLEMS);
+        let old = dir.join(format!("{}x.rec-1-0", crate::private_dir::TEMP_PREFIX));
+        let fresh = dir.join(format!("{}y.rec-1-0", crate::private_dir::TEMP_PREFIX));
+        let root_old = d.join(format!("{}.pruned-1-0", crate::private_dir::TEMP_PREFIX));
+        for p in [&old, &fresh, &root_old] {
+            std::fs::write(p, b"half").unwrap();
+        }
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        for p in [&old, &root_old] {
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .and_then(|f| f.set_modified(long_ago))
+                .unwrap();
+        }
+        state.prune(SystemTime::now());
+        assert!(!old.exists() && !root_old.exists(), "stale ones removed");
+        assert!(fresh.exists(), "a writer may still be at it");
+        assert_eq!(
+            std::fs::read_dir(&dir).unwrap().count(),
+            2,
+            "the record stays"
+        );
+        let _ = std::fs::remove_dir_all(d);
     }
 
     #[test]
