@@ -56,6 +56,10 @@ pub const DEFAULT_THRESHOLD: u64 = 10;
 /// core's 30 s to send.
 const MAX_WINDOW: Duration = Duration::from_secs(15);
 
+/// How long the leader waits for a busy problem's lock to point its record
+/// at the digest (API mode: the record names the problem's thread).
+const POINT_LOCK_WAIT: Duration = Duration::from_secs(1);
+
 /// Most one queue entry may be (a few names and one line of output).
 const ITEM_MAX_BYTES: u64 = 8 * 1024;
 
@@ -472,6 +476,9 @@ fn send_queue(
         // that digest's thread: one group per thread, in order of arrival
         // (a problem's alerts are all in one group, so its order holds).
         for group in by_thread(batch) {
+            // A new conversation's digest (not a reply in a thread) is the
+            // post its problems' records point at.
+            let new_digest = group.first().is_some_and(|(_, q)| q.thread.is_empty());
             let chunks = plan_chunks(&group, look);
             let parts = chunks.len();
             for (i, (from, to)) in chunks.into_iter().enumerate() {
@@ -495,10 +502,18 @@ fn send_queue(
                     Outcome::Delivered { .. } => {
                         // API mode: the digest is the thread its problems'
                         // later events reply in.
-                        let root = poster.created().filter(|_| look.rest);
+                        let root = poster.created().filter(|_| look.rest && new_digest);
+                        // API mode needs the pointer (the problem's thread)
+                        // and waits a little for a busy problem, within
+                        // the budget; webhook mode only notes it.
+                        let until = match look.rest {
+                            true => clock.now() + POINT_LOCK_WAIT.min(budget()),
+                            false => clock.now(),
+                        };
                         for (entry, q) in rows {
                             if let (Some(id), Some(item)) = (&id, q.list_item()) {
-                                state.point_to_digest(&q.key(), item.problem, id, root.as_ref());
+                                let key = q.key();
+                                state.point_to_digest(&key, item.problem, id, root.as_ref(), until);
                             }
                             let _ = queue.remove(entry);
                         }
@@ -523,15 +538,33 @@ fn send_queue(
     report
 }
 
-/// The batch in groups of one thread each (`QueuedAlert::thread`), each
-/// group in arrival order, the groups in the order their first alert came.
+/// The batch in groups of one thread each (`QueuedAlert::thread`), sent
+/// in this order, each in arrival order. A row joins the last group of its
+/// thread unless an earlier row of its host or service sits in a later
+/// group: then it starts a new group at the end, so one problem's alerts
+/// (which may carry different threads: a RECOVERY in the digest's thread,
+/// the next PROBLEM a new conversation) never overtake each other.
 fn by_thread(batch: Vec<(Entry, QueuedAlert)>) -> Vec<Vec<(Entry, QueuedAlert)>> {
     let mut groups: Vec<Vec<(Entry, QueuedAlert)>> = Vec::new();
+    let mut last_of_key: std::collections::HashMap<ProblemKey, usize> = Default::default();
     for row in batch {
-        match groups.iter_mut().find(|g| g[0].1.thread == row.1.thread) {
-            Some(g) => g.push(row),
-            None => groups.push(vec![row]),
+        let key = row.1.key();
+        let floor = last_of_key.get(&key).copied().unwrap_or(0);
+        let same = groups
+            .iter()
+            .rposition(|g| g.first().is_some_and(|(_, q)| q.thread == row.1.thread))
+            .filter(|&i| i >= floor);
+        let at = match same {
+            Some(i) => i,
+            None => {
+                groups.push(Vec::new());
+                groups.len() - 1
+            }
+        };
+        if let Some(g) = groups.get_mut(at) {
+            g.push(row);
         }
+        last_of_key.insert(key, at);
     }
     groups
 }
@@ -580,7 +613,9 @@ fn render(
     let list = list.get(..list_len)?;
     // The id names the digest in its problems' records; its list is kept
     // for the buttons (a list that cannot be kept gives a post without).
-    let id = (!list_items.is_empty()).then(|| crate::state::digests::digest_id(list));
+    // (Webhook mode without buttons has no use for it.)
+    let named = look.rest || look.ack.is_some();
+    let id = (named && !list_items.is_empty()).then(|| crate::state::digests::digest_id(list));
     let buttons_on = match (keep, look.ack) {
         (_, None) => false,
         (None, Some(_)) => id.is_some(),
@@ -625,10 +660,21 @@ fn render(
         // API mode sends operations: the digest is a post of its own, or a
         // reply in the thread of the digest its problems were announced
         // in (found through a row's record when sent, like any reply).
-        let in_thread = rows
+        // The reply's root is looked up through one row's record when it
+        // is sent: a row whose record leads to the thread now (another's
+        // may have moved on to a newer problem).
+        let mut in_thread = rows
             .iter()
-            .find(|(_, q)| !q.thread.is_empty() && is_problem_id(&q.problem));
-        let (kind, row) = match in_thread {
+            .filter(|(_, q)| !q.thread.is_empty() && is_problem_id(&q.problem));
+        let leads_there = |q: &QueuedAlert| {
+            keep.and_then(|s| s.root_of(&q.key(), &q.problem))
+                .is_some_and(|(post, _)| post == q.thread)
+        };
+        let chosen = in_thread
+            .clone()
+            .find(|(_, q)| leads_there(q))
+            .or_else(|| in_thread.next());
+        let (kind, row) = match chosen {
             Some((_, q)) => (OpKind::Reply, q),
             None => (OpKind::Post, &rows.first()?.1),
         };
@@ -703,5 +749,39 @@ mod tests {
             .map(|g| g.into_iter().map(|(e, _)| e.name).collect())
             .collect();
         assert_eq!(groups, [vec!["1", "3"], vec!["2", "5"], vec!["4"]]);
+    }
+
+    #[test]
+    fn one_services_alerts_keep_their_order_across_threads() {
+        let entry = |n: &str| Entry {
+            path: n.into(),
+            name: n.into(),
+            len: 0,
+            key: None,
+        };
+        let names = |batch| -> Vec<Vec<String>> {
+            by_thread(batch)
+                .into_iter()
+                .map(|g| g.into_iter().map(|(e, _)| e.name).collect())
+                .collect()
+        };
+        // b's new PROBLEM; a's RECOVERY in its digest's thread; a's next
+        // PROBLEM, a new conversation: it must not go out before the
+        // RECOVERY.
+        let batch = vec![
+            (entry("1"), queued("b", "")),
+            (entry("2"), queued("a", "digestone")),
+            (entry("3"), queued("a", "")),
+        ];
+        assert_eq!(names(batch), [vec!["1"], vec!["2"], vec!["3"]]);
+        // One problem: its `Now Critical` queued before it was pointed at
+        // the digest (no thread), its RECOVERY after (the thread).
+        let batch = vec![
+            (entry("z"), queued("q", "digestone")),
+            (entry("e2"), queued("p", "")),
+            (entry("e3"), queued("p", "digestone")),
+            (entry("z2"), queued("q", "digestone")),
+        ];
+        assert_eq!(names(batch), [vec!["z"], vec!["e2"], vec!["e3", "z2"]]);
     }
 }

@@ -23,10 +23,6 @@ pub(super) const DIGESTS: &str = "digests";
 const WINDOW_DIR: &str = "window";
 const LEADER_LOCK: &str = "digest.lock";
 
-/// How long the digest leader waits for a problem's lock to point its
-/// record at the digest.
-const POINT_LOCK_WAIT: Duration = Duration::from_secs(1);
-
 /// Held by the digest leader; dropping it lets the next process lead.
 #[derive(Debug)]
 pub struct DigestLock {
@@ -77,22 +73,25 @@ impl StateDir {
     /// Notes in the record of `key` that its problem `problem` was first
     /// announced in digest `id`; in API mode also the digest's post and
     /// channel (`root`): the problem's later events reply in the digest's
-    /// thread. Under the problem's lock, waited for briefly
-    /// ([`POINT_LOCK_WAIT`]): a record another process is changing is
-    /// never overwritten from an older read (a RECOVERY could be lost);
-    /// the pointer is then left out, and logged.
+    /// thread. Under the problem's lock, waited for until `until`: a record
+    /// another process is changing is never overwritten from an older read
+    /// (a RECOVERY could be lost); the pointer is then left out, and logged.
     pub fn point_to_digest(
         &self,
         key: &ProblemKey,
         problem: &str,
         id: &str,
         root: Option<&(String, String)>,
+        until: Instant,
     ) {
-        let Ok(Some(_lock)) = self.lock_problem(key, Instant::now() + POINT_LOCK_WAIT) else {
-            log::warn!(
-                "problem {problem} is busy; its record does not point at {id}, so its later \
-                 events are posted on their own"
-            );
+        let Ok(Some(_lock)) = self.lock_problem(key, until) else {
+            match root {
+                Some((post, _)) => log::warn!(
+                    "problem {problem} is busy; its record does not point at the digest post \
+                     {post}, so its later events are posted on their own"
+                ),
+                None => log::info!("problem {problem} is busy; its record does not point at {id}"),
+            }
             return;
         };
         match self.record(key) {
