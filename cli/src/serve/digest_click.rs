@@ -26,6 +26,10 @@ use mattermost_notify_core::callback::{Callback, CallbackContext};
 use mattermost_notify_core::command::{AckCommand, CoreCommand};
 use mattermost_notify_core::digest_list::{read_list, ListItem};
 use mattermost_notify_core::limits::ACK_REPLY_BUF_LEN;
+use std::time::{Duration, Instant};
+
+/// How long one digest click may wait for busy problems' locks in all.
+const LOCK_WAITS: Duration = Duration::from_secs(3);
 
 /// The single-use tag of item `index` of digest `id`.
 fn item_tag(id: &str, index: usize) -> [u8; 32] {
@@ -85,9 +89,12 @@ impl Receiver {
             Ok(items) => items,
             Err(e) => return refuse(outcome, 400, e.to_string()),
         };
+        // Mattermost waits 30 s for the answer: waits for busy problems'
+        // locks share a few seconds, then the rest only try.
+        let until = Instant::now() + LOCK_WAITS;
         let act = |index: usize, item: ListItem<'_>| {
             let ack = item_ack(item, digest.exp);
-            self.act_on(cb, ack, item_tag(digest.digest, index), now)
+            self.act_on(cb, ack, item_tag(digest.digest, index), now, until)
         };
         if digest.all {
             let mut counts = [0usize; 4]; // acked, already, stale, failed
@@ -144,7 +151,15 @@ impl Receiver {
     }
 
     /// One item: command checks, guard (check, claim), backend.
-    fn act_on(&self, cb: &Callback, ack: ValidAck<'_>, tag: [u8; 32], now: u64) -> ItemResult {
+    /// `until` bounds the waits for problem locks over the whole click.
+    fn act_on(
+        &self,
+        cb: &Callback,
+        ack: ValidAck<'_>,
+        tag: [u8; 32],
+        now: u64,
+        until: Instant,
+    ) -> ItemResult {
         if !self.carries(Action::Ack) {
             return ItemResult::Failed;
         }
@@ -172,10 +187,16 @@ impl Receiver {
         if let Err(r) = guard.check(&click).and_then(|()| guard.claim(&click)) {
             return ItemResult::Refused(r);
         }
+        // API mode: noted in the record under the problem's lock, taken
+        // before the command goes to the core.
+        let lock = self.follow_up.as_ref().and_then(|f| f.hold(&ack, until));
         if let Err(e) = self.backend.carry(&cmd) {
             guard.release(&click);
             log::warn!("serve: digest item {}: {}", what(&ack), e.log);
             return ItemResult::Failed;
+        }
+        if let (Some(f), Some(_)) = (&self.follow_up, &lock) {
+            f.note_digest_ack(&ack, &cb.user_name, now);
         }
         ItemResult::Acked
     }

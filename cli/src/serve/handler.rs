@@ -25,6 +25,7 @@
 use super::backend::Backend;
 use super::dialog::DialogOpener;
 use crate::ack_button::{self, Button};
+use crate::state::ProblemLock;
 use mattermost_notify_core::ack::{
     decode_sig_hex, is_expired, AckContext, AckError, AckKind, ValidAck, ACK_VERSION,
 };
@@ -74,18 +75,31 @@ pub struct Receiver {
 
 /// What API mode does after an action was carried out ([`super::thread`]).
 pub trait FollowUp: Send + Sync {
-    /// `done` (its `buttons` empty) was carried out for `click`;
-    /// `buttons` signs the buttons a root post offers in a phase.
+    /// The lock of `ack`'s problem, taken (waiting until `until`) before
+    /// its command is carried out: the `notify` of the core's
+    /// ACKNOWLEDGEMENT or DOWNTIMESTART takes it before it reads the
+    /// record, so it finds the action noted there and adds no second
+    /// reply. `None` when it stayed busy.
+    fn hold(&self, ack: &ValidAck<'_>, until: std::time::Instant) -> Option<ProblemLock>;
+
+    /// `done` (its `buttons` empty) was carried out for `click`, under
+    /// `lock` (from [`FollowUp::hold`]); `buttons` signs the buttons a root
+    /// post offers in a phase.
     fn done(
         &self,
         click: &VerifiedClick<'_>,
         done: &Done<'_>,
         buttons: &dyn Fn(Phase) -> Vec<Button>,
+        lock: Option<ProblemLock>,
     );
 
+    /// A digest's button acknowledged `ack`'s problem, by `user_name` at
+    /// `at`: noted in its record (the caller holds its lock).
+    fn note_digest_ack(&self, ack: &ValidAck<'_>, user_name: &str, at: u64);
+
     /// Problems of the digest post `post_id` were acknowledged by
-    /// `user_name` at `at` through its buttons: note it in their records,
-    /// and tell the digest's thread once.
+    /// `user_name` at `at` through its buttons: tell the digest's thread
+    /// once.
     fn digest_acked(&self, post_id: &str, user_name: &str, at: u64, acked: &[ValidAck<'_>]);
 }
 
@@ -398,6 +412,12 @@ impl Receiver {
         answer_declined: &dyn Fn(&Declined<'_>) -> Response,
     ) -> Response {
         let ack = click.ack;
+        let lock = self.follow_up.as_ref().and_then(|f| {
+            f.hold(
+                &ack,
+                std::time::Instant::now() + super::thread::CLICK_BUDGET,
+            )
+        });
         if let Err(e) = self.backend.carry(cmd) {
             if let Some(guard) = &self.clicks {
                 if ack.action.is_single_use() {
@@ -425,7 +445,7 @@ impl Receiver {
         // API mode: the root post is edited and the thread told through the
         // REST API; the answer is the clicker's confirmation alone.
         if let Some(follow_up) = &self.follow_up {
-            follow_up.done(click, &done, &|phase| self.buttons_after(&ack, phase));
+            follow_up.done(click, &done, &|phase| self.buttons_after(&ack, phase), lock);
             return match write_done_ephemeral_reply(&done, &mut buf) {
                 Ok(n) => answer_done(buf.get(..n).unwrap_or_default()),
                 Err(_) => answer_done(b"{}"),

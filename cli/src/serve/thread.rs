@@ -20,7 +20,7 @@ use crate::conversation::{render, root_alert, status, Planned};
 use crate::decoration::Decoration;
 use crate::outbox::ops::{Op, OpKind};
 use crate::outbox::{send_ops, Alert, Reliability};
-use crate::state::{ProblemKey, StateDir};
+use crate::state::{ProblemKey, ProblemLock, StateDir};
 use crate::transport::api::ApiPoster;
 use mattermost_notify_core::ack::AckKind;
 use mattermost_notify_core::ack::ValidAck;
@@ -74,21 +74,29 @@ fn key_of(ack: &ValidAck<'_>) -> ProblemKey {
     }
 }
 
-/// How long a digest click waits for each problem's lock to note the
-/// acknowledgement in its record.
-const DIGEST_LOCK_WAIT: Duration = Duration::from_secs(1);
-
 impl FollowUp for ApiFollowUp {
+    fn hold(&self, ack: &ValidAck<'_>, until: Instant) -> Option<ProblemLock> {
+        let lock = self.state.lock_problem(&key_of(ack), until).ok().flatten();
+        if lock.is_none() {
+            log::warn!(
+                "serve: problem {} is busy; its record does not note the {}",
+                ack.problem,
+                ack.action.as_str()
+            );
+        }
+        lock
+    }
+
     fn done(
         &self,
         click: &VerifiedClick<'_>,
         done: &Done<'_>,
         buttons: &dyn Fn(Phase) -> Vec<Button>,
+        lock: Option<ProblemLock>,
     ) {
         let key = key(click);
         let problem = click.ack.problem;
         let deadline = Instant::now() + self.rel.budget;
-        let lock = self.state.lock_problem(&key, deadline).ok().flatten();
         let decoration = &self.decoration;
         let mut record = match self.state.record(&key) {
             Ok(Some(r)) if r.problem == problem => Some(r),
@@ -158,36 +166,27 @@ impl FollowUp for ApiFollowUp {
         self.send(key, lock, deadline, &ops, &what);
     }
 
-    fn digest_acked(&self, post_id: &str, user_name: &str, at: u64, acked: &[ValidAck<'_>]) {
-        // The records first: the core's ACKNOWLEDGEMENT (with
-        // MATTERMOST_ACK_NOTIFY=1) then adds no second reply.
-        let mut thread = None;
-        for ack in acked {
-            let key = key_of(ack);
-            let deadline = Instant::now() + DIGEST_LOCK_WAIT;
-            let Ok(Some(_lock)) = self.state.lock_problem(&key, deadline) else {
-                log::warn!(
-                    "serve: problem {} is busy; its record does not note the acknowledgement",
-                    ack.problem
-                );
-                continue;
-            };
-            let mut r = match self.state.record(&key) {
-                Ok(Some(r)) if r.problem == ack.problem && r.open => r,
-                _ => continue,
-            };
+    fn note_digest_ack(&self, ack: &ValidAck<'_>, user_name: &str, at: u64) {
+        let key = key_of(ack);
+        let record = self.state.record(&key).ok().flatten();
+        if let Some(mut r) = record.filter(|r| r.problem == ack.problem && r.open) {
             r.ack_by = user_name.to_string();
             r.ack_at = at.max(1);
             r.ack_comment.clear();
             if let Err(e) = self.state.save_record(&key, &r) {
                 log::warn!("serve: cannot note the acknowledgement in the record: {e}");
             }
-            // The thread is the digest's: a problem whose record points
-            // at this post carries the reply there.
-            if thread.is_none() && r.post == post_id {
-                thread = Some((key, ack.problem));
-            }
         }
+    }
+
+    fn digest_acked(&self, post_id: &str, user_name: &str, at: u64, acked: &[ValidAck<'_>]) {
+        // The thread is the digest's: a problem whose record points at
+        // this post carries the reply there.
+        let thread = acked.iter().find_map(|ack| {
+            let key = key_of(ack);
+            let r = self.state.record(&key).ok().flatten()?;
+            (r.problem == ack.problem && r.post == post_id).then_some((key, ack.problem))
+        });
         let Some((key, problem)) = thread else {
             log::info!(
                 "serve: no acknowledged problem's record points at the digest {post_id}; its \
