@@ -363,9 +363,10 @@ pub struct ApiPoster {
     client: ApiClient,
     channel_id: OnceLock<String>,
     state: Option<StateDir>,
-    /// The problem whose lock this process holds (its record may be
-    /// written without taking the lock again).
-    own_key: Mutex<Option<String>>,
+    /// The problem whose lock each thread holds (its record may be written
+    /// without taking the lock again): one thread in `notify`, one per
+    /// click in `serve`.
+    own_key: Mutex<Vec<(std::thread::ThreadId, String)>>,
     /// The post the last successful create made, and its channel.
     created: Mutex<Option<(String, String)>>,
     target: String,
@@ -379,7 +380,7 @@ impl ApiPoster {
             client,
             channel_id: OnceLock::new(),
             state,
-            own_key: Mutex::new(None),
+            own_key: Mutex::new(Vec::new()),
             created: Mutex::new(None),
             target,
         }
@@ -390,11 +391,25 @@ impl ApiPoster {
         self.client.share_rate_limit(state);
     }
 
-    /// Tells the poster that this process holds the lock of `key_hex`.
+    /// Tells the poster that the calling thread holds the lock of
+    /// `key_hex` (`None`: no longer).
     pub fn hold(&self, key_hex: Option<String>) {
-        if let Ok(mut k) = self.own_key.lock() {
-            *k = key_hex;
+        let me = std::thread::current().id();
+        if let Ok(mut held) = self.own_key.lock() {
+            held.retain(|(t, _)| *t != me);
+            if let Some(k) = key_hex {
+                held.push((me, k));
+            }
         }
+    }
+
+    /// Whether the calling thread holds the lock of `key_hex`.
+    fn holds(&self, key_hex: &str) -> bool {
+        let me = std::thread::current().id();
+        self.own_key
+            .lock()
+            .map(|held| held.iter().any(|(t, k)| *t == me && k == key_hex))
+            .unwrap_or(false)
     }
 
     /// The channel posts go to: `MATTERMOST_CHANNEL_ID` as it is (a wrong
@@ -426,12 +441,7 @@ impl ApiPoster {
         let (Some(state), Some(key)) = (self.state.as_ref(), Self::key_of(op)) else {
             return;
         };
-        let own = self
-            .own_key
-            .lock()
-            .map(|k| k.as_deref() == Some(op.key))
-            .unwrap_or(false);
-        let _lock = if own {
+        let _lock = if self.holds(op.key) {
             None
         } else {
             state
@@ -550,6 +560,30 @@ mod tests {
         assert_eq!(id_of(b"ok"), None);
         assert_eq!(id_of(br#"{"id":"a/b"}"#), None);
         assert_eq!(id_of(br#"{"message":"no id"}"#), None);
+    }
+
+    #[test]
+    fn a_held_lock_is_the_holding_threads_alone() {
+        let cfg = Config::default();
+        let settings = ApiSettings {
+            base: "http://127.0.0.1:9".into(),
+            token: "t".into(),
+            channel: ChannelRef::Id("c".into()),
+        };
+        let poster = ApiPoster::new(ApiClient::new(&cfg, settings).unwrap(), None);
+        poster.hold(Some("a".repeat(32)));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                assert!(!poster.holds(&"a".repeat(32)), "another thread's lock");
+                poster.hold(Some("b".repeat(32)));
+                // A second click's thread letting go of its own lock...
+                poster.hold(None);
+            });
+        });
+        // ... leaves the first thread's in place.
+        assert!(poster.holds(&"a".repeat(32)));
+        poster.hold(None);
+        assert!(!poster.holds(&"a".repeat(32)));
     }
 
     #[test]
