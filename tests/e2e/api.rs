@@ -794,3 +794,87 @@ fn a_storm_in_api_mode_is_a_digest_whose_thread_follows_its_problems() {
     );
     assert!(current(&mm, &digest.id).history.is_empty(), "never edited");
 }
+
+/// What a core sees when a command reaches its pipe: the line, and what
+/// the node's problem records said at that moment.
+fn core_watching_records(
+    fifo: &crate::serve::kit::Fifo,
+    state: std::path::PathBuf,
+) -> std::sync::mpsc::Receiver<(String, String)> {
+    use std::io::BufRead;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&fifo.path)
+        .expect("open fifo");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+            let records: String = std::fs::read_dir(state.join("problems"))
+                .map(|d| {
+                    d.flatten()
+                        .filter(|e| e.file_name().to_string_lossy().ends_with(".rec"))
+                        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+                        .collect()
+                })
+                .unwrap_or_default();
+            if tx.send((line, records)).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn the_core_hears_of_a_click_only_once_the_record_notes_it() {
+    let mm = MattermostStandIn::http();
+    // serve writes to this pipe; the test plays the core reading it.
+    let fifo = crate::serve::kit::Fifo::without_reader();
+    let (node, serve) = node_with_serve(&mm, &fifo);
+    let core = core_watching_records(&fifo, node.dir.join("state"));
+    assert_exit(&node.notify("PROBLEM", "2", "70", "0", &[]), 0);
+    let root = mm.posts().remove(0);
+    let answer = click_on(&serve, &mm, &root, "ack");
+    assert_eq!(answer["ephemeral_text"], "You acknowledged http on web1.");
+    let (line, records) = core
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the command");
+    assert!(line.contains("ACKNOWLEDGE_SVC_PROBLEM;web1;http"), "{line}");
+    // The `notify` of the core's ACKNOWLEDGEMENT, started the moment the
+    // core has the command, finds the click in the record: no second reply.
+    assert!(
+        records.contains("\nack_by=alice\n"),
+        "the record when the core had the command:\n{records}"
+    );
+    assert_exit(
+        &node.notify("ACKNOWLEDGEMENT", "2", "70", "0", &["--ackauthor", "alice"]),
+        0,
+    );
+    assert_eq!(thread(&mm.posts(), &root.id).len(), 1, "each event once");
+}
+
+#[test]
+fn a_click_the_core_does_not_take_leaves_the_record_as_it_was() {
+    let mm = MattermostStandIn::http();
+    // Nobody reads the pipe: the core is down, the command fails.
+    let fifo = crate::serve::kit::Fifo::without_reader();
+    let (node, serve) = node_with_serve(&mm, &fifo);
+    assert_exit(&node.notify("PROBLEM", "2", "71", "0", &[]), 0);
+    let root = mm.posts().remove(0);
+    let answer = click_on(&serve, &mm, &root, "ack");
+    let text = answer["ephemeral_text"].as_str().unwrap_or_default();
+    assert!(text.starts_with("Could not acknowledge"), "{answer}");
+    let records: String = std::fs::read_dir(node.dir.join("state/problems"))
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+        .collect();
+    assert!(records.contains("problem=71"), "{records}");
+    assert!(!records.contains("ack_by=alice"), "put back:\n{records}");
+    assert!(thread(&mm.posts(), &root.id).is_empty(), "nothing was done");
+    // The next notification of the problem still offers Acknowledge.
+    assert_exit(&node.notify("PROBLEM", "1", "71", "0", &[]), 0);
+    let now = current(&mm, &root.id);
+    assert_eq!(button_ids(now.attachment())[0], "ack", "{now:#?}");
+}

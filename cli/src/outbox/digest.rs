@@ -473,8 +473,8 @@ fn send_queue(
             }
         }
         // In API mode the alerts of problems announced in a digest go to
-        // that digest's thread: one group per thread, in order of arrival
-        // (a problem's alerts are all in one group, so its order holds).
+        // that digest's thread: groups of one thread each, sent in an
+        // order that keeps every problem's alerts in arrival order.
         for group in by_thread(batch) {
             // A new conversation's digest (not a reply in a thread) is the
             // post its problems' records point at.

@@ -21,6 +21,7 @@ use mattermost_notify_core::ack::{is_expired, AckContext, ValidAck, ValidDigestA
 use mattermost_notify_core::ack_reply::{
     write_digest_reply, write_one_acked_reply, Declined, DigestAcked,
 };
+use mattermost_notify_core::action_reply::Done;
 use mattermost_notify_core::actions::Action;
 use mattermost_notify_core::callback::{Callback, CallbackContext};
 use mattermost_notify_core::command::{AckCommand, CoreCommand};
@@ -187,16 +188,24 @@ impl Receiver {
         if let Err(r) = guard.check(&click).and_then(|()| guard.claim(&click)) {
             return ItemResult::Refused(r);
         }
-        // API mode: noted in the record under the problem's lock, taken
-        // before the command goes to the core.
-        let lock = self.follow_up.as_ref().and_then(|f| f.hold(&ack, until));
+        // API mode: noted in the record before the core hears of it.
+        let done = Done {
+            ack,
+            user_name: &cb.user_name,
+            at: now,
+            comment: "",
+            until: 0,
+            with_services: false,
+            buttons: &[],
+        };
+        let noted = self.follow_up.as_ref().and_then(|f| f.note(&done, until));
         if let Err(e) = self.backend.carry(&cmd) {
+            if let (Some(f), Some(noted)) = (&self.follow_up, noted) {
+                f.undo(noted);
+            }
             guard.release(&click);
             log::warn!("serve: digest item {}: {}", what(&ack), e.log);
             return ItemResult::Failed;
-        }
-        if let (Some(f), Some(_)) = (&self.follow_up, &lock) {
-            f.note_digest_ack(&ack, &cb.user_name, now);
         }
         ItemResult::Acked
     }

@@ -24,8 +24,8 @@
 
 use super::backend::Backend;
 use super::dialog::DialogOpener;
+use super::thread::Noted;
 use crate::ack_button::{self, Button};
-use crate::state::ProblemLock;
 use mattermost_notify_core::ack::{
     decode_sig_hex, is_expired, AckContext, AckError, AckKind, ValidAck, ACK_VERSION,
 };
@@ -75,27 +75,32 @@ pub struct Receiver {
 
 /// What API mode does after an action was carried out ([`super::thread`]).
 pub trait FollowUp: Send + Sync {
-    /// The lock of `ack`'s problem, taken (waiting until `until`) before
-    /// its command is carried out: the `notify` of the core's
-    /// ACKNOWLEDGEMENT or DOWNTIMESTART takes it before it reads the
-    /// record, so it finds the action noted there and adds no second
-    /// reply. `None` when it stayed busy.
-    fn hold(&self, ack: &ValidAck<'_>, until: std::time::Instant) -> Option<ProblemLock>;
+    /// Notes what `done` does in its problem's record *before* its
+    /// command goes to the core, under the problem's lock (waited for
+    /// until `until`, let go on return): the `notify` of the core's
+    /// ACKNOWLEDGEMENT or DOWNTIMESTART reads the record under that lock,
+    /// so it finds the action there and adds no second reply, and no
+    /// alert of the problem waits while the core is slow to answer.
+    /// `None` when nothing was noted (the lock stayed busy, no record of
+    /// that problem, a recheck).
+    fn note(&self, done: &Done<'_>, until: std::time::Instant) -> Option<Noted>;
 
-    /// `done` (its `buttons` empty) was carried out for `click`, under
-    /// `lock` (from [`FollowUp::hold`]); `buttons` signs the buttons a root
-    /// post offers in a phase.
+    /// Puts the record back as it was before `noted` (the command failed),
+    /// unless it changed since.
+    fn undo(&self, noted: Noted);
+
+    /// `done` (its `buttons` empty) was carried out for `click` (`noted`:
+    /// whether [`FollowUp::note`] noted it; if not, it is noted now);
+    /// `buttons` signs the buttons a root post offers in a phase; the
+    /// edit and the reply go out by `deadline` or wait in the spool.
     fn done(
         &self,
         click: &VerifiedClick<'_>,
         done: &Done<'_>,
         buttons: &dyn Fn(Phase) -> Vec<Button>,
-        lock: Option<ProblemLock>,
+        noted: bool,
+        deadline: std::time::Instant,
     );
-
-    /// A digest's button acknowledged `ack`'s problem, by `user_name` at
-    /// `at`: noted in its record (the caller holds its lock).
-    fn note_digest_ack(&self, ack: &ValidAck<'_>, user_name: &str, at: u64);
 
     /// Problems of the digest post `post_id` were acknowledged by
     /// `user_name` at `at` through its buttons: tell the digest's thread
@@ -412,13 +417,25 @@ impl Receiver {
         answer_declined: &dyn Fn(&Declined<'_>) -> Response,
     ) -> Response {
         let ack = click.ack;
-        let lock = self.follow_up.as_ref().and_then(|f| {
-            f.hold(
-                &ack,
-                std::time::Instant::now() + super::thread::CLICK_BUDGET,
-            )
-        });
+        let started = std::time::Instant::now();
+        let mut done = Done {
+            ack,
+            user_name: click.user_name,
+            at: now,
+            comment,
+            until,
+            with_services,
+            buttons: &[],
+        };
+        // API mode: noted in the record before the core hears of it.
+        let noted = self
+            .follow_up
+            .as_ref()
+            .and_then(|f| f.note(&done, started + super::thread::NOTE_WAIT));
         if let Err(e) = self.backend.carry(cmd) {
+            if let (Some(f), Some(noted)) = (&self.follow_up, noted) {
+                f.undo(noted);
+            }
             if let Some(guard) = &self.clicks {
                 if ack.action.is_single_use() {
                     guard.release(click);
@@ -432,20 +449,13 @@ impl Receiver {
             return answer_declined(&why);
         }
         outcome.result = format!("{} via {}", past(ack.action), self.backend.describe());
-        let mut done = Done {
-            ack,
-            user_name: click.user_name,
-            at: now,
-            comment,
-            until,
-            with_services,
-            buttons: &[],
-        };
         let mut buf = vec![0u8; ACK_REPLY_BUF_LEN];
         // API mode: the root post is edited and the thread told through the
         // REST API; the answer is the clicker's confirmation alone.
         if let Some(follow_up) = &self.follow_up {
-            follow_up.done(click, &done, &|phase| self.buttons_after(&ack, phase), lock);
+            let deadline = started + super::thread::CLICK_BUDGET;
+            let buttons = |phase| self.buttons_after(&ack, phase);
+            follow_up.done(click, &done, &buttons, noted.is_some(), deadline);
             return match write_done_ephemeral_reply(&done, &mut buf) {
                 Ok(n) => answer_done(buf.get(..n).unwrap_or_default()),
                 Err(_) => answer_done(b"{}"),

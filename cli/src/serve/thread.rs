@@ -20,7 +20,8 @@ use crate::conversation::{render, root_alert, status, Planned};
 use crate::decoration::Decoration;
 use crate::outbox::ops::{Op, OpKind};
 use crate::outbox::{send_ops, Alert, Reliability};
-use crate::state::{ProblemKey, ProblemLock, StateDir};
+use crate::state::problems::ProblemRecord;
+use crate::state::{ProblemKey, StateDir};
 use crate::transport::api::ApiPoster;
 use mattermost_notify_core::ack::AckKind;
 use mattermost_notify_core::ack::ValidAck;
@@ -33,6 +34,41 @@ use std::time::{Duration, Instant};
 /// Most time a click spends sending its reply and edit before they are
 /// kept for `flush`: Mattermost waits 30 s for the click's answer.
 pub const CLICK_BUDGET: Duration = Duration::from_secs(5);
+
+/// How long a click waits for its problem's lock to note the action in
+/// the record before the core hears of it.
+pub const NOTE_WAIT: Duration = Duration::from_secs(1);
+
+/// What [`FollowUp::note`] changed in a problem's record, to be put back
+/// when the core did not take the command.
+#[derive(Debug)]
+pub struct Noted {
+    key: ProblemKey,
+    before: ProblemRecord,
+    after: ProblemRecord,
+}
+
+/// Notes in `r` what `done` did (a recheck changes nothing the root shows).
+fn apply(done: &Done<'_>, r: &mut ProblemRecord) {
+    match done.ack.action {
+        Action::Ack | Action::Comment => {
+            r.ack_by = done.user_name.to_string();
+            r.ack_at = done.at.max(1);
+            r.ack_comment = done.comment.to_string();
+        }
+        Action::Unack => {
+            r.ack_by.clear();
+            r.ack_at = 0;
+            r.ack_comment.clear();
+        }
+        Action::Downtime => {
+            r.downtime_since = done.at.max(1);
+            r.downtime_until = done.until;
+            r.downtime_by = done.user_name.to_string();
+        }
+        Action::Recheck => {}
+    }
+}
 
 /// The REST side of a click.
 #[derive(Debug)]
@@ -75,16 +111,54 @@ fn key_of(ack: &ValidAck<'_>) -> ProblemKey {
 }
 
 impl FollowUp for ApiFollowUp {
-    fn hold(&self, ack: &ValidAck<'_>, until: Instant) -> Option<ProblemLock> {
-        let lock = self.state.lock_problem(&key_of(ack), until).ok().flatten();
-        if lock.is_none() {
-            log::warn!(
-                "serve: problem {} is busy; its record does not note the {}",
-                ack.problem,
-                ack.action.as_str()
-            );
+    fn note(&self, done: &Done<'_>, until: Instant) -> Option<Noted> {
+        if done.ack.action == Action::Recheck {
+            return None;
         }
-        lock
+        let key = key_of(&done.ack);
+        let Ok(Some(_lock)) = self.state.lock_problem(&key, until) else {
+            log::warn!(
+                "serve: problem {} is busy; its {} is noted in its record after the core has it",
+                done.ack.problem,
+                done.ack.action.as_str()
+            );
+            return None;
+        };
+        let before = self
+            .state
+            .record(&key)
+            .ok()
+            .flatten()
+            .filter(|r| r.problem == done.ack.problem)?;
+        let mut after = before.clone();
+        apply(done, &mut after);
+        match self.state.save_record(&key, &after) {
+            Ok(()) => Some(Noted { key, before, after }),
+            Err(e) => {
+                log::warn!(
+                    "serve: cannot note the {} in the record: {e}",
+                    done.ack.action.as_str()
+                );
+                None
+            }
+        }
+    }
+
+    fn undo(&self, noted: Noted) {
+        let Ok(Some(_lock)) = self
+            .state
+            .lock_problem(&noted.key, Instant::now() + NOTE_WAIT)
+        else {
+            return log::warn!(
+                "serve: problem {} is busy; its record keeps an action the core did not take",
+                noted.before.problem
+            );
+        };
+        if self.state.record(&noted.key).ok().flatten().as_ref() == Some(&noted.after) {
+            if let Err(e) = self.state.save_record(&noted.key, &noted.before) {
+                log::warn!("serve: cannot put the record back: {e}");
+            }
+        }
     }
 
     fn done(
@@ -92,11 +166,15 @@ impl FollowUp for ApiFollowUp {
         click: &VerifiedClick<'_>,
         done: &Done<'_>,
         buttons: &dyn Fn(Phase) -> Vec<Button>,
-        lock: Option<ProblemLock>,
+        noted: bool,
+        deadline: Instant,
     ) {
         let key = key(click);
         let problem = click.ack.problem;
-        let deadline = Instant::now() + self.rel.budget;
+        // Within the click's time, and never longer than a `notify` of the
+        // problem would wait for the lock held while sending.
+        let deadline = deadline.min(Instant::now() + self.rel.budget);
+        let lock = self.state.lock_problem(&key, deadline).ok().flatten();
         let decoration = &self.decoration;
         let mut record = match self.state.record(&key) {
             Ok(Some(r)) if r.problem == problem => Some(r),
@@ -109,25 +187,9 @@ impl FollowUp for ApiFollowUp {
         // What the root shows from now on; a recheck changes none of it,
         // and a digest (many problems' post) is never rewritten as one.
         let edits_root = done.ack.action != Action::Recheck;
-        if let (Some(r), Some(_), true) = (record.as_mut(), &lock, edits_root) {
-            match done.ack.action {
-                Action::Ack | Action::Comment => {
-                    r.ack_by = done.user_name.to_string();
-                    r.ack_at = done.at.max(1);
-                    r.ack_comment = done.comment.to_string();
-                }
-                Action::Unack => {
-                    r.ack_by.clear();
-                    r.ack_at = 0;
-                    r.ack_comment.clear();
-                }
-                Action::Downtime => {
-                    r.downtime_since = done.at.max(1);
-                    r.downtime_until = done.until;
-                    r.downtime_by = done.user_name.to_string();
-                }
-                Action::Recheck => {}
-            }
+        // Not noted before the command (its lock was busy): now.
+        if let (Some(r), Some(_), true, false) = (record.as_mut(), &lock, edits_root, noted) {
+            apply(done, r);
             if let Err(e) = self.state.save_record(&key, r) {
                 log::warn!(
                     "serve: cannot note the {} in the record: {e}",
@@ -164,19 +226,6 @@ impl FollowUp for ApiFollowUp {
             click.user_name,
         );
         self.send(key, lock, deadline, &ops, &what);
-    }
-
-    fn note_digest_ack(&self, ack: &ValidAck<'_>, user_name: &str, at: u64) {
-        let key = key_of(ack);
-        let record = self.state.record(&key).ok().flatten();
-        if let Some(mut r) = record.filter(|r| r.problem == ack.problem && r.open) {
-            r.ack_by = user_name.to_string();
-            r.ack_at = at.max(1);
-            r.ack_comment.clear();
-            if let Err(e) = self.state.save_record(&key, &r) {
-                log::warn!("serve: cannot note the acknowledgement in the record: {e}");
-            }
-        }
     }
 
     fn digest_acked(&self, post_id: &str, user_name: &str, at: u64, acked: &[ValidAck<'_>]) {
