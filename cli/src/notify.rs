@@ -573,13 +573,13 @@ fn send(args: &NotifyArgs, cfg: &Config, fields: &AlertFields) -> Result<(), Err
         log::error!("{e}; digests are off for this alert");
         None
     });
-    // Digests gather a storm's new posts: in API mode the alerts that
-    // would start a conversation (a root, or a post of its own); one that
-    // replies in its problem's own root's thread stays there, unless its
-    // problem still waits in the digest queue (it never overtakes it).
-    // An alert of a problem announced in a digest replies in the digest's
-    // thread: in a storm, with the others of that thread, as a digest
-    // reply (a storm's recoveries are one reply, not hundreds).
+    // Digests gather a storm's new posts. In API mode those are the alerts
+    // that would start a conversation (a root, or a post of its own) and
+    // those of problems announced in a digest (replies in its thread,
+    // gathered into digest replies: a storm's recoveries are a few
+    // replies, not hundreds). One that replies in its problem's own root's
+    // thread stays there, unless its problem still waits in the digest
+    // queue (it never overtakes it).
     let digest_thread = record
         .filter(|r| crate::conversation::root_is_digest(r) && !r.post.is_empty())
         .map(|r| r.post.clone());

@@ -347,13 +347,7 @@ fn recovery_wave(
             "{code:?}"
         );
     }
-    let mut flush_runs = 0;
-    while !rig.entries().is_empty() || queued_items(&rig.spool) > 0 {
-        flush_runs += 1;
-        assert!(flush_runs <= 30, "not drained after 30 flush runs");
-        let _ = rig.flush_cmd().output().expect("flush");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let flush_runs = drain(rig);
     let reqs = mm.requests();
     let wave = reqs.get(before..).unwrap_or_default();
     let posts = mm.posts();
@@ -398,6 +392,19 @@ fn recovery_wave(
         wave.len(),
         ids.len()
     );
+}
+
+/// Runs `flush` every 0.5 s until the spool and the digest queue are
+/// empty; how many runs it took (at most 30).
+fn drain(rig: &Rig) -> usize {
+    let mut flush_runs = 0;
+    while !rig.entries().is_empty() || queued_items(&rig.spool) > 0 {
+        flush_runs += 1;
+        assert!(flush_runs <= 30, "not drained after 30 flush runs");
+        let _ = rig.flush_cmd().output().expect("flush");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    flush_runs
 }
 
 /// Alerts waiting in the digest queue of `spool`.
@@ -457,13 +464,7 @@ fn digest_storm(api: bool) {
         .filter(|(_, c)| **c != Some(exit::OK) && **c != Some(exit::SPOOLED))
         .collect();
     assert!(odd.is_empty(), "every notify is delivered or kept: {odd:?}");
-    let mut flush_runs = 0;
-    while !rig.entries().is_empty() || queued_items(&rig.spool) > 0 {
-        flush_runs += 1;
-        assert!(flush_runs <= 30, "not drained after 30 flush runs");
-        let _ = rig.flush_cmd().output().expect("flush");
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let flush_runs = drain(&rig);
     let reqs = mm.requests();
     let count = |status: u16| reqs.iter().filter(|r| r.answered == status).count();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
